@@ -1,0 +1,139 @@
+/**
+ * In-process aggregation of request metrics between flushes — the collector hot path.
+ *
+ * Requests are grouped by time bucket (TIER_10S) and by series (method, status class, route template). Each series
+ * keeps a count, an error count, a duration sum (µs) and a histogram in the fixed layout of shared/histogram.ts.
+ * `drain()` hands the whole aggregate to the flusher and starts a new one; `restore()` merges a batch that failed to
+ * flush back in, bounded by `maxBufferedBuckets` (oldest dropped, counted).
+ */
+import { createHistogram, mergeInto, recordValue, type Histogram } from '../../shared/histogram'
+import type { SeriesId } from '../../shared/keys'
+import { bucketStart, TIER_10S } from '../../shared/timeBuckets'
+
+/** Aggregate of one series in one time bucket. */
+export interface SeriesAggregate extends SeriesId {
+  count: number
+  errors: number
+  /** Sum of durations in whole microseconds (integer so Redis can HINCRBY it). */
+  sumUs: number
+  histogram: Histogram
+}
+
+/** bucket start (epoch ms) → series key → aggregate. */
+export type RequestBatch = Map<number, Map<string, SeriesAggregate>>
+
+/** Label used when a route template is unknown, so raw URLs never become series. */
+export const UNMATCHED_ROUTE = '(unmatched)'
+/** Label used once the per-instance series cap is reached. */
+export const OVERFLOW_ROUTE = '(overflow)'
+
+/** HTTP methods kept as-is (RFC 9110 + PATCH); anything else becomes `_OTHER` (OpenTelemetry HTTP semconv). */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'])
+
+/** Normalizes an HTTP method the OpenTelemetry way: known methods upper-cased, others `_OTHER`. */
+export function normalizeMethod(method: string | undefined): string {
+  const m = (method ?? '').toUpperCase()
+  return KNOWN_METHODS.has(m) ? m : '_OTHER'
+}
+
+/** Status class of an HTTP status code: `2xx` … `5xx`; anything outside 100–599 is `5xx` (a broken response). */
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : '5xx'
+}
+
+/** Options of the aggregator. */
+export interface RequestMetricsOptions {
+  /** Max distinct series per time bucket; beyond it requests count under route `(overflow)`. Default 1000. */
+  maxSeries?: number
+  /** Max time buckets held while Redis is unreachable; older ones are dropped (and counted). Default 60 (10 min). */
+  maxBufferedBuckets?: number
+}
+
+/** Aggregates requests in memory; not thread-shared, no I/O. */
+export class RequestMetrics {
+  private current: RequestBatch = new Map()
+  private readonly maxSeries: number
+  private readonly maxBufferedBuckets: number
+  /** Requests recorded under the overflow label because the series cap was hit. */
+  overflowedRequests = 0
+  /** Buckets dropped because the buffer was full while Redis was unreachable. */
+  droppedBuckets = 0
+
+  constructor(options: RequestMetricsOptions = {}) {
+    this.maxSeries = options.maxSeries ?? 1000
+    this.maxBufferedBuckets = options.maxBufferedBuckets ?? 60
+  }
+
+  /**
+   * Records one finished request. `durationMs` in ms, `nowMs` epoch ms of its end.
+   * `isError` marks 5xx and thrown requests.
+   */
+  record(method: string, route: string, status: number, durationMs: number, isError: boolean, nowMs: number): void {
+    const start = bucketStart(nowMs, TIER_10S.bucketMs)
+    let bucket = this.current.get(start)
+    if (bucket === undefined) {
+      bucket = new Map()
+      this.current.set(start, bucket)
+    }
+    const cls = statusClass(status)
+    let key = method + ' ' + cls + ' ' + route
+    let agg = bucket.get(key)
+    if (agg === undefined) {
+      if (bucket.size >= this.maxSeries) {
+        this.overflowedRequests++
+        route = OVERFLOW_ROUTE
+        key = method + ' ' + cls + ' ' + route
+        agg = bucket.get(key)
+      }
+      if (agg === undefined) {
+        agg = { method, statusClass: cls, route, count: 0, errors: 0, sumUs: 0, histogram: createHistogram() }
+        bucket.set(key, agg)
+      }
+    }
+    agg.count++
+    if (isError) agg.errors++
+    if (durationMs > 0) agg.sumUs += Math.round(durationMs * 1000)
+    recordValue(agg.histogram, durationMs)
+  }
+
+  /** True when nothing is waiting to be flushed. */
+  get isEmpty(): boolean {
+    return this.current.size === 0
+  }
+
+  /** Takes everything recorded so far (to flush) and starts a fresh aggregate. */
+  drain(): RequestBatch {
+    const batch = this.current
+    this.current = new Map()
+    return batch
+  }
+
+  /** Merges a batch that could not be flushed back in, keeping at most `maxBufferedBuckets` (newest win). */
+  restore(batch: RequestBatch): void {
+    for (const [start, series] of batch) {
+      const bucket = this.current.get(start)
+      if (bucket === undefined) {
+        this.current.set(start, series)
+        continue
+      }
+      for (const [key, agg] of series) {
+        const into = bucket.get(key)
+        if (into === undefined) {
+          bucket.set(key, agg)
+        } else {
+          into.count += agg.count
+          into.errors += agg.errors
+          into.sumUs += agg.sumUs
+          mergeInto(into.histogram, agg.histogram)
+        }
+      }
+    }
+    if (this.current.size > this.maxBufferedBuckets) {
+      const starts = [...this.current.keys()].sort((a, b) => a - b)
+      for (const start of starts.slice(0, starts.length - this.maxBufferedBuckets)) {
+        this.current.delete(start)
+        this.droppedBuckets++
+      }
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * tRPC set-up: request context, the error formatter (no stacks, no hosts; internal errors get an id that is
+ * logged server-side) and the three procedure levels — public, viewer (any session), operator.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { initTRPC, TRPCError } from '@trpc/server'
+import { parse as parseCookie } from 'cookie'
+import type { Redis } from 'ioredis'
+import type { KeySpace } from '../../shared/keys'
+import { SESSION_COOKIE, type Auth, type Session } from './auth'
+
+/** Everything a procedure may use. `secure` is true when the request came over TLS. */
+export interface Context {
+  req: IncomingMessage
+  res: ServerResponse
+  redis: Redis
+  keys: KeySpace
+  auth: Auth
+  session: Session | null
+  secure: boolean
+}
+
+/** Dependencies shared by every request. */
+export interface AppDeps {
+  redis: Redis
+  keys: KeySpace
+  auth: Auth
+}
+
+/** Builds the context of one request: resolves the session cookie against Redis. */
+export async function createContext(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<Context> {
+  const cookies = parseCookie(req.headers.cookie ?? '')
+  const session = await deps.auth.getSession(cookies[SESSION_COOKIE])
+  const secure = (req.socket as { encrypted?: boolean }).encrypted === true
+  return { req, res, ...deps, session, secure }
+}
+
+const t = initTRPC.context<Context>().create({
+  sse: {
+    ping: { enabled: true, intervalMs: 10_000 },
+    client: { reconnectAfterInactivityMs: 20_000 },
+  },
+  errorFormatter({ shape, error }) {
+    const data = { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path }
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      // Never leak the cause (it may name Redis' address); log it with an id the operator can quote.
+      const errorId = randomUUID()
+      console.error(`[fusebox] internal error ${errorId} on ${shape.data.path ?? '?'}:`, error.cause ?? error)
+      return { ...shape, message: `Internal error (id ${errorId})`, data: { ...data, errorId } }
+    }
+    return { ...shape, data }
+  },
+})
+
+/** Router and middleware builders. */
+export const router = t.router
+export const createCallerFactory = t.createCallerFactory
+
+/** No session needed (login only). */
+export const publicProcedure = t.procedure
+
+/** Any logged-in session (viewer or operator). 401 without one. */
+export const viewerProcedure = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
+  return next({ ctx: { ...ctx, session: ctx.session } })
+})
+
+/** Operator sessions only. 401 without a session, 403 for a viewer. */
+export const operatorProcedure = viewerProcedure.use(({ ctx, next }) => {
+  if (ctx.session.role !== 'operator') throw new TRPCError({ code: 'FORBIDDEN', message: 'Operator role required' })
+  return next()
+})

@@ -1,0 +1,53 @@
+/**
+ * The demo's incident timeline: how each upstream behaves at a given time since the fleet started. Pure — takes
+ * the elapsed time, returns the behaviour — so the story is testable and the same on every run.
+ *
+ * One cycle lasts CYCLE_MS (4 min) and repeats:
+ * - payments: healthy, then from 20 s an outage (80% errors) that trips the storefront's breaker, then a slow
+ *   recovery (errors falling from 40% to 2% between 70 s and 110 s), healthy again after.
+ * - inventory: a latency spike (×8) from 120 s to 160 s.
+ * - recommendations: 3% errors, with a burst of slow responses (1.5 s, beyond the breaker's timeout) at 180–210 s.
+ */
+
+/** Length of one incident cycle, ms. */
+export const CYCLE_MS = 240_000
+
+/** Upstreams of the demo storefront. */
+export const UPSTREAMS = ['payments', 'inventory', 'recommendations'] as const
+export type Upstream = (typeof UPSTREAMS)[number]
+
+/** Behaviour of an upstream at one moment: probability of a 5xx, and the median/spread of its latency (ms). */
+export interface Behaviour {
+  errorRate: number
+  latencyMedianMs: number
+  /** σ of the lognormal latency around the median. */
+  latencySigma: number
+  phase: string
+}
+
+function lerp(a: number, b: number, f: number): number {
+  return a + (b - a) * Math.min(1, Math.max(0, f))
+}
+
+/** Behaviour of `upstream` at `elapsedMs` since the fleet started (negative values count as 0). */
+export function behaviourAt(upstream: Upstream, elapsedMs: number): Behaviour {
+  const t = (Math.max(0, elapsedMs) % CYCLE_MS) / 1000
+  switch (upstream) {
+    case 'payments':
+      if (t >= 20 && t < 70) return { errorRate: 0.8, latencyMedianMs: 60, latencySigma: 0.5, phase: 'outage' }
+      if (t >= 70 && t < 110) return { errorRate: lerp(0.4, 0.02, (t - 70) / 40), latencyMedianMs: 90, latencySigma: 0.5, phase: 'recovering' }
+      return { errorRate: 0.01, latencyMedianMs: 45, latencySigma: 0.35, phase: 'healthy' }
+    case 'inventory':
+      if (t >= 120 && t < 160) return { errorRate: 0.02, latencyMedianMs: 160, latencySigma: 0.5, phase: 'latency spike' }
+      return { errorRate: 0.005, latencyMedianMs: 20, latencySigma: 0.4, phase: 'healthy' }
+    case 'recommendations':
+      if (t >= 180 && t < 210) return { errorRate: 0.1, latencyMedianMs: 1500, latencySigma: 0.2, phase: 'slow' }
+      return { errorRate: 0.03, latencyMedianMs: 35, latencySigma: 0.5, phase: 'healthy' }
+  }
+}
+
+/** Draws a latency (ms) from the behaviour's lognormal distribution using two uniforms in (0, 1]. */
+export function drawLatencyMs(b: Behaviour, u1: number, u2: number): number {
+  const z = Math.sqrt(-2 * Math.log(Math.max(u1, 1e-12))) * Math.cos(2 * Math.PI * u2)
+  return b.latencyMedianMs * Math.exp(b.latencySigma * z)
+}

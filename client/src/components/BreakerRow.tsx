@@ -1,0 +1,71 @@
+import { useState } from 'react'
+import type { BreakerSummary } from '../../../shared/schemas'
+import { agreementText, breakerKey, commandProgress, isDisagreement, stateTone } from '../breakerView'
+import { useCommandStore } from '../store'
+import { ResetDialog } from './ResetDialog'
+
+interface Props {
+  breaker: BreakerSummary
+  /** Why commands are disabled (shown as the button's title), or null when allowed. */
+  blockedReason: string | null
+}
+
+/** One breaker row; "Reset" opens the confirm dialog, then the row shows "applied on n/m" live. */
+export function BreakerRow({ breaker: b, blockedReason }: Props) {
+  const id = `${b.service}-${b.name}`
+  const [confirming, setConfirming] = useState(false)
+  const issued = useCommandStore((s) => s.issued[breakerKey(b.service, b.name)])
+  const progress = issued ? commandProgress(b, issued.generation) : null
+
+  return (
+    <tr data-testid={`breaker-${id}`}>
+      <th scope="row" className="breaker-name">
+        {b.name}
+      </th>
+      <td>
+        <span className={`pill tone-${stateTone(b.clusterState)}`} data-testid={`breaker-state-${id}`}>
+          {b.clusterState}
+        </span>{' '}
+        <span
+          className={isDisagreement(b) ? 'agreement disagree' : 'agreement muted'}
+          data-testid={`breaker-agreement-${id}`}
+        >
+          {agreementText(b)}
+        </span>
+      </td>
+      <td>
+        <ul className="breaker-instances">
+          {b.instances.map((i) => (
+            <li key={i.instance} data-testid={`breaker-instance-${id}-${i.instance}`}>
+              <span className="instance-name">{i.instance}</span>{' '}
+              <span className={`pill small tone-${stateTone(i.state)}`}>{i.state}</span>{' '}
+              <span className="muted small">
+                gen {i.appliedGeneration} · {i.stats.failures} fail / {i.stats.fires} fires
+              </span>
+            </li>
+          ))}
+        </ul>
+      </td>
+      <td className="actions">
+        <button
+          type="button"
+          disabled={blockedReason !== null}
+          title={blockedReason ?? `Reset ${b.name} to CLOSED on every instance`}
+          onClick={() => setConfirming(true)}
+        >
+          Reset
+        </button>
+        {issued && progress && (
+          <p
+            className={`progress progress-${progress.status}`}
+            role="status"
+            data-testid={`breaker-progress-${id}`}
+          >
+            {issued.command}: {progress.text}
+          </p>
+        )}
+        {confirming && <ResetDialog service={b.service} breaker={b.name} onClose={() => setConfirming(false)} />}
+      </td>
+    </tr>
+  )
+}

@@ -1,0 +1,54 @@
+import { useId } from 'react'
+import type { BreakerSummary } from '../../../shared/schemas'
+import { commandBlockedReason } from '../breakerView'
+import { useIsOffline, useSessionStore } from '../store'
+import { BreakerRow } from './BreakerRow'
+
+interface Props {
+  service: string
+  breakers: BreakerSummary[]
+}
+
+/** The breakers of one service: cluster state, agreement, per-instance states and the Reset action. */
+export function BreakerTable({ service, breakers }: Props) {
+  const headingId = useId()
+  const role = useSessionStore((s) => s.role)
+  const offline = useIsOffline()
+  const blockedReason = commandBlockedReason({ role, offline })
+
+  return (
+    <div className="breakers" data-testid={`breakers-${service}`}>
+      <h3 id={headingId}>Breakers</h3>
+      {breakers.length === 0 ? (
+        <p className="muted">No breakers reported by this service.</p>
+      ) : (
+        <>
+          <div className="table-scroll">
+            <table aria-labelledby={headingId}>
+              <thead>
+                <tr>
+                  <th scope="col">Breaker</th>
+                  <th scope="col">Cluster state</th>
+                  <th scope="col">Per instance</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {breakers.map((b) => (
+                  <BreakerRow key={b.name} breaker={b} blockedReason={blockedReason} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {blockedReason && (
+            <p className="muted small" data-testid={`commands-disabled-reason-${service}`}>
+              Commands disabled: {blockedReason}
+            </p>
+          )}
+        </>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,56 @@
+/**
+ * Keeps the snapshot store live while signed in: one `overview.get` (a GET the service worker can answer
+ * offline), then the `live.snapshot` SSE subscription, whose every event replaces the snapshot. Network
+ * failures set `linkDown` (offline banner); any successful answer clears it; a 401 ends the session.
+ */
+import { getOverview, subscribeLive } from './api'
+import { classifyError } from './errors'
+import { sessionEnded } from './session'
+import { useSessionStore, useSnapshotStore } from './store'
+
+function onFailure(err: unknown): void {
+  const failure = classifyError(err)
+  if (failure.kind === 'aborted') return
+  if (failure.kind === 'server' && failure.code === 'UNAUTHORIZED') {
+    sessionEnded()
+    return
+  }
+  if (failure.kind === 'network') useSessionStore.setState({ linkDown: true })
+  else console.warn('Live data failed', failure)
+}
+
+/** Starts fetching and streaming snapshots; returns a function that stops both. */
+export function startLiveFeed(): () => void {
+  const abort = new AbortController()
+  // The initial GET may answer after the first live event (or from the SW cache); it must not undo it.
+  let liveEventSeen = false
+  const { setSnapshot } = useSnapshotStore.getState()
+
+  getOverview({}, { signal: abort.signal }).then(
+    (snapshot) => {
+      if (abort.signal.aborted || liveEventSeen) return
+      setSnapshot(snapshot)
+      // A SW-cached answer still resolves offline; only clear the banner when the browser is online.
+      if (navigator.onLine) useSessionStore.setState({ linkDown: false })
+    },
+    onFailure,
+  )
+
+  const unsubscribe = subscribeLive({
+    onSnapshot: (snapshot) => {
+      liveEventSeen = true
+      setSnapshot(snapshot)
+      if (useSessionStore.getState().linkDown) useSessionStore.setState({ linkDown: false })
+    },
+    onConnected: () => {
+      if (useSessionStore.getState().linkDown) useSessionStore.setState({ linkDown: false })
+    },
+    onConnectionError: onFailure,
+    onError: onFailure,
+  })
+
+  return () => {
+    abort.abort()
+    unsubscribe()
+  }
+}

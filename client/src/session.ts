@@ -1,0 +1,151 @@
+/**
+ * Sign-in, session check, sign-out and the offline fallback. `boot()` runs once, before the first render:
+ * it takes a one-time login token from `#token=…` (and removes it from the URL at once), waits for the
+ * persisted snapshot, then signs in or checks the session. A network failure with a persisted snapshot is
+ * offline mode, not "signed out"; while offline or unreachable the session check is retried in the background.
+ */
+import { login, logout, me } from './api'
+import { classifyError } from './errors'
+import { snapshotHydrated, useCommandStore, useSessionStore, useSnapshotStore } from './store'
+
+/** How long the session check may take before it counts as a network failure. */
+export const SESSION_CHECK_TIMEOUT_MS = 5_000
+/** Background retry cadence while offline or unreachable (plus an immediate retry on the `online` event). */
+export const RETRY_INTERVAL_MS = 15_000
+/** Service worker runtime cache of tRPC GETs (vite.config.ts `runtimeCaching`); emptied on sign-out. */
+export const API_CACHE_NAME = 'fusebox-api'
+
+const UNREACHABLE_NOTICE = "Can't reach the Fusebox server — retrying."
+
+/**
+ * Reads `token` from a `#token=…` fragment and strips the fragment from the address bar and history entry,
+ * so the one-time token is not left in history or shared by copying the URL. Returns null when absent.
+ */
+export function takeLoginToken(loc: Location = window.location, hist: History = window.history): string | null {
+  if (!loc.hash) return null
+  const token = new URLSearchParams(loc.hash.slice(1)).get('token')
+  if (token === null) return null
+  hist.replaceState(hist.state, '', loc.pathname + loc.search)
+  return token || null
+}
+
+let bootPromise: Promise<void> | null = null
+let retryTimer: ReturnType<typeof setInterval> | null = null
+let checkInFlight: Promise<void> | null = null
+
+/** Starts the app's session logic once (idempotent). */
+export function boot(): Promise<void> {
+  bootPromise ??= runBoot()
+  return bootPromise
+}
+
+async function runBoot(): Promise<void> {
+  const token = takeLoginToken()
+  window.addEventListener('online', onOnline)
+  window.addEventListener('offline', () => useSessionStore.setState({ browserOnline: false }))
+  await snapshotHydrated()
+  if (token) {
+    await signIn(token)
+    return
+  }
+  // Known offline and something to show: render it now rather than waiting for a request to fail.
+  if (!navigator.onLine && useSnapshotStore.getState().snapshot) {
+    enterUnreachable()
+    return
+  }
+  await checkSession()
+}
+
+function onOnline(): void {
+  useSessionStore.setState({ browserOnline: true })
+  const { auth } = useSessionStore.getState()
+  if (auth === 'offline' || auth === 'unreachable') void checkSession()
+}
+
+/** Offline mode if there is a persisted snapshot to render, else the login form with a notice; retries. */
+function enterUnreachable(): void {
+  const hasSnapshot = useSnapshotStore.getState().snapshot !== null
+  useSessionStore.setState(
+    hasSnapshot ? { auth: 'offline', authNotice: null } : { auth: 'unreachable', authNotice: UNREACHABLE_NOTICE },
+  )
+  retryTimer ??= setInterval(() => {
+    if (navigator.onLine) void checkSession()
+  }, RETRY_INTERVAL_MS)
+}
+
+function stopRetrying(): void {
+  if (retryTimer !== null) clearInterval(retryTimer)
+  retryTimer = null
+}
+
+function enterSignedIn(role: 'viewer' | 'operator'): void {
+  stopRetrying()
+  useSessionStore.setState({ auth: 'signedIn', role, authNotice: null, linkDown: false })
+}
+
+/** Asks the server who we are (`auth.me`); one check at a time. */
+export function checkSession(): Promise<void> {
+  checkInFlight ??= (async () => {
+    try {
+      const { role } = await me({ signal: AbortSignal.timeout(SESSION_CHECK_TIMEOUT_MS) })
+      enterSignedIn(role)
+    } catch (err) {
+      const failure = classifyError(err)
+      if (failure.kind === 'server' && failure.code === 'UNAUTHORIZED') {
+        stopRetrying()
+        useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: null })
+      } else {
+        // Network failures, timeouts and server-side errors alike: keep what we have and retry.
+        enterUnreachable()
+      }
+    } finally {
+      checkInFlight = null
+    }
+  })()
+  return checkInFlight
+}
+
+/** Signs in with a token; on failure sets a notice for the login form (and offline mode on network errors). */
+export async function signIn(token: string): Promise<void> {
+  try {
+    const { role } = await login(token)
+    enterSignedIn(role)
+  } catch (err) {
+    const failure = classifyError(err)
+    if (failure.kind === 'server') {
+      const notice =
+        failure.code === 'UNAUTHORIZED'
+          ? 'That access token was not accepted. Login links work only once — ask for a new one.'
+          : failure.code === 'TOO_MANY_REQUESTS'
+            ? 'Too many sign-in attempts — wait a minute and try again.'
+            : `Sign-in failed: ${failure.message}`
+      useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: notice })
+    } else if (failure.kind === 'network') {
+      enterUnreachable()
+    }
+  }
+}
+
+/** The server said the session is gone (401 on a data call): back to the login form. */
+export function sessionEnded(): void {
+  stopRetrying()
+  useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: 'Your session ended — sign in again.' })
+}
+
+/**
+ * Signs out: ends the server session, then forgets everything this device kept for it — the persisted
+ * snapshot and the service worker's cached API answers (which include `auth.me`).
+ */
+export async function signOut(): Promise<void> {
+  try {
+    await logout()
+  } catch (err) {
+    console.warn('Sign-out request failed; clearing local data anyway', err)
+  }
+  stopRetrying()
+  useSnapshotStore.getState().clearSnapshot()
+  await useSnapshotStore.persist.clearStorage()
+  useCommandStore.getState().clearIssued()
+  if ('caches' in window) await caches.delete(API_CACHE_NAME).catch(() => false)
+  useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: null, linkDown: false })
+}

@@ -291,8 +291,17 @@ export class Collector {
     for (const t of this.timers) clearInterval(t)
     this.loopDelay.disable()
     await this.flush()
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect())
-    if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
+    await this.release(this.subscriber)
+    if (this.ownsRedis) await this.release(this.redis)
+  }
+
+  /** QUIT (drains) when connected, bounded by flushTimeoutMs; a connection that is down is just dropped. */
+  private async release(conn: Redis): Promise<void> {
+    if (conn.status !== 'ready') {
+      conn.disconnect()
+      return
+    }
+    await withTimeout(conn.quit(), this.flushTimeoutMs, 'quit').catch(() => conn.disconnect())
   }
 
   private every(ms: number, fn: () => void): void {

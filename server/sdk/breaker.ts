@@ -3,7 +3,7 @@
  * probe while forced, FORCED_CLOSED where calls always go through) and application of remote commands by
  * generation. opossum keeps the state machine; this class only steers it and reports it.
  */
-import CircuitBreaker from 'opossum'
+import type CircuitBreaker from 'opossum'
 import type {
   BreakerInstanceReport,
   BreakerMode,

@@ -19,7 +19,7 @@ let base: string
 beforeAll(async () => {
   redis = new Redis(testRedisUrl())
   const auth = new Auth(redis, keys, [OPERATOR], [VIEWER], 3600)
-  const app = createHttpApp({ redis, keys, auth }, { staticDir: 'dist', tls: false })
+  const app = createHttpApp({ redis, keys, auth, tls: false }, { staticDir: 'dist' })
   server = app.listen(0, '127.0.0.1')
   await new Promise((r) => server.once('listening', r))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -21,8 +21,6 @@ export const MAX_BATCH_SIZE = 10
 export interface HttpOptions {
   /** Folder of the built dashboard (vite build output). */
   staticDir: string
-  /** True when served over TLS (turns on HSTS). */
-  tls: boolean
 }
 
 function jsonError(res: Response, status: number, message: string): void {
@@ -63,7 +61,7 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
           'frame-ancestors': ["'none'"],
         },
       },
-      strictTransportSecurity: options.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      strictTransportSecurity: deps.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
       referrerPolicy: { policy: 'no-referrer' },
       crossOriginEmbedderPolicy: false,
     }),

@@ -24,7 +24,7 @@ redis.on('error', (e: Error) => console.error(`[fusebox] redis: ${e.message}`))
 const keys = createKeySpace(env.FUSEBOX_PREFIX)
 const auth = new Auth(redis, keys, env.FUSEBOX_OPERATOR_TOKENS, env.FUSEBOX_VIEWER_TOKENS, env.FUSEBOX_SESSION_TTL_S)
 const tls = env.FUSEBOX_PUBLIC_URL?.startsWith('https://') ?? false
-const app = createHttpApp({ redis, keys, auth }, { staticDir: env.FUSEBOX_STATIC_DIR, tls })
+const app = createHttpApp({ redis, keys, auth, tls }, { staticDir: env.FUSEBOX_STATIC_DIR })
 
 const server = app.listen(env.PORT, env.HOST, () => {
   const address = server.address()

@@ -21,19 +21,20 @@ export interface Context {
   secure: boolean
 }
 
-/** Dependencies shared by every request. */
+/** Dependencies shared by every request. `tls`: served over TLS (directly or behind an https proxy). */
 export interface AppDeps {
   redis: Redis
   keys: KeySpace
   auth: Auth
+  tls: boolean
 }
 
 /** Builds the context of one request: resolves the session cookie against Redis. */
 export async function createContext(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<Context> {
   const cookies = parseCookie(req.headers.cookie ?? '')
   const session = await deps.auth.getSession(cookies[SESSION_COOKIE])
-  const secure = (req.socket as { encrypted?: boolean }).encrypted === true
-  return { req, res, ...deps, session, secure }
+  const secure = deps.tls || (req.socket as { encrypted?: boolean }).encrypted === true
+  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, session, secure }
 }
 
 const t = initTRPC.context<Context>().create({

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHistogram, percentile, recordValue } from '../../shared/histogram'
@@ -81,6 +83,31 @@ describe('collector flush', () => {
     expect(new Set(fields.map((f) => f?.route))).toEqual(new Set(['/items/:id']))
     expect(new Set(fields.map((f) => f?.statusClass))).toEqual(new Set(['2xx', '5xx']))
     expect(await redis.pttl(bucketKeys[0]!)).toBeGreaterThan(3_000_000)
+  })
+
+  it('records route template, method and status from a plain node:http server through the middleware', async () => {
+    const prefix = freshPrefix()
+    const c = collector(prefix, 'http')
+    await connected(c)
+    const middleware = c.httpMiddleware({ routeTemplate: (req) => (req.url?.startsWith('/users/') ? '/users/:id' : undefined) })
+    const server = createServer((req, res) => {
+      middleware(req, res)
+      res.statusCode = req.url === '/users/7' ? 200 : 500
+      res.end('x')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    for (const path of ['/users/7', '/users/7', '/nowhere/123']) await (await fetch(base + path)).text()
+    await new Promise((r) => server.close(r))
+    await c.flush()
+    const [bucket] = await redis.keys(`${prefix}:{shop}:req:10s:*`)
+    const counts = Object.entries(await redis.hgetall(bucket!))
+      .map(([field, value]) => [parseRequestField(field), Number(value)] as const)
+      .filter(([f]) => f?.kind === 'c')
+      .map(([f, n]) => `${f!.method} ${f!.route} ${f!.statusClass} ${n}`)
+      .sort()
+    // Unknown paths collapse into one label: a raw URL never becomes a series.
+    expect(counts).toEqual(['GET (unmatched) 5xx 1', 'GET /users/:id 2xx 2'])
   })
 
   it('keeps aggregates in memory while Redis is unreachable and never throws into the caller', async () => {

@@ -7,13 +7,21 @@
  *
  * Layout (prefix `fusebox` by default):
  * - `P:services`                                   SET   service names
- * - `P:{svc}:req:<tier>:<bucketStartMs>`           HASH  request aggregates of one time bucket, merged across
- *                                                        instances by HINCRBY; fields from `requestField()`
+ * - `P:{svc}:req:<tier>:<bucketStartMs>`           HASH  request series of one time bucket: field `seriesField()`,
+ *                                                        value a packed SeriesValue (shared/seriesCodec.ts), merged
+ *                                                        across instances on write by a Lua script; expires
+ * - `P:{svc}:requests`                             STREAM capped sampled request log (slow and failed requests)
+ * - `P:{svc}:caches`                               SET   cache names
+ * - `P:{svc}:cachestats:<tier>:<bucketStartMs>`    HASH  `cacheField()` → count (HINCRBY), expires
+ * - `P:{svc}:cache:<cache>:v:<key>`                STRING cached value (JSON), expires after the cache's TTL
+ * - `P:{svc}:cache:<cache>:tag:<tag>`              SET   keys carrying a tag (for invalidateTag)
  * - `P:{svc}:instances`                            ZSET  instance → last heartbeat (epoch ms)
  * - `P:{svc}:instance:<instance>`                  HASH  process health of one instance (expires)
  * - `P:{svc}:breakers`                             SET   breaker names
  * - `P:{svc}:breaker:<name>:state`                 HASH  instance → JSON BreakerInstanceReport
- * - `P:{svc}:breaker:<name>:desired`               HASH  desired state + generation (DesiredBreakerState)
+ * - `P:{svc}:breaker:<name>:desired`               HASH  desired state for all instances (DesiredBreakerState)
+ * - `P:{svc}:breaker:<name>:desired:<instance>`    HASH  desired state for one instance (same shape)
+ * - `P:{svc}:breaker:<name>:generation`            STRING command counter; every command takes the next value
  * - `P:{svc}:control`                              pub/sub channel: nudges `{ breaker, generation }`
  * - `P:{svc}:events`                               STREAM capped: transitions, commands applied
  * - `P:audit`                                      STREAM capped: operator commands (who, when, what, why)
@@ -23,36 +31,24 @@
 /** Default key namespace prefix. */
 export const DEFAULT_PREFIX = 'fusebox'
 
-/** Separator inside request-aggregate hash fields; the route template is the remainder so may contain it. */
-const FIELD_SEP = '|'
-
-/** Kinds of request-aggregate fields: request count, error count, duration sum (µs), histogram bucket `h<i>`. */
-export type RequestFieldKind = 'c' | 'e' | 's' | `h${number}`
-
-/** Identity of one request series inside a service: HTTP method, status class (`2xx`…`5xx`) and route template. */
-export interface SeriesId {
-  method: string
-  statusClass: string
-  route: string
+/**
+ * Field of one request series inside a bucket hash: `<METHOD> <route template>`. The method never contains a
+ * space, so the route is everything after the first one.
+ */
+export function seriesField(method: string, route: string): string {
+  return method + ' ' + route
 }
 
-/** Builds the field name of one request aggregate: `<kind>|<method>|<statusClass>|<route>`. */
-export function requestField(kind: RequestFieldKind, s: SeriesId): string {
-  return kind + FIELD_SEP + s.method + FIELD_SEP + s.statusClass + FIELD_SEP + s.route
+/** Parses a field built by `seriesField`; null for anything else. */
+export function parseSeriesField(field: string): { method: string; route: string } | null {
+  const i = field.indexOf(' ')
+  if (i <= 0 || i === field.length - 1) return null
+  return { method: field.slice(0, i), route: field.slice(i + 1) }
 }
 
-/** Parses a field built by `requestField`; returns null for anything else (foreign or corrupt fields). */
-export function parseRequestField(field: string): ({ kind: string } & SeriesId) | null {
-  const a = field.indexOf(FIELD_SEP)
-  const b = a < 0 ? -1 : field.indexOf(FIELD_SEP, a + 1)
-  const c = b < 0 ? -1 : field.indexOf(FIELD_SEP, b + 1)
-  if (c < 0) return null
-  return {
-    kind: field.slice(0, a),
-    method: field.slice(a + 1, b),
-    statusClass: field.slice(b + 1, c),
-    route: field.slice(c + 1),
-  }
+/** Field of one cache counter inside a cache bucket hash: `<cache>|<kind>`. */
+export function cacheField(cache: string, kind: string): string {
+  return cache + '|' + kind
 }
 
 /** Key builder bound to one namespace prefix. */
@@ -60,11 +56,17 @@ export interface KeySpace {
   readonly prefix: string
   services(): string
   requestBucket(service: string, tier: string, bucketStartMs: number): string
+  requestLog(service: string): string
+  caches(service: string): string
+  cacheBucket(service: string, tier: string, bucketStartMs: number): string
+  cacheValue(service: string, cache: string, key: string): string
+  cacheTag(service: string, cache: string, tag: string): string
   instances(service: string): string
   instanceInfo(service: string, instance: string): string
   breakers(service: string): string
   breakerState(service: string, breaker: string): string
-  breakerDesired(service: string, breaker: string): string
+  breakerDesired(service: string, breaker: string, instance?: string): string
+  breakerGeneration(service: string, breaker: string): string
   controlChannel(service: string): string
   events(service: string): string
   audit(): string
@@ -78,11 +80,18 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     prefix,
     services: () => `${prefix}:services`,
     requestBucket: (service, tier, bucketStartMs) => `${svc(service)}:req:${tier}:${bucketStartMs}`,
+    requestLog: (service) => `${svc(service)}:requests`,
+    caches: (service) => `${svc(service)}:caches`,
+    cacheBucket: (service, tier, bucketStartMs) => `${svc(service)}:cachestats:${tier}:${bucketStartMs}`,
+    cacheValue: (service, cache, key) => `${svc(service)}:cache:${cache}:v:${key}`,
+    cacheTag: (service, cache, tag) => `${svc(service)}:cache:${cache}:tag:${tag}`,
     instances: (service) => `${svc(service)}:instances`,
     instanceInfo: (service, instance) => `${svc(service)}:instance:${instance}`,
     breakers: (service) => `${svc(service)}:breakers`,
     breakerState: (service, breaker) => `${svc(service)}:breaker:${breaker}:state`,
-    breakerDesired: (service, breaker) => `${svc(service)}:breaker:${breaker}:desired`,
+    breakerDesired: (service, breaker, instance) =>
+      `${svc(service)}:breaker:${breaker}:desired${instance === undefined ? '' : `:${instance}`}`,
+    breakerGeneration: (service, breaker) => `${svc(service)}:breaker:${breaker}:generation`,
     controlChannel: (service) => `${svc(service)}:control`,
     events: (service) => `${svc(service)}:events`,
     audit: () => `${prefix}:audit`,

@@ -4,7 +4,8 @@
  */
 import type { Redis } from 'ioredis'
 import { createHistogram, percentile, type Histogram } from '../../shared/histogram'
-import { parseRequestField, type KeySpace } from '../../shared/keys'
+import type { KeySpace } from '../../shared/keys'
+import { decodeSeries } from '../../shared/seriesCodec'
 import {
   BreakerInstanceReport,
   DesiredBreakerState,
@@ -15,7 +16,7 @@ import {
   type SeriesPoint,
   type ServiceOverview,
 } from '../../shared/schemas'
-import { TIER_10S, bucketStartsInWindow } from '../../shared/timeBuckets'
+import { bucketStartsInWindow, tierForWindow } from '../../shared/timeBuckets'
 
 /** Severity order used for a breaker's cluster state: the worst live instance wins. */
 const SEVERITY: Record<BreakerState, number> = { CLOSED: 0, FORCED_CLOSED: 1, HALF_OPEN: 2, OPEN: 3, FORCED_OPEN: 4 }
@@ -29,22 +30,25 @@ interface BucketAggregate {
   histogram: Histogram
 }
 
-/** Folds one request-bucket hash (all series of a service) into a per-bucket aggregate. */
-function foldBucket(hash: Record<string, string>): BucketAggregate {
+/** Folds one request-bucket hash (every series of a service, packed values) into one aggregate. */
+function foldBucket(hash: Record<string, Buffer>): BucketAggregate {
   const agg: BucketAggregate = { count: 0, errors: 0, histogram: createHistogram() }
-  for (const [field, value] of Object.entries(hash)) {
-    const f = parseRequestField(field)
-    const n = Number(value)
-    if (f === null || !Number.isFinite(n) || n <= 0) continue
-    if (f.kind === 'c') agg.count += n
-    else if (f.kind === 'e') agg.errors += n
-    else if (f.kind.startsWith('h')) {
-      const i = Number(f.kind.slice(1))
-      if (Number.isInteger(i) && i >= 0 && i < agg.histogram.counts.length) {
-        agg.histogram.counts[i] = (agg.histogram.counts[i] ?? 0) + n
-        agg.histogram.count += n
-      }
+  for (const value of Object.values(hash)) {
+    let v
+    try {
+      v = decodeSeries(value)
+    } catch {
+      continue // a corrupt or foreign field is skipped, not fatal for the overview
     }
+    agg.count += v.count
+    agg.errors += v.errors
+    const a = agg.histogram.counts
+    const b = v.histogram.counts
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i] ?? 0
+      if (c !== 0) a[i] = (a[i] ?? 0) + c
+    }
+    agg.histogram.count += v.histogram.count
   }
   return agg
 }
@@ -73,17 +77,19 @@ function resultAt<T>(results: PipelineResult, i: number, fallback: T): T {
 }
 
 /**
- * Builds the overview of every service over `[nowMs - windowMs, nowMs]` (10 s tier) and every breaker.
+ * Builds the overview of every service over `[nowMs - windowMs, nowMs]` (finest tier that fits, see
+ * `tierForWindow`) and every breaker.
  * @throws whatever Redis throws (the API turns it into a generic internal error with an id).
  */
 export async function readOverview(redis: Redis, keys: KeySpace, nowMs: number, windowMs: number): Promise<OverviewSnapshot> {
   const services = (await redis.smembers(keys.services())).sort()
-  const starts = bucketStartsInWindow(nowMs, windowMs, TIER_10S.bucketMs)
+  const tier = tierForWindow(windowMs)
+  const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
 
   // Round trip 1: request buckets, instances and breaker names of every service.
   const p1 = redis.pipeline()
   for (const svc of services) {
-    for (const start of starts) p1.hgetall(keys.requestBucket(svc, TIER_10S.name, start))
+    for (const start of starts) p1.hgetallBuffer(keys.requestBucket(svc, tier.name, start))
     p1.zrange(keys.instances(svc), '0', '-1', 'WITHSCORES')
     p1.smembers(keys.breakers(svc))
   }
@@ -92,7 +98,7 @@ export async function readOverview(redis: Redis, keys: KeySpace, nowMs: number, 
   const perService: { svc: string; buckets: BucketAggregate[]; instances: [string, number][]; breakers: string[] }[] = []
   let idx = 0
   for (const svc of services) {
-    const buckets = starts.map(() => foldBucket(resultAt<Record<string, string>>(r1, idx++, {})))
+    const buckets = starts.map(() => foldBucket(resultAt<Record<string, Buffer>>(r1, idx++, {})))
     const flat = resultAt<string[]>(r1, idx++, [])
     const instances: [string, number][] = []
     for (let i = 0; i + 1 < flat.length; i += 2) instances.push([flat[i] as string, Number(flat[i + 1])])
@@ -164,7 +170,7 @@ export async function readOverview(redis: Redis, keys: KeySpace, nowMs: number, 
     const series: SeriesPoint[] = s.buckets.map((b, i) => {
       mergeAggregate(total, b)
       const t = starts[i] as number
-      const seconds = Math.max(1, Math.min(TIER_10S.bucketMs, nowMs - t)) / 1000
+      const seconds = Math.max(1, Math.min(tier.bucketMs, nowMs - t)) / 1000
       return {
         t,
         throughputRps: b.count / seconds,

@@ -1,25 +1,23 @@
 /**
  * In-process aggregation of request metrics between flushes — the collector hot path.
  *
- * Requests are grouped by time bucket (TIER_10S) and by series (method, status class, route template). Each series
- * keeps a count, an error count, a duration sum (µs) and a histogram in the fixed layout of shared/histogram.ts.
+ * Requests are grouped by time bucket (TIER_10S) and by series (method, route template). Each series keeps a count,
+ * an error count, counts per status class, a duration sum (µs) and a histogram in the fixed layout of
+ * shared/histogram.ts (a `SeriesValue`, shared/seriesCodec.ts).
  * `drain()` hands the whole aggregate to the flusher and starts a new one; `restore()` merges a batch that failed to
  * flush back in, bounded by `maxBufferedBuckets` (oldest dropped, counted).
  */
-import { createHistogram, mergeInto, recordValue, type Histogram } from '../../shared/histogram'
-import type { SeriesId } from '../../shared/keys'
+import { recordValue } from '../../shared/histogram'
+import { emptySeries, mergeSeriesInto, type SeriesValue } from '../../shared/seriesCodec'
 import { bucketStart, TIER_10S } from '../../shared/timeBuckets'
 
-/** Aggregate of one series in one time bucket. */
-export interface SeriesAggregate extends SeriesId {
-  count: number
-  errors: number
-  /** Sum of durations in whole microseconds (integer so Redis can HINCRBY it). */
-  sumUs: number
-  histogram: Histogram
+/** Aggregate of one series (method, route template) in one time bucket. */
+export interface SeriesAggregate extends SeriesValue {
+  method: string
+  route: string
 }
 
-/** bucket start (epoch ms) → series key → aggregate. */
+/** bucket start (epoch ms) → series field (`<METHOD> <route>`) → aggregate. */
 export type RequestBatch = Map<number, Map<string, SeriesAggregate>>
 
 /** Label used when a route template is unknown, so raw URLs never become series. */
@@ -36,9 +34,9 @@ export function normalizeMethod(method: string | undefined): string {
   return KNOWN_METHODS.has(m) ? m : '_OTHER'
 }
 
-/** Status class of an HTTP status code: `2xx` … `5xx`; anything outside 100–599 is `5xx` (a broken response). */
-export function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : '5xx'
+/** Index of an HTTP status code's class: 0 for 1xx … 4 for 5xx; anything outside 100–599 counts as 5xx. */
+export function statusClassIndex(status: number): 0 | 1 | 2 | 3 | 4 {
+  return (status >= 100 && status < 600 ? Math.floor(status / 100) - 1 : 4) as 0 | 1 | 2 | 3 | 4
 }
 
 /** Options of the aggregator. */
@@ -75,23 +73,23 @@ export class RequestMetrics {
       bucket = new Map()
       this.current.set(start, bucket)
     }
-    const cls = statusClass(status)
-    let key = method + ' ' + cls + ' ' + route
+    let key = method + ' ' + route
     let agg = bucket.get(key)
     if (agg === undefined) {
       if (bucket.size >= this.maxSeries) {
         this.overflowedRequests++
         route = OVERFLOW_ROUTE
-        key = method + ' ' + cls + ' ' + route
+        key = method + ' ' + route
         agg = bucket.get(key)
       }
       if (agg === undefined) {
-        agg = { method, statusClass: cls, route, count: 0, errors: 0, sumUs: 0, histogram: createHistogram() }
+        agg = { method, route, ...emptySeries() }
         bucket.set(key, agg)
       }
     }
     agg.count++
     if (isError) agg.errors++
+    agg.statusCounts[statusClassIndex(status)]++
     if (durationMs > 0) agg.sumUs += Math.round(durationMs * 1000)
     recordValue(agg.histogram, durationMs)
   }
@@ -118,14 +116,8 @@ export class RequestMetrics {
       }
       for (const [key, agg] of series) {
         const into = bucket.get(key)
-        if (into === undefined) {
-          bucket.set(key, agg)
-        } else {
-          into.count += agg.count
-          into.errors += agg.errors
-          into.sumUs += agg.sumUs
-          mergeInto(into.histogram, agg.histogram)
-        }
+        if (into === undefined) bucket.set(key, agg)
+        else mergeSeriesInto(into, agg)
       }
     }
     if (this.current.size > this.maxBufferedBuckets) {

@@ -37,6 +37,8 @@ export const DesiredBreakerState = z.object({
   issuedAtMs: z.coerce.number(),
   actor: z.string(),
   reason: z.string(),
+  /** `*` for every instance, else the one instance the command is for. */
+  target: z.string().default('*'),
 })
 export type DesiredBreakerState = z.infer<typeof DesiredBreakerState>
 

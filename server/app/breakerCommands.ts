@@ -19,14 +19,33 @@ const MODE_AFTER: Record<BreakerCommand, BreakerMode> = {
 const AUDIT_MAXLEN = 100_000
 const EVENTS_MAXLEN = 10_000
 
-/** A command to issue; `actor` comes from the session, never from the client. */
+/** A command to issue; `actor` comes from the session, never from the client. No `instance`: every instance. */
 export interface CommandRequest {
   service: string
   breaker: string
   command: BreakerCommand
   reason: string
   actor: string
+  instance?: string
 }
+
+/**
+ * Takes the breaker's next generation and writes the desired record, atomically. The generation is one above the
+ * counter and above both records' current generations, so a lost counter key can never make generations go back.
+ * KEYS: counter, target record, all-instances record. ARGV: mode, command, commandId, issuedAtMs, actor, reason, target.
+ */
+const ISSUE_LUA = `
+local g = redis.call('INCR', KEYS[1])
+local floor = math.max(tonumber(redis.call('HGET', KEYS[2], 'generation') or '0'),
+                       tonumber(redis.call('HGET', KEYS[3], 'generation') or '0'))
+if g <= floor then
+  g = floor + 1
+  redis.call('SET', KEYS[1], g)
+end
+redis.call('HSET', KEYS[2], 'generation', g, 'mode', ARGV[1], 'command', ARGV[2], 'commandId', ARGV[3],
+  'issuedAtMs', ARGV[4], 'actor', ARGV[5], 'reason', ARGV[6], 'target', ARGV[7])
+return g
+`
 
 /** Result of issuing: the command's id and the generation it was given. */
 export interface IssuedCommand {
@@ -38,39 +57,41 @@ export interface IssuedCommand {
 export class UnknownBreakerError extends Error {}
 
 /**
- * Stores the desired state with the next generation, nudges the instances and appends to the audit log.
+ * Stores the desired state (for every instance, or for `req.instance` only) with the next generation, nudges the
+ * instances and appends to the audit log.
  * @throws UnknownBreakerError when no instance ever registered that breaker; Redis errors otherwise.
  */
 export async function issueBreakerCommand(redis: Redis, keys: KeySpace, req: CommandRequest, nowMs: number): Promise<IssuedCommand> {
   const known = await redis.sismember(keys.breakers(req.service), req.breaker)
   if (known !== 1) throw new UnknownBreakerError(`no breaker ${req.breaker} in service ${req.service}`)
   const commandId = randomUUID()
-  const desiredKey = keys.breakerDesired(req.service, req.breaker)
-  const tx = await redis
-    .multi()
-    .hincrby(desiredKey, 'generation', 1)
-    .hset(desiredKey, {
-      mode: MODE_AFTER[req.command],
-      command: req.command,
+  const target = req.instance ?? '*'
+  const generation = Number(
+    await redis.eval(
+      ISSUE_LUA,
+      3,
+      keys.breakerGeneration(req.service, req.breaker),
+      keys.breakerDesired(req.service, req.breaker, req.instance),
+      keys.breakerDesired(req.service, req.breaker),
+      MODE_AFTER[req.command],
+      req.command,
       commandId,
-      issuedAtMs: String(nowMs),
-      actor: req.actor,
-      reason: req.reason,
-    })
-    .exec()
-  const first = tx?.[0]
-  if (!first || first[0]) throw first?.[0] ?? new Error('breaker command transaction aborted')
-  const generation = Number(first[1])
+      String(nowMs),
+      req.actor,
+      req.reason,
+      target,
+    ),
+  )
   const nudge: ControlNudge = { breaker: req.breaker, generation }
   await redis
     .pipeline()
     .publish(keys.controlChannel(req.service), JSON.stringify(nudge))
     .xadd(keys.audit(), 'MAXLEN', '~', AUDIT_MAXLEN, '*',
       'atMs', String(nowMs), 'actor', req.actor, 'service', req.service, 'breaker', req.breaker,
-      'command', req.command, 'reason', req.reason, 'commandId', commandId, 'generation', String(generation),
-      'outcome', 'issued')
+      'command', req.command, 'target', target, 'reason', req.reason, 'commandId', commandId,
+      'generation', String(generation), 'outcome', 'issued')
     .xadd(keys.events(req.service), 'MAXLEN', '~', EVENTS_MAXLEN, '*',
-      'type', 'commandIssued', 'breaker', req.breaker, 'instance', '', 'from', '', 'to', MODE_AFTER[req.command],
+      'type', 'commandIssued', 'breaker', req.breaker, 'instance', req.instance ?? '', 'from', '', 'to', MODE_AFTER[req.command],
       'reason', `${req.actor} ${req.command}: ${req.reason}`, 'generation', String(generation), 'atMs', String(nowMs))
     .exec()
   return { commandId, generation }

@@ -16,6 +16,18 @@ function optionsOf(b: CircuitBreaker<never, unknown> | CircuitBreaker<unknown[],
   return (b as unknown as { options?: CircuitBreaker.Options }).options ?? {}
 }
 
+/**
+ * opossum arms a reset timer (`setTimeout` → half-open) on every 'open' and keeps it under a private symbol.
+ * Clearing it is what makes FORCED_OPEN strict: no half-open at all while forced. If a future opossum renames the
+ * symbol, the 'halfOpen' listener below still re-opens synchronously (no call can pass), so this degrades safely.
+ */
+function clearResetTimer(b: object): void {
+  const sym = Object.getOwnPropertySymbols(b).find((s) => s.description === 'reset-timeout')
+  if (sym === undefined) return
+  const timer = (b as Record<symbol, unknown>)[sym]
+  if (timer) clearTimeout(timer as NodeJS.Timeout)
+}
+
 /** A transition or applied command, as it goes to the events stream. */
 export interface BreakerEvent {
   type: 'transition' | 'commandApplied'
@@ -62,12 +74,13 @@ export class FuseboxBreaker<TArgs extends unknown[] = unknown[], TResult = unkno
     // leaves no window in which a call could pass a half-open probe (FORCED_OPEN) or be short-circuited
     // (FORCED_CLOSED).
     opossum.on('halfOpen', () => {
-      if (this.modeValue === 'FORCED_OPEN') opossum.open()
+      if (this.modeValue === 'FORCED_OPEN') this.holdOpen()
       else this.noteTransition('resetTimeout elapsed: probing')
     })
     opossum.on('open', () => {
       if (this.modeValue === 'FORCED_CLOSED') opossum.close()
-      else this.noteTransition(this.modeValue === 'FORCED_OPEN' ? 'operator forceOpen' : 'error threshold exceeded')
+      else if (this.modeValue === 'FORCED_OPEN') clearResetTimer(opossum)
+      else this.noteTransition('error threshold exceeded')
     })
     opossum.on('close', () => {
       if (this.modeValue === 'FORCED_OPEN') opossum.open()
@@ -125,9 +138,13 @@ export class FuseboxBreaker<TArgs extends unknown[] = unknown[], TResult = unkno
         this.clearStats()
         this.opossum.close()
       } else if (desired.mode === 'FORCED_OPEN') {
-        this.opossum.open()
+        this.holdOpen()
       } else if (desired.mode === 'FORCED_CLOSED') {
         this.opossum.close()
+      } else if (from === 'FORCED_OPEN' && this.opossum.opened) {
+        // Released while held open: behave as if it had just opened — probe after resetTimeout, as opossum would.
+        this.opossum.close()
+        this.opossum.open()
       }
     } finally {
       this.applying = false
@@ -166,6 +183,12 @@ export class FuseboxBreaker<TArgs extends unknown[] = unknown[], TResult = unkno
       lastTransitionReason: this.lastReason,
       updatedAtMs: nowMs,
     }
+  }
+
+  /** Opens opossum's breaker and disarms its half-open timer (FORCED_OPEN holds until a command says otherwise). */
+  private holdOpen(): void {
+    this.opossum.open()
+    clearResetTimer(this.opossum)
   }
 
   /** Empties opossum's rolling window by rotating every bucket out (opossum has no public reset). */

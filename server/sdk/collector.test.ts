@@ -4,11 +4,15 @@ import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHistogram, percentile, recordValue } from '../../shared/histogram'
-import { createKeySpace, parseRequestField } from '../../shared/keys'
+import { createKeySpace, parseSeriesField } from '../../shared/keys'
+import { decodeSeries } from '../../shared/seriesCodec'
+import { TIERS } from '../../shared/timeBuckets'
 import { BreakerInstanceReport } from '../../shared/schemas'
 import { issueBreakerCommand } from '../app/breakerCommands'
 import { readOverview } from '../app/readModel'
 import { testRedisUrl } from '../testing/redis'
+import { startTcpProxy } from '../testing/tcpProxy'
+import CircuitBreaker from 'opossum'
 import { createCollector, type Collector } from './index'
 
 let redis: Redis
@@ -76,13 +80,18 @@ describe('collector flush', () => {
     expect(shop?.p99Ms).toBe(percentile(whole, 99))
     expect(shop?.instances.map((i) => i.instance).sort()).toEqual(['a', 'b', 'c'])
 
-    // Series fields carry the route template and status class, never a raw URL.
-    const bucketKeys = await redis.keys(`${prefix}:{shop}:req:10s:*`)
-    expect(bucketKeys.length).toBeGreaterThan(0)
-    const fields = Object.keys(await redis.hgetall(bucketKeys[0]!)).map(parseRequestField)
-    expect(new Set(fields.map((f) => f?.route))).toEqual(new Set(['/items/:id']))
-    expect(new Set(fields.map((f) => f?.statusClass))).toEqual(new Set(['2xx', '5xx']))
-    expect(await redis.pttl(bucketKeys[0]!)).toBeGreaterThan(3_000_000)
+    // One hash per tier bucket; each field is a series (method + route template, never a raw URL) holding
+    // counts per status class, merged across the three instances on write.
+    for (const tier of TIERS) {
+      const bucketKeys = await redis.keys(`${prefix}:{shop}:req:${tier.name}:*`)
+      expect(bucketKeys.length, tier.name).toBeGreaterThan(0)
+      const hashes = await Promise.all(bucketKeys.map((k) => redis.hgetallBuffer(k)))
+      const fields = new Set(hashes.flatMap((h) => Object.keys(h)))
+      expect(fields).toEqual(new Set(['GET /items/:id']))
+      const total = hashes.map((h) => decodeSeries(h['GET /items/:id']!)).reduce((n, v) => n + v.statusCounts[1] + v.statusCounts[4], 0)
+      expect(total, tier.name).toBe(3000)
+      expect(await redis.pttl(bucketKeys[0]!)).toBeGreaterThan(tier.retentionMs)
+    }
   })
 
   it('records route template, method and status from a plain node:http server through the middleware', async () => {
@@ -101,13 +110,15 @@ describe('collector flush', () => {
     await new Promise((r) => server.close(r))
     await c.flush()
     const [bucket] = await redis.keys(`${prefix}:{shop}:req:10s:*`)
-    const counts = Object.entries(await redis.hgetall(bucket!))
-      .map(([field, value]) => [parseRequestField(field), Number(value)] as const)
-      .filter(([f]) => f?.kind === 'c')
-      .map(([f, n]) => `${f!.method} ${f!.route} ${f!.statusClass} ${n}`)
+    const counts = Object.entries(await redis.hgetallBuffer(bucket!))
+      .map(([field, value]) => {
+        const f = parseSeriesField(field)
+        const v = decodeSeries(value)
+        return `${f?.method} ${f?.route} 2xx=${v.statusCounts[1]} 5xx=${v.statusCounts[4]} errors=${v.errors}`
+      })
       .sort()
     // Unknown paths collapse into one label: a raw URL never becomes a series.
-    expect(counts).toEqual(['GET (unmatched) 5xx 1', 'GET /users/:id 2xx 2'])
+    expect(counts).toEqual(['GET (unmatched) 2xx=0 5xx=1 errors=1', 'GET /users/:id 2xx=2 5xx=0 errors=0'])
   })
 
   it('keeps aggregates in memory while Redis is unreachable and never throws into the caller', async () => {
@@ -165,17 +176,29 @@ describe('breaker control through Redis', () => {
     const c = collector(prefix, 'i1')
     let calls = 0
     const b = c.breaker('search', async () => ++calls, { resetTimeout: 100 })
+    let halfOpens = 0
+    b.opossum.on('halfOpen', () => halfOpens++)
     await connected(c)
     const forced = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'search', command: 'forceOpen', reason: 'incident', actor: 't' }, Date.now())
     await until(() => b.appliedGeneration === forced.generation)
-    await new Promise((r) => setTimeout(r, 350)) // > 3 × resetTimeout
-    expect(b.state).toBe('FORCED_OPEN')
-    expect(b.opossum.halfOpen).toBe(false)
-    await expect(b.fire()).rejects.toThrow()
+    // Traffic keeps flowing through 3 × resetTimeout: every call is rejected, none reaches the action, and opossum
+    // never even enters half-open.
+    let rejected = 0
+    const until350 = Date.now() + 350
+    while (Date.now() < until350) {
+      await b.fire().catch(() => rejected++)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    expect(rejected).toBeGreaterThan(20)
     expect(calls).toBe(0)
+    expect(halfOpens).toBe(0)
+    expect(b.state).toBe('FORCED_OPEN')
 
     await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'search', command: 'release', reason: 'over', actor: 't' }, Date.now())
     await until(() => b.mode === 'NORMAL')
+    // Released: back to opossum's rules — open now, probing after resetTimeout.
+    expect(b.state).toBe('OPEN')
+    await until(() => b.state === 'HALF_OPEN', 1000)
     await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'search', command: 'reset', reason: 'close it', actor: 't' }, Date.now())
     await until(() => b.state === 'CLOSED')
     await expect(b.fire()).resolves.toBe(1)
@@ -198,10 +221,112 @@ describe('breaker control through Redis', () => {
     const prefix = freshPrefix()
     const c = collector(prefix, 'i1')
     const b = c.breaker('payments', async () => 'ok')
-    const base = { commandId: 'x', issuedAtMs: 0, actor: 't', reason: '' }
+    const base = { commandId: 'x', issuedAtMs: 0, actor: 't', reason: '', target: '*' }
     expect(b.applyDesired({ ...base, generation: 5, mode: 'FORCED_OPEN', command: 'forceOpen' })).toBe(true)
     expect(b.applyDesired({ ...base, generation: 4, mode: 'NORMAL', command: 'reset' })).toBe(false)
     expect(b.applyDesired({ ...base, generation: 5, mode: 'NORMAL', command: 'reset' })).toBe(false)
     expect(b.state).toBe('FORCED_OPEN')
+  })
+
+  it('applies a force-open issued while its connections were cut within 2 s of reconnecting', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const port = Number(new URL(testRedisUrl()).port)
+    const proxy = await startTcpProxy(port)
+    try {
+      const c = createCollector({ redis: `redis://127.0.0.1:${proxy.port}`, service: 'shop', instance: 'cut', prefix, flushIntervalMs: 60_000 })
+      open.push(c)
+      const b = c.breaker('payments', async () => 'ok')
+      await connected(c)
+      await redis.sadd(keys.breakers('shop'), 'payments')
+      proxy.cut() // both the command connection and the subscriber drop; reconnects are refused
+      const issued = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'forceOpen', reason: 'cut', actor: 't' }, Date.now())
+      await new Promise((r) => setTimeout(r, 1500)) // the nudge went out while nobody from this instance listened
+      expect(b.appliedGeneration).toBe(0)
+      const restoredAt = Date.now()
+      proxy.restore()
+      await until(() => b.appliedGeneration === issued.generation, 4000)
+      expect(Date.now() - restoredAt).toBeLessThanOrEqual(2000)
+      expect(b.state).toBe('FORCED_OPEN')
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('applies a command for one instance only, and the next all-instances command to all', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const cs = [collector(prefix, 'i1'), collector(prefix, 'i2')]
+    const bs = cs.map((c) => c.breaker('payments', async () => 'ok'))
+    await Promise.all(cs.map(connected))
+    const one = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'forceOpen', reason: 'i2 only', actor: 't', instance: 'i2' }, Date.now())
+    await until(() => bs[1]!.appliedGeneration === one.generation)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(bs.map((b) => b.state)).toEqual(['CLOSED', 'FORCED_OPEN'])
+    const all = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'forceClosed', reason: 'all', actor: 't' }, Date.now())
+    expect(all.generation).toBeGreaterThan(one.generation)
+    await until(() => bs.every((b) => b.appliedGeneration === all.generation))
+    expect(bs.map((b) => b.state)).toEqual(['FORCED_CLOSED', 'FORCED_CLOSED'])
+  })
+
+  it('leaves the newest generation in force when an older desired state arrives late', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const c = collector(prefix, 'i1')
+    const b = c.breaker('payments', async () => 'ok')
+    await connected(c)
+    await redis.sadd(keys.breakers('shop'), 'payments')
+    await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'reset', reason: 'one', actor: 't' }, Date.now())
+    const newest = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'forceOpen', reason: 'two', actor: 't' }, Date.now())
+    await until(() => b.appliedGeneration === newest.generation)
+    // A slow writer lands generation 1 afterwards, with its nudge.
+    await redis.hset(keys.breakerDesired('shop', 'payments'), { generation: '1', mode: 'NORMAL', command: 'release', commandId: 'late' })
+    await redis.publish(keys.controlChannel('shop'), JSON.stringify({ breaker: 'payments', generation: 1 }))
+    await c.reconcile('payments')
+    expect(b.state).toBe('FORCED_OPEN')
+    expect(b.appliedGeneration).toBe(newest.generation)
+    // And the next command still goes above everything seen, even though the record now says 1.
+    const next = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'release', reason: 'three', actor: 't' }, Date.now())
+    expect(next.generation).toBeGreaterThan(newest.generation)
+  })
+
+  it('reports the transitions of an adopted opossum breaker to the events stream and its state to Redis', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const c = collector(prefix, 'host')
+    const hostBreaker = new CircuitBreaker(async () => {
+      throw new Error('down')
+    }, { name: 'legacy', errorThresholdPercentage: 50, volumeThreshold: 2, resetTimeout: 60_000 })
+    c.adopt(hostBreaker)
+    await connected(c)
+    for (let i = 0; i < 3; i++) await hostBreaker.fire().catch(() => undefined)
+    expect(hostBreaker.opened).toBe(true)
+    await c.flush()
+    const events = await redis.xrange(keys.events('shop'), '-', '+')
+    const transition = events.map(([, f]) => f).find((f) => f.includes('transition') && f.includes('legacy'))
+    expect(transition).toEqual(expect.arrayContaining(['from', 'CLOSED', 'to', 'OPEN', 'instance', 'host']))
+    const [report] = await reportsOf(prefix, 'legacy')
+    expect(report?.state).toBe('OPEN')
+    expect(report?.stats.failures).toBeGreaterThanOrEqual(2)
+    hostBreaker.shutdown()
+  })
+})
+
+describe('sampled request log', () => {
+  it('writes slow and failed requests, with route, status, duration, instance and error type, and skips the rest', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const c = createCollector({ redis: testRedisUrl(), service: 'shop', instance: 'i1', prefix, flushIntervalMs: 60_000, slowRequestThresholdMs: 200 })
+    open.push(c)
+    await connected(c)
+    c.recordRequest({ method: 'GET', route: '/fast', status: 200, durationMs: 5 })
+    c.recordRequest({ method: 'GET', route: '/slow', status: 200, durationMs: 250 })
+    c.recordRequest({ method: 'POST', route: '/pay', status: 502, durationMs: 30, errorType: 'ECONNRESET' })
+    await c.flush()
+    const entries = (await redis.xrange(keys.requestLog('shop'), '-', '+')).map(([, f]) => Object.fromEntries(f.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1]!.push(v) : acc.push([v]), acc), [])))
+    expect(entries).toEqual([
+      expect.objectContaining({ route: '/slow', status: '200', kind: 'slow', instance: 'i1', errorType: '' }),
+      expect.objectContaining({ route: '/pay', method: 'POST', status: '502', kind: 'error', errorType: 'ECONNRESET' }),
+    ])
   })
 })

@@ -12,11 +12,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Redis } from 'ioredis'
 import CircuitBreaker from 'opossum'
 import { z } from 'zod'
-import { BUCKET_COUNT } from '../../shared/histogram'
-import { createKeySpace, requestField, type KeySpace } from '../../shared/keys'
+import { cacheField, createKeySpace, type KeySpace } from '../../shared/keys'
 import { ControlNudge, DesiredBreakerState, Name } from '../../shared/schemas'
-import { TIER_10S, bucketExpiresAt } from '../../shared/timeBuckets'
+import { emptySeries, encodeSeries, mergeSeriesInto, type SeriesValue } from '../../shared/seriesCodec'
+import { TIERS, bucketExpiresAt, bucketStart } from '../../shared/timeBuckets'
 import { FuseboxBreaker, type BreakerEvent } from './breaker'
+import { MERGE_SERIES_LUA } from './mergeScript'
 import { RequestMetrics, UNMATCHED_ROUTE, normalizeMethod, type RequestBatch } from './requestMetrics'
 
 /** Options of `createCollector`. Durations in ms. */
@@ -43,6 +44,10 @@ export interface CollectorOptions {
   onError?: (error: Error, where: string) => void
   /** Per-bucket series cap (see RequestMetrics); default 1000. */
   maxSeries?: number
+  /** Requests slower than this (ms) go to the sampled request log, as do failures; default 500. */
+  slowRequestThresholdMs?: number
+  /** Time buckets kept in memory while Redis is unreachable (oldest dropped beyond); default 60 (10 min). */
+  maxBufferedBuckets?: number
 }
 
 /** Counters describing the collector's own health. */
@@ -53,7 +58,28 @@ export interface CollectorStats {
   droppedBuckets: number
   overflowedRequests: number
   droppedEvents: number
+  droppedRequestLogEntries: number
   commandsApplied: number
+}
+
+/** One sampled request (slow or failed) waiting to be flushed to the request log stream. */
+interface RequestLogEntry {
+  atMs: number
+  method: string
+  route: string
+  status: number
+  durationMs: number
+  /** OpenTelemetry `error.type`: an exception class, or the status code for a failed response; '' otherwise. */
+  errorType: string
+  kind: 'slow' | 'error'
+}
+
+/** Everything one flush takes; handed back to the collector when the flush fails. */
+interface PendingFlush {
+  batch: RequestBatch
+  events: BreakerEvent[]
+  cacheCounts: Map<string, number[]>
+  requestLog: RequestLogEntry[]
 }
 
 /** Options of the HTTP middleware. */
@@ -65,11 +91,24 @@ export interface HttpMiddlewareOptions {
   routeTemplate?: (req: IncomingMessage) => string | undefined
 }
 
+/** Cache counters recorded per cache and time bucket (DESIGN.md "Caches"). */
+export type CacheEventKind = 'hits' | 'misses' | 'sets' | 'invalidations'
+/** The kinds, in a fixed order. */
+export const CACHE_EVENT_KINDS: readonly CacheEventKind[] = ['hits', 'misses', 'sets', 'invalidations']
+
 /** A node:http / Express-compatible middleware: `(req, res, next?) => void`. */
 export type HttpMiddleware = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void
 
+/** `res.locals` key where `expressErrorHandler` leaves the error class for the middleware. */
+const ERROR_TYPE_LOCAL = 'fusebox.error.type'
 const MAX_PENDING_EVENTS = 1000
 const EVENTS_MAXLEN = 10_000
+/** Sampled requests kept between flushes; beyond it they are dropped and counted. */
+const MAX_PENDING_REQUEST_LOG = 1000
+const REQUEST_LOG_MAXLEN = 100_000
+/** Reconnect backoff of the connections the collector owns: 100 ms, 200 ms, … capped at 1 s, so flushing resumes
+ * within ~1 s of Redis coming back (ioredis 6's default grows to 5 s). */
+const RECONNECT = (times: number): number => Math.min(times * 100, 1000)
 const INSTANCE_INFO_TTL_MS = 10 * 60_000
 const INSTANCE_FORGET_MS = 60 * 60_000
 
@@ -82,6 +121,8 @@ const OptionsSchema = z.object({
   reconcileIntervalMs: z.number().int().min(500).optional(),
   startupReconcileWaitMs: z.number().int().min(0).max(30_000).optional(),
   maxSeries: z.number().int().min(1).max(100_000).optional(),
+  slowRequestThresholdMs: z.number().min(0).optional(),
+  maxBufferedBuckets: z.number().int().min(1).max(10_000).optional(),
 })
 
 /** Rejects with `Error('timed out after Nms')` unless `p` settles first; the timer is unref'd. */
@@ -114,6 +155,7 @@ export class Collector {
     droppedBuckets: 0,
     overflowedRequests: 0,
     droppedEvents: 0,
+    droppedRequestLogEntries: 0,
     commandsApplied: 0,
   }
   private readonly redis: Redis
@@ -123,6 +165,10 @@ export class Collector {
   private readonly breakers = new Map<string, FuseboxBreaker<never[], unknown>>()
   private readonly reconciles = new Map<string, Promise<void>>()
   private pendingEvents: BreakerEvent[] = []
+  /** cache name → counts since the last flush, indexed like CACHE_EVENT_KINDS. */
+  private cacheCounts = new Map<string, number[]>()
+  private pendingRequestLog: RequestLogEntry[] = []
+  private readonly slowRequestThresholdMs: number
   private flushing: Promise<void> | null = null
   private readonly timers: NodeJS.Timeout[] = []
   private closed = false
@@ -146,13 +192,15 @@ export class Collector {
     this.startupReconcileWaitMs = o.startupReconcileWaitMs ?? 1000
     this.version = options.version ?? process.env.npm_package_version ?? 'unknown'
     this.onError = options.onError ?? (() => {})
-    this.requests = new RequestMetrics({ maxSeries: o.maxSeries })
+    this.requests = new RequestMetrics({ maxSeries: o.maxSeries, maxBufferedBuckets: o.maxBufferedBuckets })
+    this.slowRequestThresholdMs = o.slowRequestThresholdMs ?? 500
     if (typeof options.redis === 'string') {
       // Owned connection, set up as a guest: no unbounded offline queue, fail fast, bounded command time.
       this.redis = new Redis(options.redis, {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         commandTimeout: this.flushTimeoutMs,
+        retryStrategy: RECONNECT,
         connectionName: `fusebox:${this.service}:${this.instance}`,
       })
       this.ownsRedis = true
@@ -161,7 +209,12 @@ export class Collector {
       this.ownsRedis = false
     }
     // SUBSCRIBE needs its own connection; we opened it, so we close it.
-    this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
+    this.subscriber = this.redis.duplicate({
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+      retryStrategy: RECONNECT,
+    })
     this.redis.on('error', (e: Error) => this.report(e, 'redis'))
     this.subscriber.on('error', (e: Error) => this.report(e, 'subscriber'))
     this.subscriber.on('message', (_channel: string, message: string) => this.onNudge(message))
@@ -176,13 +229,45 @@ export class Collector {
   }
 
   /** Records one finished HTTP request (durations in ms). Never throws. */
-  recordRequest(r: { method: string; route: string; status: number; durationMs: number; error?: boolean }): void {
+  recordRequest(r: { method: string; route: string; status: number; durationMs: number; error?: boolean; errorType?: string }): void {
     try {
       const isError = r.error === true || r.status >= 500
-      this.requests.record(normalizeMethod(r.method), r.route, r.status, r.durationMs, isError, Date.now())
+      const nowMs = Date.now()
+      const method = normalizeMethod(r.method)
+      this.requests.record(method, r.route, r.status, r.durationMs, isError, nowMs)
+      if (isError || r.durationMs >= this.slowRequestThresholdMs) {
+        if (this.pendingRequestLog.length >= MAX_PENDING_REQUEST_LOG) {
+          this.stats.droppedRequestLogEntries++
+          return
+        }
+        this.pendingRequestLog.push({
+          atMs: nowMs,
+          method,
+          route: r.route,
+          status: r.status,
+          durationMs: r.durationMs,
+          errorType: isError ? (r.errorType ?? String(r.status)) : '',
+          kind: isError ? 'error' : 'slow',
+        })
+      }
     } catch (e) {
       this.report(e, 'recordRequest')
     }
+  }
+
+  /**
+   * Counts a cache event (`n` of `kind`, default 1) for cache `cache`; flushed as a time series per tier.
+   * Never throws. Cache names beyond 100 distinct ones are ignored (bounded memory).
+   */
+  recordCacheEvent(cache: string, kind: CacheEventKind, n = 1): void {
+    let counts = this.cacheCounts.get(cache)
+    if (counts === undefined) {
+      if (this.cacheCounts.size >= 100) return
+      counts = [0, 0, 0, 0]
+      this.cacheCounts.set(cache, counts)
+    }
+    const i = CACHE_EVENT_KINDS.indexOf(kind)
+    if (i >= 0) counts[i] = (counts[i] ?? 0) + n
   }
 
   /** Middleware for node:http and Express: records method, route template, status and duration on finish. */
@@ -197,7 +282,14 @@ export class Collector {
           const durationMs = performance.now() - startMs
           // A response closed before it finished was aborted by the client: 499 (nginx's convention), not an error.
           const status = res.writableFinished ? res.statusCode : 499
-          this.recordRequest({ method: req.method ?? '', route: this.routeOf(req, options), status, durationMs })
+          const errorType = (res as ServerResponse & { locals?: Record<string, unknown> }).locals?.[ERROR_TYPE_LOCAL]
+          this.recordRequest({
+            method: req.method ?? '',
+            route: this.routeOf(req, options),
+            status,
+            durationMs,
+            ...(typeof errorType === 'string' ? { error: true, errorType } : {}),
+          })
         } catch (e) {
           this.report(e, 'httpMiddleware')
         }
@@ -205,6 +297,21 @@ export class Collector {
       res.once('finish', onEnd)
       res.once('close', onEnd)
       if (next) next()
+    }
+  }
+
+  /**
+   * Express error middleware: notes the error's class (OpenTelemetry `error.type`) for the request log, then
+   * passes the error on unchanged. Mount it before your own error handler.
+   */
+  expressErrorHandler(): (err: unknown, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+    return (err, _req, res, next) => {
+      const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals
+      if (locals) {
+        const code = (err as { code?: unknown } | null)?.code
+        locals[ERROR_TYPE_LOCAL] = typeof code === 'string' ? code : err instanceof Error ? err.name : 'Error'
+      }
+      next(err)
     }
   }
 
@@ -347,14 +454,27 @@ export class Collector {
     // Not connected: nothing to ask; the 'ready' handlers reconcile everything once connected.
     if (!b || this.closed || this.redis.status !== 'ready') return
     try {
-      const raw = await withTimeout(this.redis.hgetall(this.keys.breakerDesired(this.service, name)), this.flushTimeoutMs, 'reconcile')
-      if (Object.keys(raw).length === 0) return
-      const desired = DesiredBreakerState.safeParse(raw)
-      if (!desired.success) {
-        this.report(new Error(`invalid desired state for breaker ${name}`), 'reconcile')
-        return
+      // Two records may apply: the one for every instance and the one for this instance. Generations come from
+      // one counter per breaker, so the higher generation is the newer command.
+      const [forAll, forMe] = await withTimeout(
+        Promise.all([
+          this.redis.hgetall(this.keys.breakerDesired(this.service, name)),
+          this.redis.hgetall(this.keys.breakerDesired(this.service, name, this.instance)),
+        ]),
+        this.flushTimeoutMs,
+        'reconcile',
+      )
+      let newest: DesiredBreakerState | null = null
+      for (const raw of [forAll, forMe]) {
+        if (Object.keys(raw).length === 0) continue
+        const desired = DesiredBreakerState.safeParse(raw)
+        if (!desired.success) {
+          this.report(new Error(`invalid desired state for breaker ${name}`), 'reconcile')
+          continue
+        }
+        if (newest === null || desired.data.generation > newest.generation) newest = desired.data
       }
-      if (b.applyDesired(desired.data)) {
+      if (newest !== null && b.applyDesired(newest)) {
         this.stats.commandsApplied++
         void this.flush() // report the applied generation now rather than at the next tick
       }
@@ -374,12 +494,18 @@ export class Collector {
   private async doFlush(): Promise<void> {
     const started = performance.now()
     const nowMs = Date.now()
-    const batch = this.requests.drain()
-    const events = this.pendingEvents
+    const pending: PendingFlush = {
+      batch: this.requests.drain(),
+      events: this.pendingEvents,
+      cacheCounts: this.cacheCounts,
+      requestLog: this.pendingRequestLog,
+    }
     this.pendingEvents = []
+    this.cacheCounts = new Map()
+    this.pendingRequestLog = []
     if (this.redis.status !== 'ready') {
       // Not connected: keep everything (bounded) for the next flush instead of queueing commands.
-      this.keep(batch, events)
+      this.keep(pending)
       this.syncCounters()
       return
     }
@@ -387,7 +513,8 @@ export class Collector {
     const k = this.keys
     const svc = this.service
     p.sadd(k.services(), svc)
-    this.writeRequests(p, batch)
+    this.writeRequests(p, pending.batch)
+    this.writeCaches(p, pending.cacheCounts, nowMs)
     p.zadd(k.instances(svc), nowMs, this.instance)
     p.zremrangebyscore(k.instances(svc), 0, nowMs - INSTANCE_FORGET_MS)
     p.hset(k.instanceInfo(svc, this.instance), this.health(nowMs))
@@ -396,10 +523,15 @@ export class Collector {
       p.sadd(k.breakers(svc), b.name)
       p.hset(k.breakerState(svc, b.name), this.instance, JSON.stringify(b.report(nowMs)))
     }
-    for (const e of events) {
+    for (const e of pending.events) {
       p.xadd(k.events(svc), 'MAXLEN', '~', EVENTS_MAXLEN, '*',
         'type', e.type, 'breaker', e.breaker, 'instance', this.instance, 'from', e.from, 'to', e.to,
         'reason', e.reason, 'generation', String(e.generation ?? ''), 'atMs', String(e.atMs))
+    }
+    for (const r of pending.requestLog) {
+      p.xadd(k.requestLog(svc), 'MAXLEN', '~', REQUEST_LOG_MAXLEN, '*',
+        'atMs', String(r.atMs), 'method', r.method, 'route', r.route, 'status', String(r.status),
+        'durationMs', r.durationMs.toFixed(3), 'instance', this.instance, 'errorType', r.errorType, 'kind', r.kind)
     }
     try {
       const results = await withTimeout(p.exec(), this.flushTimeoutMs, 'flush')
@@ -408,36 +540,93 @@ export class Collector {
       this.stats.flushes++
     } catch (e) {
       // Sent but unanswered: keep the batch (at-least-once; a reply lost after Redis applied it double-counts).
-      this.keep(batch, events)
+      this.keep(pending)
       this.report(e, 'flush')
     }
     this.stats.lastFlushDurationMs = performance.now() - started
     this.syncCounters()
   }
 
+  /**
+   * One EVAL of MERGE_SERIES_LUA per (tier, bucket) key: Redis merges every series into what other instances
+   * already wrote. Each series is encoded once and the bytes are reused by every tier whose bucket holds just that
+   * one 10 s aggregate (the common case: a flush covers one 10 s bucket).
+   */
   private writeRequests(p: ReturnType<Redis['pipeline']>, batch: RequestBatch): void {
-    for (const [start, series] of batch) {
-      const key = this.keys.requestBucket(this.service, TIER_10S.name, start)
-      for (const agg of series.values()) {
-        p.hincrby(key, requestField('c', agg), agg.count)
-        if (agg.errors > 0) p.hincrby(key, requestField('e', agg), agg.errors)
-        if (agg.sumUs > 0) p.hincrby(key, requestField('s', agg), agg.sumUs)
-        const counts = agg.histogram.counts
-        for (let i = 0; i < BUCKET_COUNT; i++) {
-          const c = counts[i] ?? 0
-          if (c !== 0) p.hincrby(key, requestField(`h${i}`, agg), c)
+    if (batch.size === 0) return
+    const encoded = new Map<SeriesValue, Uint8Array>()
+    const bytesOf = (v: SeriesValue): Uint8Array => {
+      let b = encoded.get(v)
+      if (b === undefined) {
+        b = encodeSeries(v)
+        encoded.set(v, b)
+      }
+      return b
+    }
+    for (const tier of TIERS) {
+      const perBucket = new Map<number, Map<string, SeriesValue>>()
+      // Values created here (merges of several 10 s aggregates); batch aggregates themselves are never mutated,
+      // because a failed flush restores them.
+      const owned = new Set<SeriesValue>()
+      for (const [start10s, series] of batch) {
+        const start = bucketStart(start10s, tier.bucketMs)
+        let fields = perBucket.get(start)
+        if (fields === undefined) {
+          fields = new Map()
+          perBucket.set(start, fields)
+        }
+        for (const [field, agg] of series) {
+          const current = fields.get(field)
+          if (current === undefined) fields.set(field, agg)
+          else if (owned.has(current)) mergeSeriesInto(current, agg)
+          else {
+            const copy = mergeSeriesInto(mergeSeriesInto(emptySeries(), current), agg)
+            owned.add(copy)
+            fields.set(field, copy)
+          }
         }
       }
-      p.pexpireat(key, bucketExpiresAt(start, TIER_10S))
+      for (const [start, fields] of perBucket) {
+        const args: (string | Buffer)[] = [String(bucketExpiresAt(start, tier))]
+        for (const [field, value] of fields) {
+          const bytes = bytesOf(value)
+          args.push(field, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+        }
+        p.eval(MERGE_SERIES_LUA, 1, this.keys.requestBucket(this.service, tier.name, start), ...args)
+      }
     }
   }
 
-  private keep(batch: RequestBatch, events: BreakerEvent[]): void {
-    this.requests.restore(batch)
+  /** HINCRBY of each cache counter into every tier's current bucket. */
+  private writeCaches(p: ReturnType<Redis['pipeline']>, counts: Map<string, number[]>, nowMs: number): void {
+    if (counts.size === 0) return
+    p.sadd(this.keys.caches(this.service), ...counts.keys())
+    for (const tier of TIERS) {
+      const start = bucketStart(nowMs, tier.bucketMs)
+      const key = this.keys.cacheBucket(this.service, tier.name, start)
+      for (const [cache, c] of counts) {
+        CACHE_EVENT_KINDS.forEach((kind, i) => {
+          const n = c[i] ?? 0
+          if (n !== 0) p.hincrby(key, cacheField(cache, kind), n)
+        })
+      }
+      p.pexpireat(key, bucketExpiresAt(start, tier))
+    }
+  }
+
+  private keep(pending: PendingFlush): void {
+    this.requests.restore(pending.batch)
     const room = MAX_PENDING_EVENTS - this.pendingEvents.length
-    const kept = events.slice(Math.max(0, events.length - room))
-    this.stats.droppedEvents += events.length - kept.length
+    const kept = pending.events.slice(Math.max(0, pending.events.length - room))
+    this.stats.droppedEvents += pending.events.length - kept.length
     this.pendingEvents = kept.concat(this.pendingEvents)
+    for (const [cache, c] of pending.cacheCounts) {
+      CACHE_EVENT_KINDS.forEach((kind, i) => this.recordCacheEvent(cache, kind, c[i] ?? 0))
+    }
+    const logRoom = MAX_PENDING_REQUEST_LOG - this.pendingRequestLog.length
+    const keptLog = pending.requestLog.slice(Math.max(0, pending.requestLog.length - logRoom))
+    this.stats.droppedRequestLogEntries += pending.requestLog.length - keptLog.length
+    this.pendingRequestLog = keptLog.concat(this.pendingRequestLog)
   }
 
   private syncCounters(): void {

@@ -13,6 +13,7 @@ import { readOverview } from '../app/readModel'
 import { testRedisUrl } from '../testing/redis'
 import { startTcpProxy } from '../testing/tcpProxy'
 import CircuitBreaker from 'opossum'
+import Fastify from 'fastify'
 import { createCollector, type Collector } from './index'
 
 let redis: Redis
@@ -119,6 +120,32 @@ describe('collector flush', () => {
       .sort()
     // Unknown paths collapse into one label: a raw URL never becomes a series.
     expect(counts).toEqual(['GET (unmatched) 2xx=0 5xx=1 errors=1', 'GET /users/:id 2xx=2 5xx=0 errors=0'])
+  })
+
+  it('records Fastify route templates, statuses and thrown errors through the plugin', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const c = collector(prefix, 'fastify')
+    await connected(c)
+    const app = Fastify()
+    await app.register(c.fastifyPlugin())
+    app.get('/users/:id', async (req) => ({ id: (req.params as { id: string }).id }))
+    app.get('/boom', async () => {
+      throw new TypeError('bad')
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    for (const path of ['/users/1', '/users/2', '/boom', '/missing']) await (await fetch(base + path)).text()
+    await app.close()
+    await c.flush()
+    const [bucket] = await redis.keys(`${prefix}:{shop}:req:10s:*`)
+    const series = Object.fromEntries(Object.entries(await redis.hgetallBuffer(bucket!)).map(([f, v]) => [f, decodeSeries(v)]))
+    expect(Object.keys(series).sort()).toEqual(['GET (unmatched)', 'GET /boom', 'GET /users/:id'])
+    expect(series['GET /users/:id']?.statusCounts[1]).toBe(2)
+    expect(series['GET /boom']).toMatchObject({ errors: 1, statusCounts: [0, 0, 0, 0, 1] })
+    expect(series['GET (unmatched)']?.statusCounts[3]).toBe(1)
+    const log = await redis.xrange(keys.requestLog('shop'), '-', '+')
+    expect(log.map(([, f]) => f)).toEqual([expect.arrayContaining(['route', '/boom', 'errorType', 'TypeError'])])
   })
 
   it('keeps aggregates in memory while Redis is unreachable and never throws into the caller', async () => {

@@ -96,6 +96,26 @@ export type CacheEventKind = 'hits' | 'misses' | 'sets' | 'invalidations'
 /** The kinds, in a fixed order. */
 export const CACHE_EVENT_KINDS: readonly CacheEventKind[] = ['hits', 'misses', 'sets', 'invalidations']
 
+/** The parts of a Fastify 4/5 instance the plugin uses (structural, so the SDK does not depend on Fastify). */
+export interface FastifyLike {
+  addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown
+  addHook(name: 'onError', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, error: unknown, done: () => void) => void): unknown
+}
+/** Request fields read: method and the matched route template (`routeOptions.url`, Fastify ≥ 4.10). */
+export interface FastifyRequestLike {
+  method: string
+  routeOptions?: { url?: string }
+}
+/** Reply fields read: status and Fastify's own measured duration (ms). */
+export interface FastifyReplyLike {
+  statusCode: number
+  elapsedTime: number
+}
+/** A Fastify plugin function, marked to skip encapsulation so its hooks see every route of the app. */
+export type FastifyPluginLike = ((instance: FastifyLike, options: unknown, done: (err?: Error) => void) => void) & {
+  [key: symbol]: unknown
+}
+
 /** A node:http / Express-compatible middleware: `(req, res, next?) => void`. */
 export type HttpMiddleware = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void
 
@@ -298,6 +318,40 @@ export class Collector {
       res.once('close', onEnd)
       if (next) next()
     }
+  }
+
+  /**
+   * Fastify plugin: `await app.register(collector.fastifyPlugin())`. Records every response with Fastify's route
+   * template (`/users/:id`), method, status and `reply.elapsedTime`; errors thrown by handlers are recorded with
+   * their class as `error.type`. Unmatched routes are recorded as `(unmatched)`.
+   */
+  fastifyPlugin(): FastifyPluginLike {
+    const errorTypes = new WeakMap<object, string>()
+    const plugin = (instance: FastifyLike, _options: unknown, done: (err?: Error) => void): void => {
+      instance.addHook('onError', (request, _reply, error, next) => {
+        const code = (error as { code?: unknown } | null)?.code
+        errorTypes.set(request, typeof code === 'string' ? code : error instanceof Error ? error.name : 'Error')
+        next()
+      })
+      instance.addHook('onResponse', (request, reply, next) => {
+        try {
+          const errorType = errorTypes.get(request)
+          this.recordRequest({
+            method: request.method,
+            route: request.routeOptions?.url || UNMATCHED_ROUTE,
+            status: reply.statusCode,
+            durationMs: reply.elapsedTime,
+            ...(errorType === undefined ? {} : { error: true, errorType }),
+          })
+        } catch (e) {
+          this.report(e, 'fastifyPlugin')
+        }
+        next()
+      })
+      done()
+    }
+    // What fastify-plugin does: hooks registered here apply to the whole app, not an encapsulated child context.
+    return Object.assign(plugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'fusebox' })
   }
 
   /**

@@ -3,7 +3,15 @@
  * See README.md "Collector SDK" for a 10-line example.
  */
 export { createCollector, Collector } from './collector'
-export type { CollectorOptions, CollectorStats, HttpMiddleware, HttpMiddlewareOptions } from './collector'
+export type {
+  CacheEventKind,
+  CollectorOptions,
+  CollectorStats,
+  FastifyLike,
+  FastifyPluginLike,
+  HttpMiddleware,
+  HttpMiddlewareOptions,
+} from './collector'
 export { FuseboxBreaker } from './breaker'
 export type { BreakerEvent } from './breaker'
 export type { BreakerState, BreakerMode, BreakerCommand, BreakerInstanceReport } from '../../shared/schemas'

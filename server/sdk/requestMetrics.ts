@@ -50,6 +50,11 @@ export interface RequestMetricsOptions {
 /** Aggregates requests in memory; not thread-shared, no I/O. */
 export class RequestMetrics {
   private current: RequestBatch = new Map()
+  /** Lookup index (method → route → aggregate) of the bucket being written, and which bucket/batch it is for. */
+  private index = new Map<string, Map<string, SeriesAggregate>>()
+  private bucket: Map<string, SeriesAggregate> = new Map()
+  private indexStart = -1
+  private indexBatch: RequestBatch | null = null
   private readonly maxSeries: number
   private readonly maxBufferedBuckets: number
   /** Requests recorded under the overflow label because the series cap was hit. */
@@ -68,30 +73,60 @@ export class RequestMetrics {
    */
   record(method: string, route: string, status: number, durationMs: number, isError: boolean, nowMs: number): void {
     const start = bucketStart(nowMs, TIER_10S.bucketMs)
-    let bucket = this.current.get(start)
-    if (bucket === undefined) {
-      bucket = new Map()
-      this.current.set(start, bucket)
+    if (start !== this.indexStart || this.indexBatch !== this.current) this.openBucket(start)
+    // Two-level lookup on the caller's (usually interned) strings: no string is built per request.
+    let byRoute = this.index.get(method)
+    if (byRoute === undefined) {
+      byRoute = new Map()
+      this.index.set(method, byRoute)
     }
-    let key = method + ' ' + route
-    let agg = bucket.get(key)
-    if (agg === undefined) {
-      if (bucket.size >= this.maxSeries) {
-        this.overflowedRequests++
-        route = OVERFLOW_ROUTE
-        key = method + ' ' + route
-        agg = bucket.get(key)
-      }
-      if (agg === undefined) {
-        agg = { method, route, ...emptySeries() }
-        bucket.set(key, agg)
-      }
-    }
+    let agg = byRoute.get(route)
+    if (agg === undefined) agg = this.addSeries(byRoute, method, route)
     agg.count++
     if (isError) agg.errors++
     agg.statusCounts[statusClassIndex(status)]++
     if (durationMs > 0) agg.sumUs += Math.round(durationMs * 1000)
     recordValue(agg.histogram, durationMs)
+  }
+
+  /** Points the lookup index at the bucket of `start`, creating the bucket (and re-indexing a restored one). */
+  private openBucket(start: number): void {
+    let bucket = this.current.get(start)
+    if (bucket === undefined) {
+      bucket = new Map()
+      this.current.set(start, bucket)
+    }
+    this.index = new Map()
+    for (const agg of bucket.values()) {
+      let byRoute = this.index.get(agg.method)
+      if (byRoute === undefined) {
+        byRoute = new Map()
+        this.index.set(agg.method, byRoute)
+      }
+      byRoute.set(agg.route, agg)
+    }
+    this.bucket = bucket
+    this.indexStart = start
+    this.indexBatch = this.current
+  }
+
+  /** Creates a series in the open bucket, or returns the overflow series once `maxSeries` is reached. */
+  private addSeries(byRoute: Map<string, SeriesAggregate>, method: string, route: string): SeriesAggregate {
+    const bucket = this.bucket
+    if (bucket.size >= this.maxSeries) {
+      this.overflowedRequests++
+      const key = method + ' ' + OVERFLOW_ROUTE
+      let overflow = bucket.get(key)
+      if (overflow === undefined) {
+        overflow = { method, route: OVERFLOW_ROUTE, ...emptySeries() }
+        bucket.set(key, overflow)
+      }
+      return overflow // not indexed under `route`: each new route keeps counting as overflow
+    }
+    const agg: SeriesAggregate = { method, route, ...emptySeries() }
+    bucket.set(method + ' ' + route, agg)
+    byRoute.set(route, agg)
+    return agg
   }
 
   /** True when nothing is waiting to be flushed. */
@@ -108,6 +143,7 @@ export class RequestMetrics {
 
   /** Merges a batch that could not be flushed back in, keeping at most `maxBufferedBuckets` (newest win). */
   restore(batch: RequestBatch): void {
+    this.indexBatch = null // aggregates may be added or replaced below: re-index on the next record
     for (const [start, series] of batch) {
       const bucket = this.current.get(start)
       if (bucket === undefined) {

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { percentile } from '../../shared/histogram'
+import { OVERFLOW_ROUTE, RequestMetrics, normalizeMethod, statusClassIndex } from './requestMetrics'
+
+const T0 = 1_700_000_000_000 // a 10 s bucket boundary
+
+describe('RequestMetrics', () => {
+  it('aggregates requests per bucket and series, with status classes, errors and a histogram', () => {
+    const m = new RequestMetrics()
+    m.record('GET', '/a', 200, 10, false, T0)
+    m.record('GET', '/a', 503, 30, true, T0 + 1000)
+    m.record('POST', '/a', 201, 20, false, T0 + 2000)
+    m.record('GET', '/a', 200, 40, false, T0 + 10_000) // next bucket
+    const batch = m.drain()
+    expect([...batch.keys()]).toEqual([T0, T0 + 10_000])
+    const first = batch.get(T0)!
+    expect([...first.keys()].sort()).toEqual(['GET /a', 'POST /a'])
+    expect(first.get('GET /a')).toMatchObject({ count: 2, errors: 1, sumUs: 40_000, statusCounts: [0, 1, 0, 0, 1] })
+    expect(percentile(first.get('GET /a')!.histogram, 100)).toBeCloseTo(30, 0)
+    expect(m.isEmpty).toBe(true)
+  })
+
+  it('counts every new route beyond the series cap under one overflow series', () => {
+    const m = new RequestMetrics({ maxSeries: 2 })
+    for (const route of ['/a', '/b', '/c', '/d', '/c']) m.record('GET', route, 200, 1, false, T0)
+    const bucket = m.drain().get(T0)!
+    expect([...bucket.keys()].sort()).toEqual([`GET ${OVERFLOW_ROUTE}`, 'GET /a', 'GET /b'])
+    expect(bucket.get(`GET ${OVERFLOW_ROUTE}`)?.count).toBe(3)
+    expect(m.overflowedRequests).toBe(3)
+  })
+
+  it('merges a restored batch into what was recorded meanwhile, then keeps recording into the same series', () => {
+    const m = new RequestMetrics()
+    m.record('GET', '/a', 200, 5, false, T0)
+    const failed = m.drain()
+    m.record('GET', '/a', 200, 5, false, T0 + 1)
+    m.restore(failed)
+    m.record('GET', '/a', 200, 5, false, T0 + 2)
+    const bucket = m.drain().get(T0)!
+    expect(bucket.size).toBe(1)
+    expect(bucket.get('GET /a')?.count).toBe(3)
+  })
+
+  it('keeps at most maxBufferedBuckets while Redis is away, dropping the oldest and counting them', () => {
+    const m = new RequestMetrics({ maxBufferedBuckets: 3 })
+    for (let i = 0; i < 5; i++) {
+      m.record('GET', '/a', 200, 1, false, T0 + i * 10_000)
+      m.restore(m.drain())
+    }
+    const batch = m.drain()
+    expect([...batch.keys()]).toEqual([T0 + 20_000, T0 + 30_000, T0 + 40_000])
+    expect(m.droppedBuckets).toBe(2)
+  })
+
+  it('normalizes methods the OpenTelemetry way and maps statuses to classes', () => {
+    expect([normalizeMethod('get'), normalizeMethod('PURGE'), normalizeMethod(undefined)]).toEqual(['GET', '_OTHER', '_OTHER'])
+    expect([statusClassIndex(101), statusClassIndex(204), statusClassIndex(499), statusClassIndex(503), statusClassIndex(0)]).toEqual([0, 1, 3, 4, 4])
+  })
+})

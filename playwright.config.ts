@@ -42,6 +42,7 @@ export default defineConfig({
       FUSEBOX_OPERATOR_TOKENS: E2E_OPERATOR_TOKEN,
       FUSEBOX_VIEWER_TOKENS: E2E_VIEWER_TOKEN,
       FUSEBOX_DEMO_RATE: '10',
+      FUSEBOX_DEMO_RESTART_EVERY_S: '0', // specs ask both instances directly; restarts are tested elsewhere
     },
     gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 },
   },

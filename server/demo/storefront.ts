@@ -1,6 +1,8 @@
 /**
  * The demo storefront: a small Express service instrumented with the Fusebox SDK exactly as a user would do it —
- * request middleware, and one breaker per upstream. Run as several instances by server/demo/fleet.ts.
+ * request middleware, one breaker per upstream, and a `catalog` cache (cache-aside over Redis, shared by all
+ * instances) in front of inventory for `GET /products/:id`, invalidated by tag on `PUT /products/:id`. Run as several
+ * instances by server/demo/fleet.ts.
  *
  * `GET /_demo/breakers` answers with this instance's own breaker objects (opossum's flags and Fusebox's mode), so
  * tests can check what an instance really did rather than what the dashboard says.
@@ -22,12 +24,21 @@ const env = z
   })
   .parse(process.env)
 
+/** Prints SDK errors, at most one line per place every 5 s (a Redis outage would otherwise log every request). */
+const lastLogged = new Map<string, number>()
+function logThrottled(e: Error, where: string): void {
+  const now = Date.now()
+  if (now - (lastLogged.get(where) ?? 0) < 5000) return
+  lastLogged.set(where, now)
+  console.error(`[sdk:${where}] ${e.message}`)
+}
+
 const collector = createCollector({
   redis: env.REDIS_URL,
   service: 'storefront',
   instance: env.FUSEBOX_INSTANCE,
   version: '1.4.2',
-  onError: (e, where) => console.error(`[sdk:${where}] ${e.message}`),
+  onError: logThrottled,
 })
 
 class UpstreamError extends Error {
@@ -60,6 +71,12 @@ const recommendations = collector.breaker(
 // A degraded answer beats an error page for recommendations.
 recommendations.opossum.fallback(() => ({ ok: true, items: ['bestsellers'], degraded: true }))
 
+// Product details from inventory, cached for 30 s across instances; tagged per product and as a whole catalog.
+const catalog = collector.cache<unknown>('catalog', { ttlSeconds: 30 })
+/** A product id as it appears in URLs: also safe as a cache key and tag (no control characters, short). */
+const ProductId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)
+const PriceUpdate = z.object({ price: z.number().nonnegative().max(1_000_000) })
+
 const app = express()
 app.disable('x-powered-by')
 
@@ -87,8 +104,34 @@ app.get('/products', async (_req, res, next) => {
   }
 })
 app.get('/products/:id', async (req, res, next) => {
+  const id = ProductId.safeParse(req.params.id)
+  if (!id.success) {
+    res.status(400).json({ error: 'invalid product id' })
+    return
+  }
   try {
-    res.json({ id: req.params.id, stock: await inventory.fire(`/stock/${encodeURIComponent(req.params.id)}`) })
+    const stock = await catalog.getOrSet(
+      `product:${id.data}`,
+      () => inventory.fire(`/stock/${id.data}`),
+      { tags: ['catalog', `product:${id.data}`] },
+    )
+    res.json({ id: id.data, stock })
+  } catch (e) {
+    next(e)
+  }
+})
+app.put('/products/:id', async (req, res, next) => {
+  const id = ProductId.safeParse(req.params.id)
+  const body = PriceUpdate.safeParse(req.body)
+  if (!id.success || !body.success) {
+    res.status(400).json({ error: !id.success ? 'invalid product id' : 'body must be JSON { "price": number ≥ 0 }' })
+    return
+  }
+  try {
+    // Inventory is the system of record: update it first (through its breaker), then drop the stale cache entry.
+    await inventory.fire(`/products/${id.data}/price/${body.data.price}`)
+    await catalog.invalidateTag(`product:${id.data}`)
+    res.status(204).end()
   } catch (e) {
     next(e)
   }
@@ -111,6 +154,12 @@ app.get('/healthz', (_req, res) => {
   res.json({ ok: true })
 })
 app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  // The client's own mistake (e.g. malformed JSON or a too large body, from express.json): its 4xx, not a 502.
+  const clientStatus = (err as { status?: unknown }).status
+  if (!(err instanceof UpstreamError) && typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
+    res.status(clientStatus).json({ error: 'bad request' })
+    return
+  }
   const code = (err as { code?: string }).code
   // An open breaker short-circuits: 503 with a hint, like a real service would.
   const status = code === 'EOPENBREAKER' ? 503 : code === 'ETIMEDOUT' ? 504 : 502

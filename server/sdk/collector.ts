@@ -17,6 +17,7 @@ import { ControlNudge, DesiredBreakerState, Name } from '../../shared/schemas'
 import { emptySeries, encodeSeries, mergeSeriesInto, type SeriesValue } from '../../shared/seriesCodec'
 import { TIERS, bucketExpiresAt, bucketStart } from '../../shared/timeBuckets'
 import { FuseboxBreaker, type BreakerEvent } from './breaker'
+import { FuseboxCache, type CacheOptions } from './cache'
 import { MERGE_SERIES_LUA } from './mergeScript'
 import { RequestMetrics, UNMATCHED_ROUTE, normalizeMethod, type RequestBatch } from './requestMetrics'
 
@@ -408,6 +409,22 @@ export class Collector {
     })
     b.setReady(wait)
     return b
+  }
+
+  /**
+   * A cache-aside cache over this collector's Redis connection (see server/sdk/cache.ts): getOrSet with
+   * single-flight per key, get, set, delete, invalidateTag; hits, misses, sets and invalidations are recorded as
+   * time series of cache `name`.
+   * @throws TypeError on an invalid name or options (a set-up error).
+   */
+  cache<T>(name: string, options: CacheOptions): FuseboxCache<T> {
+    return new FuseboxCache<T>(name, options, {
+      redis: this.redis,
+      keys: this.keys,
+      service: this.service,
+      record: (kind, n) => this.recordCacheEvent(name, kind, n),
+      onError: (e) => this.report(e, `cache:${name}`),
+    })
   }
 
   /** The breaker of that name registered on this collector, if any. */

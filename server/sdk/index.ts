@@ -13,5 +13,7 @@ export type {
   HttpMiddlewareOptions,
 } from './collector'
 export { FuseboxBreaker } from './breaker'
+export { FuseboxCache } from './cache'
+export type { CacheOptions, CacheWriteOptions } from './cache'
 export type { BreakerEvent } from './breaker'
 export type { BreakerState, BreakerMode, BreakerCommand, BreakerInstanceReport } from '../../shared/schemas'

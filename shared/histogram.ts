@@ -62,12 +62,16 @@ export function bucketValue(index: number): number {
   return (2 * MIN_TRACKED_MS * Math.pow(GAMMA, index)) / (GAMMA + 1)
 }
 
-/** Records one duration (ms) `times` times (default 1). Negative/NaN durations count as 0 ms. */
-export function recordValue(h: Histogram, valueMs: number, times = 1): void {
+/**
+ * Records one duration (ms) `times` times (default 1). Negative/NaN durations count as 0 ms.
+ * @returns the bucket index it landed in (callers track touched ranges with it).
+ */
+export function recordValue(h: Histogram, valueMs: number, times = 1): number {
   const i = bucketIndex(valueMs)
   h.counts[i] = (h.counts[i] ?? 0) + times
   h.count += times
   if (valueMs > 0 && valueMs < Infinity) h.sumMs += valueMs * times
+  return i
 }
 
 /** Adds every count of `from` into `into` (in place) and returns `into`. */

@@ -7,9 +7,11 @@
  *
  * Layout (prefix `fusebox` by default):
  * - `P:services`                                   SET   service names
- * - `P:{svc}:req:<tier>:<bucketStartMs>`           HASH  request series of one time bucket: field `seriesField()`,
- *                                                        value a packed SeriesValue (shared/seriesCodec.ts), merged
- *                                                        across instances on write by a Lua script; expires
+ * - `P:{svc}:req:<tier>:<bucketStartMs>`           HASH  request series of one time bucket: shared field
+ *                                                        `seriesField()` plus, while the bucket is open, one
+ *                                                        `ownSeriesField()` per instance; values packed
+ *                                                        (shared/seriesCodec.ts), folded into the shared field by
+ *                                                        a Lua script when the bucket closes; expires
  * - `P:{svc}:requests`                             STREAM capped sampled request log (slow and failed requests)
  * - `P:{svc}:caches`                               SET   cache names
  * - `P:{svc}:cachestats:<tier>:<bucketStartMs>`    HASH  `cacheField()` → count (HINCRBY), expires
@@ -39,11 +41,28 @@ export function seriesField(method: string, route: string): string {
   return method + ' ' + route
 }
 
-/** Parses a field built by `seriesField`; null for anything else. */
-export function parseSeriesField(field: string): { method: string; route: string } | null {
-  const i = field.indexOf(' ')
-  if (i <= 0 || i === field.length - 1) return null
-  return { method: field.slice(0, i), route: field.slice(i + 1) }
+/** Separator between a series and the instance tag in an instance's own (not yet folded) field. */
+const OWN_SEP = '\t'
+
+/**
+ * Field where one instance keeps its cumulative value of a series while the bucket is open:
+ * `<series field>\t<instance tag>` (docs/decisions/005). `ownTag` identifies one process (instance + boot id), so a
+ * restarted instance never overwrites what its previous life wrote.
+ */
+export function ownSeriesField(field: string, ownTag: string): string {
+  return field + OWN_SEP + ownTag
+}
+
+/**
+ * Parses a shared (`<METHOD> <route>`) or own (`…\t<tag>`) series field; `ownTag` is null for a shared field.
+ * Returns null for anything else.
+ */
+export function parseSeriesField(field: string): { method: string; route: string; ownTag: string | null } | null {
+  const tab = field.indexOf(OWN_SEP)
+  const series = tab < 0 ? field : field.slice(0, tab)
+  const i = series.indexOf(' ')
+  if (i <= 0 || i === series.length - 1) return null
+  return { method: series.slice(0, i), route: series.slice(i + 1), ownTag: tab < 0 ? null : field.slice(tab + 1) }
 }
 
 /** Field of one cache counter inside a cache bucket hash: `<cache>|<kind>`. */

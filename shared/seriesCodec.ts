@@ -6,10 +6,16 @@
  * where `ci` is the count of histogram bucket `firstBucket + i` (shared/histogram.ts layout). Buckets between the
  * first and last non-zero one are stored densely (zeros included) because latency histograms are contiguous: that
  * costs 1–3 bytes a bucket, about half of sparse (index, count) pairs. The same merge is implemented in Lua in
- * server/sdk/mergeScript.ts so that Redis merges instances' values on write; both must stay in step.
+ * server/sdk/mergeScript.ts (the fold of an instance's value into the shared one); both must stay in step.
+ *
+ * In the SDK a value is kept in this wire layout as a plain array (`PackedSeries`), updated in place by
+ * `addDeltaToPacked` and encoded without conversion.
  */
-import { decode, encode } from '@msgpack/msgpack'
+import { Encoder, decode } from '@msgpack/msgpack'
 import { BUCKET_COUNT, createHistogram, type Histogram } from './histogram'
+
+/** One encoder, reused: `encode()` of @msgpack/msgpack builds a new Encoder (and buffer) per call. */
+const ENCODER = new Encoder()
 
 /** Version tag of the packed layout (first array element). */
 export const SERIES_FORMAT = 1
@@ -23,6 +29,147 @@ export interface SeriesValue {
   sumUs: number
   statusCounts: [number, number, number, number, number]
   histogram: Histogram
+}
+
+/** A series value in wire layout (see module comment), as a mutable array. */
+export type PackedSeries = number[]
+
+/**
+ * A delta recorded in process: totals plus a dense histogram whose non-zero buckets all lie in `[lo, hi]`
+ * (`lo > hi` when empty).
+ */
+export interface SeriesDelta {
+  count: number
+  errors: number
+  sumUs: number
+  statusCounts: readonly number[]
+  histogram: { counts: Float64Array }
+  lo: number
+  hi: number
+}
+
+/** A packed value holding nothing. */
+export function emptyPacked(): PackedSeries {
+  return [SERIES_FORMAT, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+}
+
+/** Adds a delta into a packed value in place (growing its bucket run as needed) and returns it. */
+export function addDeltaToPacked(p: PackedSeries, d: SeriesDelta): PackedSeries {
+  p[1] = (p[1] ?? 0) + d.count
+  p[2] = (p[2] ?? 0) + d.errors
+  p[3] = (p[3] ?? 0) + d.sumUs
+  for (let i = 0; i < 5; i++) p[4 + i] = (p[4 + i] ?? 0) + (d.statusCounts[i] ?? 0)
+  if (d.lo > d.hi) return p
+  let n = p.length - COUNTS_AT
+  if (n === 0) {
+    p[9] = d.lo
+    for (let i = d.lo; i <= d.hi; i++) p.push(d.histogram.counts[i] ?? 0)
+    return p
+  }
+  let first = p[9] ?? 0
+  if (d.lo < first) {
+    p.splice(COUNTS_AT, 0, ...new Array<number>(first - d.lo).fill(0))
+    n += first - d.lo
+    first = d.lo
+    p[9] = first
+  }
+  for (let idx = first + n; idx <= d.hi; idx++) p.push(0)
+  const counts = d.histogram.counts
+  for (let i = d.lo; i <= d.hi; i++) {
+    const c = counts[i] ?? 0
+    if (c !== 0) p[COUNTS_AT + i - first] = (p[COUNTS_AT + i - first] ?? 0) + c
+  }
+  return p
+}
+
+/**
+ * MessagePack bytes of a packed value (fresh memory, safe to keep). A packed value is an array of non-negative
+ * integers, so this writes the MessagePack spec's array and uint formats directly (array16/32; positive fixint,
+ * uint8/16/32/64) — several times faster than the generic encoder on the flush path. Anything else (which a packed
+ * value never holds) goes through the generic encoder, so the output is always valid MessagePack.
+ */
+export function encodePacked(p: PackedSeries): Uint8Array {
+  const n = p.length
+  if (scratch.length < 5 + n * 9) scratch = new Uint8Array(Math.max(5 + n * 9, scratch.length * 2))
+  const out = scratch
+  let o = 0
+  if (n < 16) out[o++] = 0x90 | n
+  else if (n < 0x10000) {
+    out[o++] = 0xdc
+    out[o++] = n >>> 8
+    out[o++] = n & 0xff
+  } else {
+    out[o++] = 0xdd
+    out[o++] = n >>> 24
+    out[o++] = (n >>> 16) & 0xff
+    out[o++] = (n >>> 8) & 0xff
+    out[o++] = n & 0xff
+  }
+  for (let i = 0; i < n; i++) {
+    const v = p[i] as number
+    // Packed values hold non-negative integers only (counts; sumUs is rounded); anything else is a bug upstream and
+    // takes the generic path.
+    if (!(v >= 0) || (v > 0xffffffff ? !Number.isSafeInteger(v) : (v >>> 0) !== v)) return ENCODER.encode(p)
+    if (v < 0x80) out[o++] = v
+    else if (v < 0x100) {
+      out[o++] = 0xcc
+      out[o++] = v
+    } else if (v < 0x10000) {
+      out[o++] = 0xcd
+      out[o++] = v >>> 8
+      out[o++] = v & 0xff
+    } else if (v < 0x100000000) {
+      out[o++] = 0xce
+      out[o++] = v >>> 24
+      out[o++] = (v >>> 16) & 0xff
+      out[o++] = (v >>> 8) & 0xff
+      out[o++] = v & 0xff
+    } else {
+      const hi = Math.floor(v / 0x100000000)
+      const lo = v - hi * 0x100000000
+      out[o++] = 0xcf
+      out[o++] = hi >>> 24
+      out[o++] = (hi >>> 16) & 0xff
+      out[o++] = (hi >>> 8) & 0xff
+      out[o++] = hi & 0xff
+      out[o++] = lo >>> 24
+      out[o++] = (lo >>> 16) & 0xff
+      out[o++] = (lo >>> 8) & 0xff
+      out[o++] = lo & 0xff
+    }
+  }
+  return out.slice(0, o)
+}
+
+/** Scratch space of encodePacked (grown on demand); results are copied out, so it is safe to reuse. */
+let scratch = new Uint8Array(16 * 1024)
+
+/** Adds packed value `b` into packed value `a` in place (the TypeScript twin of the Lua fold's merge). */
+export function mergePackedInto(a: PackedSeries, b: PackedSeries): PackedSeries {
+  for (let i = 1; i < 9; i++) a[i] = (a[i] ?? 0) + (b[i] ?? 0)
+  const nb = b.length - COUNTS_AT
+  if (nb <= 0) return a
+  const sb = b[9] ?? 0
+  let na = a.length - COUNTS_AT
+  if (na === 0) {
+    a[9] = sb
+    for (let j = COUNTS_AT; j < b.length; j++) a.push(b[j] ?? 0)
+    return a
+  }
+  let sa = a[9] ?? 0
+  if (sb < sa) {
+    a.splice(COUNTS_AT, 0, ...new Array<number>(sa - sb).fill(0))
+    na += sa - sb
+    sa = sb
+    a[9] = sa
+  }
+  for (let idx = sa + na; idx <= sb + nb - 1; idx++) a.push(0)
+  const d = sb - sa
+  for (let j = COUNTS_AT; j < b.length; j++) {
+    const c = b[j] ?? 0
+    if (c !== 0) a[j + d] = (a[j + d] ?? 0) + c
+  }
+  return a
 }
 
 /** An empty series value. */
@@ -43,7 +190,7 @@ export function encodeSeries(v: SeriesValue): Uint8Array {
   }
   const out: number[] = [SERIES_FORMAT, v.count, v.errors, v.sumUs, ...v.statusCounts, Math.max(first, 0)]
   if (first >= 0) for (let i = first; i <= last; i++) out.push(counts[i] ?? 0)
-  return encode(out)
+  return ENCODER.encode(out)
 }
 
 /**

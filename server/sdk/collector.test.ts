@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createHistogram, percentile, recordValue } from '../../shared/histogram'
 import { createKeySpace, parseSeriesField } from '../../shared/keys'
-import { decodeSeries } from '../../shared/seriesCodec'
-import { TIERS } from '../../shared/timeBuckets'
+import { decodeSeries, emptySeries, mergeSeriesInto, type SeriesValue } from '../../shared/seriesCodec'
+import { TIERS, TIER_10S } from '../../shared/timeBuckets'
 import { BreakerInstanceReport } from '../../shared/schemas'
 import { issueBreakerCommand } from '../app/breakerCommands'
 import { readOverview } from '../app/readModel'
@@ -48,6 +48,19 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000):
   }
 }
 
+/** Every series of the 10 s tier, own and shared fields merged per `<METHOD> <route>`. */
+async function seriesOf(prefix: string): Promise<Record<string, SeriesValue>> {
+  const out: Record<string, SeriesValue> = {}
+  for (const key of await redis.keys(`${prefix}:{shop}:req:10s:*`)) {
+    for (const [field, value] of Object.entries(await redis.hgetallBuffer(key))) {
+      const f = parseSeriesField(field)
+      const name = `${f?.method} ${f?.route}`
+      out[name] = mergeSeriesInto(out[name] ?? emptySeries(), decodeSeries(value))
+    }
+  }
+  return out
+}
+
 async function connected(c: Collector): Promise<void> {
   // The owned connection fails fast while connecting (no offline queue); wait until a flush lands.
   await until(async () => {
@@ -81,17 +94,43 @@ describe('collector flush', () => {
     expect(shop?.p99Ms).toBe(percentile(whole, 99))
     expect(shop?.instances.map((i) => i.instance).sort()).toEqual(['a', 'b', 'c'])
 
-    // One hash per tier bucket; each field is a series (method + route template, never a raw URL) holding
-    // counts per status class, merged across the three instances on write.
-    for (const tier of TIERS) {
+    // One hash per tier bucket. While a bucket is open each instance keeps its own field per series (method +
+    // route template, never a raw URL), holding counts per status class. (Coarse tiers fill when 10 s buckets
+    // close: see the fold test below.)
+    for (const tier of [TIER_10S]) {
       const bucketKeys = await redis.keys(`${prefix}:{shop}:req:${tier.name}:*`)
       expect(bucketKeys.length, tier.name).toBeGreaterThan(0)
       const hashes = await Promise.all(bucketKeys.map((k) => redis.hgetallBuffer(k)))
-      const fields = new Set(hashes.flatMap((h) => Object.keys(h)))
-      expect(fields).toEqual(new Set(['GET /items/:id']))
-      const total = hashes.map((h) => decodeSeries(h['GET /items/:id']!)).reduce((n, v) => n + v.statusCounts[1] + v.statusCounts[4], 0)
+      const fields = hashes.flatMap((h) => Object.keys(h)).map((f) => parseSeriesField(f))
+      expect(new Set(fields.map((f) => `${f?.method} ${f?.route}`))).toEqual(new Set(['GET /items/:id']))
+      expect(new Set(fields.map((f) => f?.ownTag?.split('#')[0])).size, tier.name).toBe(3)
+      const total = hashes.flatMap((h) => Object.values(h)).map(decodeSeries).reduce((n, v) => n + v.statusCounts[1] + v.statusCounts[4], 0)
       expect(total, tier.name).toBe(3000)
       expect(await redis.pttl(bucketKeys[0]!)).toBeGreaterThan(tier.retentionMs)
+    }
+  })
+
+  it('folds every instance into one shared field per series once a bucket has closed, losing nothing', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const instances = [collector(prefix, 'a'), collector(prefix, 'b')]
+    await Promise.all(instances.map(connected))
+    const t0 = Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 1000 // just after an hour boundary
+    vi.useFakeTimers({ toFake: ['Date'], now: t0 })
+    try {
+      for (let i = 0; i < 400; i++) instances[i % 2]!.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 1 + (i % 50) })
+      for (let f = 0; f < 31; f++) await Promise.all(instances.map((c) => c.flush())) // every coarse slot written once
+      vi.setSystemTime(t0 + 3_600_000 + 10_000) // every tier's bucket has closed
+      for (let f = 0; f < 3; f++) await Promise.all(instances.map((c) => c.flush())) // final writes, then folds
+    } finally {
+      vi.useRealTimers()
+    }
+    for (const tier of TIERS) {
+      const key = keys.requestBucket('shop', tier.name, Math.floor(t0 / tier.bucketMs) * tier.bucketMs)
+      const hash = await redis.hgetallBuffer(key)
+      expect(Object.keys(hash), tier.name).toEqual(['GET /x'])
+      const v = decodeSeries(hash['GET /x']!)
+      expect([v.count, v.statusCounts[1], v.histogram.count], tier.name).toEqual([400, 400, 400])
     }
   })
 
@@ -110,13 +149,8 @@ describe('collector flush', () => {
     for (const path of ['/users/7', '/users/7', '/nowhere/123']) await (await fetch(base + path)).text()
     await new Promise((r) => server.close(r))
     await c.flush()
-    const [bucket] = await redis.keys(`${prefix}:{shop}:req:10s:*`)
-    const counts = Object.entries(await redis.hgetallBuffer(bucket!))
-      .map(([field, value]) => {
-        const f = parseSeriesField(field)
-        const v = decodeSeries(value)
-        return `${f?.method} ${f?.route} 2xx=${v.statusCounts[1]} 5xx=${v.statusCounts[4]} errors=${v.errors}`
-      })
+    const counts = Object.entries(await seriesOf(prefix))
+      .map(([series, v]) => `${series} 2xx=${v.statusCounts[1]} 5xx=${v.statusCounts[4]} errors=${v.errors}`)
       .sort()
     // Unknown paths collapse into one label: a raw URL never becomes a series.
     expect(counts).toEqual(['GET (unmatched) 2xx=0 5xx=1 errors=1', 'GET /users/:id 2xx=2 5xx=0 errors=0'])
@@ -138,8 +172,7 @@ describe('collector flush', () => {
     for (const path of ['/users/1', '/users/2', '/boom', '/missing']) await (await fetch(base + path)).text()
     await app.close()
     await c.flush()
-    const [bucket] = await redis.keys(`${prefix}:{shop}:req:10s:*`)
-    const series = Object.fromEntries(Object.entries(await redis.hgetallBuffer(bucket!)).map(([f, v]) => [f, decodeSeries(v)]))
+    const series = await seriesOf(prefix)
     expect(Object.keys(series).sort()).toEqual(['GET (unmatched)', 'GET /boom', 'GET /users/:id'])
     expect(series['GET /users/:id']?.statusCounts[1]).toBe(2)
     expect(series['GET /boom']).toMatchObject({ errors: 1, statusCounts: [0, 0, 0, 0, 1] })
@@ -355,5 +388,21 @@ describe('sampled request log', () => {
       expect.objectContaining({ route: '/slow', status: '200', kind: 'slow', instance: 'i1', errorType: '' }),
       expect.objectContaining({ route: '/pay', method: 'POST', status: '502', kind: 'error', errorType: 'ECONNRESET' }),
     ])
+  })
+
+  it('keeps a uniform sample of at most requestLogPerFlush entries per flush and counts the rest', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const c = createCollector({ redis: testRedisUrl(), service: 'shop', instance: 'i1', prefix, flushIntervalMs: 60_000, requestLogPerFlush: 20 })
+    open.push(c)
+    await connected(c)
+    for (let i = 0; i < 1000; i++) c.recordRequest({ method: 'GET', route: `/r${i % 10}`, status: 503, durationMs: 1 })
+    await c.flush()
+    const entries = await redis.xrange(keys.requestLog('shop'), '-', '+')
+    expect(entries).toHaveLength(20)
+    expect(c.stats.sampledOutRequestLogEntries).toBe(980)
+    // Uniform over the interval, not just the first 20 requests (which all had routes /r0…/r9 in order).
+    const routes = new Set(entries.map(([, f]) => f[f.indexOf('route') + 1]))
+    expect(routes.size).toBeGreaterThan(3)
   })
 })

@@ -14,12 +14,11 @@ import CircuitBreaker from 'opossum'
 import { z } from 'zod'
 import { cacheField, createKeySpace, type KeySpace } from '../../shared/keys'
 import { ControlNudge, DesiredBreakerState, Name } from '../../shared/schemas'
-import { emptySeries, encodeSeries, mergeSeriesInto, type SeriesValue } from '../../shared/seriesCodec'
 import { TIERS, bucketExpiresAt, bucketStart } from '../../shared/timeBuckets'
 import { FuseboxBreaker, type BreakerEvent } from './breaker'
 import { FuseboxCache, type CacheOptions } from './cache'
-import { MERGE_SERIES_LUA } from './mergeScript'
-import { RequestMetrics, UNMATCHED_ROUTE, normalizeMethod, type RequestBatch } from './requestMetrics'
+import { RequestMetrics, UNMATCHED_ROUTE, normalizeMethod } from './requestMetrics'
+import { SeriesWriter } from './seriesWriter'
 
 /** Options of `createCollector`. Durations in ms. */
 export interface CollectorOptions {
@@ -47,7 +46,10 @@ export interface CollectorOptions {
   maxSeries?: number
   /** Requests slower than this (ms) go to the sampled request log, as do failures; default 500. */
   slowRequestThresholdMs?: number
-  /** Time buckets kept in memory while Redis is unreachable (oldest dropped beyond); default 60 (10 min). */
+  /** Request-log entries kept per flush at most, sampled uniformly from all slow/failed requests; default 100. */
+  requestLogPerFlush?: number
+  /** Time buckets (per tier, the open one included) kept in memory while Redis is unreachable, oldest dropped
+   * beyond and counted in `stats.droppedBuckets`; default 60 (10 min of the 10 s tier). */
   maxBufferedBuckets?: number
 }
 
@@ -60,6 +62,7 @@ export interface CollectorStats {
   overflowedRequests: number
   droppedEvents: number
   droppedRequestLogEntries: number
+  sampledOutRequestLogEntries: number
   commandsApplied: number
 }
 
@@ -75,9 +78,8 @@ interface RequestLogEntry {
   kind: 'slow' | 'error'
 }
 
-/** Everything one flush takes; handed back to the collector when the flush fails. */
+/** Everything one flush takes besides request series (those stay in the SeriesWriter until confirmed). */
 interface PendingFlush {
-  batch: RequestBatch
   events: BreakerEvent[]
   cacheCounts: Map<string, number[]>
   requestLog: RequestLogEntry[]
@@ -143,6 +145,7 @@ const OptionsSchema = z.object({
   startupReconcileWaitMs: z.number().int().min(0).max(30_000).optional(),
   maxSeries: z.number().int().min(1).max(100_000).optional(),
   slowRequestThresholdMs: z.number().min(0).optional(),
+  requestLogPerFlush: z.number().int().min(0).max(MAX_PENDING_REQUEST_LOG).optional(),
   maxBufferedBuckets: z.number().int().min(1).max(10_000).optional(),
 })
 
@@ -177,18 +180,24 @@ export class Collector {
     overflowedRequests: 0,
     droppedEvents: 0,
     droppedRequestLogEntries: 0,
+    sampledOutRequestLogEntries: 0,
     commandsApplied: 0,
   }
   private readonly redis: Redis
   private readonly ownsRedis: boolean
   private readonly subscriber: Redis
   private readonly requests: RequestMetrics
+  private readonly writer: SeriesWriter
+  private flushNo = 0
   private readonly breakers = new Map<string, FuseboxBreaker<never[], unknown>>()
   private readonly reconciles = new Map<string, Promise<void>>()
   private pendingEvents: BreakerEvent[] = []
   /** cache name → counts since the last flush, indexed like CACHE_EVENT_KINDS. */
   private cacheCounts = new Map<string, number[]>()
   private pendingRequestLog: RequestLogEntry[] = []
+  /** Qualifying requests seen since the last flush (for the reservoir sample). */
+  private requestLogSeen = 0
+  private readonly requestLogPerFlush: number
   private readonly slowRequestThresholdMs: number
   private flushing: Promise<void> | null = null
   private readonly timers: NodeJS.Timeout[] = []
@@ -213,8 +222,15 @@ export class Collector {
     this.startupReconcileWaitMs = o.startupReconcileWaitMs ?? 1000
     this.version = options.version ?? process.env.npm_package_version ?? 'unknown'
     this.onError = options.onError ?? (() => {})
-    this.requests = new RequestMetrics({ maxSeries: o.maxSeries, maxBufferedBuckets: o.maxBufferedBuckets })
+    this.requests = new RequestMetrics({ maxSeries: o.maxSeries })
+    this.writer = new SeriesWriter({
+      keys: this.keys,
+      service: this.service,
+      ownTag: `${this.instance}#${this.startedAtMs.toString(36)}`,
+      maxClosedBuckets: o.maxBufferedBuckets,
+    })
     this.slowRequestThresholdMs = o.slowRequestThresholdMs ?? 500
+    this.requestLogPerFlush = o.requestLogPerFlush ?? 100
     if (typeof options.redis === 'string') {
       // Owned connection, set up as a guest: no unbounded offline queue, fail fast, bounded command time.
       this.redis = new Redis(options.redis, {
@@ -257,11 +273,16 @@ export class Collector {
       const method = normalizeMethod(r.method)
       this.requests.record(method, r.route, r.status, r.durationMs, isError, nowMs)
       if (isError || r.durationMs >= this.slowRequestThresholdMs) {
-        if (this.pendingRequestLog.length >= MAX_PENDING_REQUEST_LOG) {
-          this.stats.droppedRequestLogEntries++
-          return
+        // Reservoir sampling (Algorithm R, Vitter 1985): a uniform sample of at most requestLogPerFlush entries
+        // over the whole flush interval, however many requests qualify; the rest are counted, not kept.
+        const seen = ++this.requestLogSeen
+        let slot = this.pendingRequestLog.length
+        if (slot >= this.requestLogPerFlush) {
+          this.stats.sampledOutRequestLogEntries++
+          slot = Math.floor(Math.random() * seen)
+          if (slot >= this.requestLogPerFlush) return
         }
-        this.pendingRequestLog.push({
+        this.pendingRequestLog[slot] = {
           atMs: nowMs,
           method,
           route: r.route,
@@ -269,7 +290,7 @@ export class Collector {
           durationMs: r.durationMs,
           errorType: isError ? (r.errorType ?? String(r.status)) : '',
           kind: isError ? 'error' : 'slow',
-        })
+        }
       }
     } catch (e) {
       this.report(e, 'recordRequest')
@@ -443,8 +464,12 @@ export class Collector {
    * kept (bounded) for the next flush.
    */
   flush(): Promise<void> {
+    return this.runFlush(false)
+  }
+
+  private runFlush(final: boolean): Promise<void> {
     if (this.flushing) return this.flushing
-    this.flushing = this.doFlush().finally(() => {
+    this.flushing = this.doFlush(final).finally(() => {
       this.flushing = null
     })
     return this.flushing
@@ -468,7 +493,10 @@ export class Collector {
     this.closed = true
     for (const t of this.timers) clearInterval(t)
     this.loopDelay.disable()
+    // Final write of every open bucket, then (once confirmed) the folds; each bounded by flushTimeoutMs.
     await this.flush()
+    // Closing order: 10 s buckets write their final values and roll up, the coarse ones follow, then the folds.
+    for (let i = 0; i < 4 && this.writer.bucketCount > 0 && this.redis.status === 'ready'; i++) await this.runFlush(true)
     await this.release(this.subscriber)
     if (this.ownsRedis) await this.release(this.redis)
   }
@@ -562,11 +590,13 @@ export class Collector {
     this.pendingEvents.push(e)
   }
 
-  private async doFlush(): Promise<void> {
+  private async doFlush(final: boolean): Promise<void> {
     const started = performance.now()
     const nowMs = Date.now()
+    const batch = this.requests.drain()
+    this.writer.absorb(batch)
+    this.requests.recycle(batch)
     const pending: PendingFlush = {
-      batch: this.requests.drain(),
       events: this.pendingEvents,
       cacheCounts: this.cacheCounts,
       requestLog: this.pendingRequestLog,
@@ -574,6 +604,7 @@ export class Collector {
     this.pendingEvents = []
     this.cacheCounts = new Map()
     this.pendingRequestLog = []
+    this.requestLogSeen = 0
     if (this.redis.status !== 'ready') {
       // Not connected: keep everything (bounded) for the next flush instead of queueing commands.
       this.keep(pending)
@@ -584,7 +615,7 @@ export class Collector {
     const k = this.keys
     const svc = this.service
     p.sadd(k.services(), svc)
-    this.writeRequests(p, pending.batch)
+    const commit = this.writer.plan(p, nowMs, this.flushNo++, final)
     this.writeCaches(p, pending.cacheCounts, nowMs)
     p.zadd(k.instances(svc), nowMs, this.instance)
     p.zremrangebyscore(k.instances(svc), 0, nowMs - INSTANCE_FORGET_MS)
@@ -608,64 +639,17 @@ export class Collector {
       const results = await withTimeout(p.exec(), this.flushTimeoutMs, 'flush')
       const failed = results?.find(([err]) => err)
       if (failed?.[0]) this.report(failed[0], 'flush')
+      commit(!failed)
       this.stats.flushes++
     } catch (e) {
-      // Sent but unanswered: keep the batch (at-least-once; a reply lost after Redis applied it double-counts).
+      // Sent but unanswered: series writes and folds are idempotent and stay pending in the writer; the rest is
+      // kept for the next flush.
+      commit(false)
       this.keep(pending)
       this.report(e, 'flush')
     }
     this.stats.lastFlushDurationMs = performance.now() - started
     this.syncCounters()
-  }
-
-  /**
-   * One EVAL of MERGE_SERIES_LUA per (tier, bucket) key: Redis merges every series into what other instances
-   * already wrote. Each series is encoded once and the bytes are reused by every tier whose bucket holds just that
-   * one 10 s aggregate (the common case: a flush covers one 10 s bucket).
-   */
-  private writeRequests(p: ReturnType<Redis['pipeline']>, batch: RequestBatch): void {
-    if (batch.size === 0) return
-    const encoded = new Map<SeriesValue, Uint8Array>()
-    const bytesOf = (v: SeriesValue): Uint8Array => {
-      let b = encoded.get(v)
-      if (b === undefined) {
-        b = encodeSeries(v)
-        encoded.set(v, b)
-      }
-      return b
-    }
-    for (const tier of TIERS) {
-      const perBucket = new Map<number, Map<string, SeriesValue>>()
-      // Values created here (merges of several 10 s aggregates); batch aggregates themselves are never mutated,
-      // because a failed flush restores them.
-      const owned = new Set<SeriesValue>()
-      for (const [start10s, series] of batch) {
-        const start = bucketStart(start10s, tier.bucketMs)
-        let fields = perBucket.get(start)
-        if (fields === undefined) {
-          fields = new Map()
-          perBucket.set(start, fields)
-        }
-        for (const [field, agg] of series) {
-          const current = fields.get(field)
-          if (current === undefined) fields.set(field, agg)
-          else if (owned.has(current)) mergeSeriesInto(current, agg)
-          else {
-            const copy = mergeSeriesInto(mergeSeriesInto(emptySeries(), current), agg)
-            owned.add(copy)
-            fields.set(field, copy)
-          }
-        }
-      }
-      for (const [start, fields] of perBucket) {
-        const args: (string | Buffer)[] = [String(bucketExpiresAt(start, tier))]
-        for (const [field, value] of fields) {
-          const bytes = bytesOf(value)
-          args.push(field, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-        }
-        p.eval(MERGE_SERIES_LUA, 1, this.keys.requestBucket(this.service, tier.name, start), ...args)
-      }
-    }
   }
 
   /** HINCRBY of each cache counter into every tier's current bucket. */
@@ -686,7 +670,6 @@ export class Collector {
   }
 
   private keep(pending: PendingFlush): void {
-    this.requests.restore(pending.batch)
     const room = MAX_PENDING_EVENTS - this.pendingEvents.length
     const kept = pending.events.slice(Math.max(0, pending.events.length - room))
     this.stats.droppedEvents += pending.events.length - kept.length
@@ -701,7 +684,7 @@ export class Collector {
   }
 
   private syncCounters(): void {
-    this.stats.droppedBuckets = this.requests.droppedBuckets
+    this.stats.droppedBuckets = this.writer.droppedBuckets
     this.stats.overflowedRequests = this.requests.overflowedRequests
   }
 

@@ -2,9 +2,18 @@ import { Redis } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordValue } from '../../shared/histogram'
-import { decodeSeries, emptySeries, encodeSeries, mergeSeriesInto, type SeriesValue } from '../../shared/seriesCodec'
+import {
+  addDeltaToPacked,
+  decodeSeries,
+  emptyPacked,
+  emptySeries,
+  encodePacked,
+  encodeSeries,
+  mergeSeriesInto,
+  type SeriesValue,
+} from '../../shared/seriesCodec'
 import { testRedisUrl } from '../testing/redis'
-import { MERGE_SERIES_LUA } from './mergeScript'
+import { FOLD_SERIES_LUA } from './mergeScript'
 
 let redis: Redis
 beforeAll(() => {
@@ -43,18 +52,24 @@ describe('series codec and the Redis merge script', () => {
     }
   })
 
-  it('merges in Redis exactly as the TypeScript merge does, over 200 random pairs', async () => {
+  it('folds in Redis exactly as the TypeScript merge adds, over 200 random pairs, and deletes the own field', async () => {
     const key = `m${randomBytes(4).toString('hex')}`
-    const p = redis.pipeline()
     const expected: SeriesValue[] = []
+    const setup = redis.pipeline()
+    const fold = redis.pipeline()
     for (let i = 0; i < 200; i++) {
-      const a = randomSeries(2 * i + 1)
-      const b = randomSeries(2 * i + 2)
-      expected.push(mergeSeriesInto(mergeSeriesInto(emptySeries(), a), b))
-      for (const v of [a, b]) p.eval(MERGE_SERIES_LUA, 1, key, String(Date.now() + 60_000), `f${i}`, Buffer.from(encodeSeries(v)))
+      const shared = randomSeries(2 * i + 1)
+      const own = randomSeries(2 * i + 2)
+      expected.push(mergeSeriesInto(mergeSeriesInto(emptySeries(), shared), own))
+      if (shared.count > 0) setup.hset(key, `f${i}`, Buffer.from(encodeSeries(shared)))
+      setup.hset(key, `f${i}\tme`, Buffer.from(encodeSeries(own)))
+      fold.eval(FOLD_SERIES_LUA, 1, key, String(Date.now() + 60_000), `f${i}\tme`, `f${i}`)
     }
-    await p.exec()
+    await setup.exec()
+    await fold.exec()
+    await redis.eval(FOLD_SERIES_LUA, 1, key, String(Date.now() + 60_000), 'f0\tme', 'f0') // a repeated fold is a no-op
     const stored = await redis.hgetallBuffer(key)
+    expect(Object.keys(stored).filter((f) => f.includes('\t'))).toEqual([])
     for (let i = 0; i < 200; i++) {
       const got = decodeSeries(stored[`f${i}`]!)
       const want = expected[i]!
@@ -62,6 +77,30 @@ describe('series codec and the Redis merge script', () => {
       expect(Array.from(got.histogram.counts)).toEqual(Array.from(want.histogram.counts))
     }
     expect(await redis.pttl(key)).toBeGreaterThan(50_000)
+  })
+
+  it('grows a packed value in place in both directions as deltas arrive', () => {
+    const p = emptyPacked()
+    const delta = (values: number[]) => {
+      const v = emptySeries()
+      let lo = Infinity
+      let hi = -1
+      for (const d of values) {
+        const i = recordValue(v.histogram, d)
+        lo = Math.min(lo, i)
+        hi = Math.max(hi, i)
+        v.count++
+      }
+      return { ...v, lo, hi }
+    }
+    addDeltaToPacked(p, delta([10, 12]))
+    addDeltaToPacked(p, delta([1, 500]))
+    addDeltaToPacked(p, delta([11]))
+    const back = decodeSeries(encodePacked(p))
+    const ref = emptySeries()
+    for (const d of [10, 12, 1, 500, 11]) recordValue(ref.histogram, d)
+    expect(back.count).toBe(5)
+    expect(Array.from(back.histogram.counts)).toEqual(Array.from(ref.histogram.counts))
   })
 
   it('rejects bytes that are not a packed series', () => {

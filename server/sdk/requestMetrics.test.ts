@@ -29,27 +29,19 @@ describe('RequestMetrics', () => {
     expect(m.overflowedRequests).toBe(3)
   })
 
-  it('merges a restored batch into what was recorded meanwhile, then keeps recording into the same series', () => {
+  it('reuses recycled aggregates with every count zeroed and tracks the touched bucket range', () => {
     const m = new RequestMetrics()
-    m.record('GET', '/a', 200, 5, false, T0)
-    const failed = m.drain()
-    m.record('GET', '/a', 200, 5, false, T0 + 1)
-    m.restore(failed)
-    m.record('GET', '/a', 200, 5, false, T0 + 2)
-    const bucket = m.drain().get(T0)!
-    expect(bucket.size).toBe(1)
-    expect(bucket.get('GET /a')?.count).toBe(3)
-  })
-
-  it('keeps at most maxBufferedBuckets while Redis is away, dropping the oldest and counting them', () => {
-    const m = new RequestMetrics({ maxBufferedBuckets: 3 })
-    for (let i = 0; i < 5; i++) {
-      m.record('GET', '/a', 200, 1, false, T0 + i * 10_000)
-      m.restore(m.drain())
-    }
-    const batch = m.drain()
-    expect([...batch.keys()]).toEqual([T0 + 20_000, T0 + 30_000, T0 + 40_000])
-    expect(m.droppedBuckets).toBe(2)
+    m.record('GET', '/a', 503, 7, true, T0)
+    const first = m.drain()
+    const agg = first.get(T0)!.get('GET /a')!
+    expect(agg.lo).toBeLessThanOrEqual(agg.hi)
+    m.recycle(first)
+    m.record('POST', '/b', 200, 3, false, T0 + 10_000)
+    const again = m.drain().get(T0 + 10_000)!.get('POST /b')!
+    expect(again).toBe(agg) // same object, reused
+    expect(again).toMatchObject({ method: 'POST', route: '/b', count: 1, errors: 0, statusCounts: [0, 1, 0, 0, 0] })
+    expect(again.histogram.count).toBe(1)
+    expect(Array.from(again.histogram.counts).reduce((a, b) => a + b, 0)).toBe(1)
   })
 
   it('normalizes methods the OpenTelemetry way and maps statuses to classes', () => {

@@ -2,19 +2,21 @@
  * In-process aggregation of request metrics between flushes — the collector hot path.
  *
  * Requests are grouped by time bucket (TIER_10S) and by series (method, route template). Each series keeps a count,
- * an error count, counts per status class, a duration sum (µs) and a histogram in the fixed layout of
- * shared/histogram.ts (a `SeriesValue`, shared/seriesCodec.ts).
- * `drain()` hands the whole aggregate to the flusher and starts a new one; `restore()` merges a batch that failed to
- * flush back in, bounded by `maxBufferedBuckets` (oldest dropped, counted).
+ * an error count, counts per status class, a duration sum (µs) and a dense histogram in the fixed layout of
+ * shared/histogram.ts, plus the range `[lo, hi]` of buckets it touched so later steps never scan all 1,102 buckets.
+ * `drain()` hands everything to the flusher; `recycle()` takes the drained aggregates back for reuse, so steady
+ * traffic allocates nothing per flush.
  */
-import { recordValue } from '../../shared/histogram'
-import { emptySeries, mergeSeriesInto, type SeriesValue } from '../../shared/seriesCodec'
+import { BUCKET_COUNT, createHistogram, recordValue } from '../../shared/histogram'
+import type { SeriesDelta } from '../../shared/seriesCodec'
 import { bucketStart, TIER_10S } from '../../shared/timeBuckets'
 
-/** Aggregate of one series (method, route template) in one time bucket. */
-export interface SeriesAggregate extends SeriesValue {
+/** Aggregate of one series (method, route template) in one 10 s bucket since the last flush. */
+export interface SeriesAggregate extends SeriesDelta {
   method: string
   route: string
+  statusCounts: [number, number, number, number, number]
+  histogram: ReturnType<typeof createHistogram>
 }
 
 /** bucket start (epoch ms) → series field (`<METHOD> <route>`) → aggregate. */
@@ -30,7 +32,9 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT'
 
 /** Normalizes an HTTP method the OpenTelemetry way: known methods upper-cased, others `_OTHER`. */
 export function normalizeMethod(method: string | undefined): string {
-  const m = (method ?? '').toUpperCase()
+  if (method === undefined) return '_OTHER'
+  if (KNOWN_METHODS.has(method)) return method // the usual case: already upper-case, no new string
+  const m = method.toUpperCase()
   return KNOWN_METHODS.has(m) ? m : '_OTHER'
 }
 
@@ -43,11 +47,23 @@ export function statusClassIndex(status: number): 0 | 1 | 2 | 3 | 4 {
 export interface RequestMetricsOptions {
   /** Max distinct series per time bucket; beyond it requests count under route `(overflow)`. Default 1000. */
   maxSeries?: number
-  /** Max time buckets held while Redis is unreachable; older ones are dropped (and counted). Default 60 (10 min). */
-  maxBufferedBuckets?: number
 }
 
-/** Aggregates requests in memory; not thread-shared, no I/O. */
+function newAggregate(method: string, route: string): SeriesAggregate {
+  return {
+    method,
+    route,
+    count: 0,
+    errors: 0,
+    sumUs: 0,
+    statusCounts: [0, 0, 0, 0, 0],
+    histogram: createHistogram(),
+    lo: BUCKET_COUNT,
+    hi: -1,
+  }
+}
+
+/** Aggregates requests in memory; no I/O. */
 export class RequestMetrics {
   private current: RequestBatch = new Map()
   /** Lookup index (method → route → aggregate) of the bucket being written, and which bucket/batch it is for. */
@@ -55,16 +71,14 @@ export class RequestMetrics {
   private bucket: Map<string, SeriesAggregate> = new Map()
   private indexStart = -1
   private indexBatch: RequestBatch | null = null
+  /** Zeroed aggregates ready for reuse (bounded by maxSeries). */
+  private readonly pool: SeriesAggregate[] = []
   private readonly maxSeries: number
-  private readonly maxBufferedBuckets: number
   /** Requests recorded under the overflow label because the series cap was hit. */
   overflowedRequests = 0
-  /** Buckets dropped because the buffer was full while Redis was unreachable. */
-  droppedBuckets = 0
 
   constructor(options: RequestMetricsOptions = {}) {
     this.maxSeries = options.maxSeries ?? 1000
-    this.maxBufferedBuckets = options.maxBufferedBuckets ?? 60
   }
 
   /**
@@ -86,10 +100,42 @@ export class RequestMetrics {
     if (isError) agg.errors++
     agg.statusCounts[statusClassIndex(status)]++
     if (durationMs > 0) agg.sumUs += Math.round(durationMs * 1000)
-    recordValue(agg.histogram, durationMs)
+    const i = recordValue(agg.histogram, durationMs)
+    if (i < agg.lo) agg.lo = i
+    if (i > agg.hi) agg.hi = i
   }
 
-  /** Points the lookup index at the bucket of `start`, creating the bucket (and re-indexing a restored one). */
+  /** True when nothing is waiting to be flushed. */
+  get isEmpty(): boolean {
+    return this.current.size === 0
+  }
+
+  /** Takes everything recorded so far (to flush) and starts a fresh aggregate. */
+  drain(): RequestBatch {
+    const batch = this.current
+    this.current = new Map()
+    return batch
+  }
+
+  /** Gives drained aggregates back for reuse once their data has been taken. */
+  recycle(batch: RequestBatch): void {
+    for (const series of batch.values()) {
+      for (const agg of series.values()) {
+        if (this.pool.length >= this.maxSeries) return
+        const counts = agg.histogram.counts
+        for (let i = agg.lo; i <= agg.hi; i++) counts[i] = 0
+        agg.histogram.count = 0
+        agg.histogram.sumMs = 0
+        agg.count = agg.errors = agg.sumUs = 0
+        agg.statusCounts.fill(0)
+        agg.lo = BUCKET_COUNT
+        agg.hi = -1
+        this.pool.push(agg)
+      }
+    }
+  }
+
+  /** Points the lookup index at the bucket of `start`, creating the bucket. */
   private openBucket(start: number): void {
     let bucket = this.current.get(start)
     if (bucket === undefined) {
@@ -118,50 +164,22 @@ export class RequestMetrics {
       const key = method + ' ' + OVERFLOW_ROUTE
       let overflow = bucket.get(key)
       if (overflow === undefined) {
-        overflow = { method, route: OVERFLOW_ROUTE, ...emptySeries() }
+        overflow = this.take(method, OVERFLOW_ROUTE)
         bucket.set(key, overflow)
       }
       return overflow // not indexed under `route`: each new route keeps counting as overflow
     }
-    const agg: SeriesAggregate = { method, route, ...emptySeries() }
+    const agg = this.take(method, route)
     bucket.set(method + ' ' + route, agg)
     byRoute.set(route, agg)
     return agg
   }
 
-  /** True when nothing is waiting to be flushed. */
-  get isEmpty(): boolean {
-    return this.current.size === 0
-  }
-
-  /** Takes everything recorded so far (to flush) and starts a fresh aggregate. */
-  drain(): RequestBatch {
-    const batch = this.current
-    this.current = new Map()
-    return batch
-  }
-
-  /** Merges a batch that could not be flushed back in, keeping at most `maxBufferedBuckets` (newest win). */
-  restore(batch: RequestBatch): void {
-    this.indexBatch = null // aggregates may be added or replaced below: re-index on the next record
-    for (const [start, series] of batch) {
-      const bucket = this.current.get(start)
-      if (bucket === undefined) {
-        this.current.set(start, series)
-        continue
-      }
-      for (const [key, agg] of series) {
-        const into = bucket.get(key)
-        if (into === undefined) bucket.set(key, agg)
-        else mergeSeriesInto(into, agg)
-      }
-    }
-    if (this.current.size > this.maxBufferedBuckets) {
-      const starts = [...this.current.keys()].sort((a, b) => a - b)
-      for (const start of starts.slice(0, starts.length - this.maxBufferedBuckets)) {
-        this.current.delete(start)
-        this.droppedBuckets++
-      }
-    }
+  private take(method: string, route: string): SeriesAggregate {
+    const agg = this.pool.pop()
+    if (agg === undefined) return newAggregate(method, route)
+    agg.method = method
+    agg.route = route
+    return agg
   }
 }

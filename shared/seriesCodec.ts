@@ -89,10 +89,25 @@ export function addDeltaToPacked(p: PackedSeries, d: SeriesDelta): PackedSeries 
  * value never holds) goes through the generic encoder, so the output is always valid MessagePack.
  */
 export function encodePacked(p: PackedSeries): Uint8Array {
+  if (scratch.length < maxEncodedLength(p)) scratch = new Uint8Array(Math.max(maxEncodedLength(p), scratch.length * 2))
+  const end = encodePackedInto(p, scratch, 0)
+  return end < 0 ? ENCODER.encode(p) : scratch.slice(0, end)
+}
+
+/** Upper bound of `encodePacked(p)`'s length in bytes (array header + 9 bytes a number). */
+export function maxEncodedLength(p: PackedSeries): number {
+  return 5 + p.length * 9
+}
+
+/**
+ * Writes `p` as MessagePack into `out` from `offset` (which must have `maxEncodedLength(p)` bytes free) and
+ * returns the end offset, or -1 when `p` holds something other than non-negative safe integers (then nothing
+ * usable was written; use `encodePacked`, which falls back to the generic encoder). Lets a caller pack many values
+ * into one buffer: one allocation per flush instead of one per value.
+ */
+export function encodePackedInto(p: PackedSeries, out: Uint8Array, offset: number): number {
   const n = p.length
-  if (scratch.length < 5 + n * 9) scratch = new Uint8Array(Math.max(5 + n * 9, scratch.length * 2))
-  const out = scratch
-  let o = 0
+  let o = offset
   if (n < 16) out[o++] = 0x90 | n
   else if (n < 0x10000) {
     out[o++] = 0xdc
@@ -107,9 +122,7 @@ export function encodePacked(p: PackedSeries): Uint8Array {
   }
   for (let i = 0; i < n; i++) {
     const v = p[i] as number
-    // Packed values hold non-negative integers only (counts; sumUs is rounded); anything else is a bug upstream and
-    // takes the generic path.
-    if (!(v >= 0) || (v > 0xffffffff ? !Number.isSafeInteger(v) : (v >>> 0) !== v)) return ENCODER.encode(p)
+    if (!(v >= 0) || (v > 0xffffffff ? !Number.isSafeInteger(v) : (v >>> 0) !== v)) return -1
     if (v < 0x80) out[o++] = v
     else if (v < 0x100) {
       out[o++] = 0xcc
@@ -138,7 +151,7 @@ export function encodePacked(p: PackedSeries): Uint8Array {
       out[o++] = lo & 0xff
     }
   }
-  return out.slice(0, o)
+  return o
 }
 
 /** Scratch space of encodePacked (grown on demand); results are copied out, so it is safe to reuse. */

@@ -12,7 +12,15 @@
  */
 import type { ChainableCommander } from 'ioredis'
 import { ownSeriesField, type KeySpace } from '../../shared/keys'
-import { addDeltaToPacked, emptyPacked, encodePacked, mergePackedInto, type PackedSeries } from '../../shared/seriesCodec'
+import {
+  addDeltaToPacked,
+  emptyPacked,
+  encodePacked,
+  encodePackedInto,
+  maxEncodedLength,
+  mergePackedInto,
+  type PackedSeries,
+} from '../../shared/seriesCodec'
 import { TIERS, TIER_10S, bucketExpiresAt, bucketStart, type Tier } from '../../shared/timeBuckets'
 import { FOLD_SERIES_LUA } from './mergeScript'
 import type { RequestBatch } from './requestMetrics'
@@ -159,7 +167,7 @@ export class SeriesWriter {
       const cadence = b.state === 'closing' ? 1 : (CADENCE[b.tier.name] ?? 1)
       const slot = flushNo % cadence
       const fields: string[] = []
-      const args: (string | Buffer)[] = []
+      let bound = 0
       for (const field of b.dirty) {
         if (cadence > 1) {
           let s = b.slots.get(field)
@@ -169,11 +177,21 @@ export class SeriesWriter {
           }
           if (s !== slot) continue
         }
-        const bytes = encodePacked(b.series.get(field) as PackedSeries)
         fields.push(field)
-        args.push(ownSeriesField(field, this.options.ownTag), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+        bound += maxEncodedLength(b.series.get(field) as PackedSeries)
       }
       if (fields.length === 0) continue
+      // Every value of this HSET packed into one buffer, passed as views: one allocation, not one per field.
+      const buf = Buffer.allocUnsafe(bound)
+      const args: (string | Buffer)[] = []
+      let offset = 0
+      for (const field of fields) {
+        const packed = b.series.get(field) as PackedSeries
+        const end = encodePackedInto(packed, buf, offset)
+        const value = end < 0 ? Buffer.from(encodePacked(packed)) : buf.subarray(offset, end)
+        if (end >= 0) offset = end
+        args.push(ownSeriesField(field, this.options.ownTag), value)
+      }
       p.hset(b.key, ...(args as [string, Buffer]))
       p.pexpireat(b.key, expireAt)
       written.push([b, fields])

@@ -119,7 +119,7 @@ describe('collector flush', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: t0 })
     try {
       for (let i = 0; i < 400; i++) instances[i % 2]!.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 1 + (i % 50) })
-      for (let f = 0; f < 31; f++) await Promise.all(instances.map((c) => c.flush())) // every coarse slot written once
+      for (let f = 0; f < 61; f++) await Promise.all(instances.map((c) => c.flush())) // every coarse slot written once
       vi.setSystemTime(t0 + 3_600_000 + 10_000) // every tier's bucket has closed
       for (let f = 0; f < 3; f++) await Promise.all(instances.map((c) => c.flush())) // final writes, then folds
     } finally {

@@ -6,8 +6,8 @@
  *
  * Deltas go into the 10 s tier only; when a 10 s bucket closes, its final values are rolled up into the 1 min and
  * 1 h buckets (one merge per series per 10 s instead of two per flush), so the coarse tiers trail by ~12 s.
- * Writes per flush: the 10 s tier every flush; the 1 min tier a fifth of its series per flush and the 1 h tier a
- * thirtieth (staggered by a hash of the field), so flush cost stays flat. Memory: one packed array per series per
+ * Writes per flush: the 10 s tier every flush; the 1 min tier a tenth of its series per flush and the 1 h tier a
+ * sixtieth (staggered by a hash of the field), so flush cost stays flat. Memory: one packed array per series per
  * open tier bucket; buckets that cannot be written (Redis away) are capped, the oldest dropped and counted.
  */
 import type { ChainableCommander } from 'ioredis'
@@ -33,8 +33,12 @@ const CLOSE_GRACE_MS = 2500
 const COARSE_CLOSE_GRACE_MS = 6000
 /** Own fields folded per flush at most (a fold costs Redis ~10–20 µs a field). */
 const FOLDS_PER_FLUSH = 250
-/** Flushes over which a tier's series writes are spread. */
-const CADENCE: Record<string, number> = { '10s': 1, '1m': 5, '1h': 30 }
+/**
+ * Flushes over which a tier's series writes are spread. Coarse tiers change only when a 10 s bucket rolls up (every
+ * 10 s), so writing each of their series once per 10 (1 min tier) or 60 (1 h tier) flushes loses nothing but
+ * freshness of at most that many seconds, and keeps every flush's encoding work flat.
+ */
+const CADENCE: Record<string, number> = { '10s': 1, '1m': 10, '1h': 60 }
 
 type BucketState = 'open' | 'closing' | 'folding'
 

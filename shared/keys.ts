@@ -12,7 +12,11 @@
  *                                                        `ownSeriesField()` per instance; values packed
  *                                                        (shared/seriesCodec.ts), folded into the shared field by
  *                                                        a Lua script when the bucket closes; expires
+ * - `P:{svc}:tot:<tier>:<bucketStartMs>`           HASH  the service total of the same bucket (all series merged):
+ *                                                        shared field `*` plus own fields, folded the same way;
+ *                                                        lets service-level reads skip the per-route fields
  * - `P:{svc}:requests`                             STREAM capped sampled request log (slow and failed requests)
+ * - `P:{svc}:command:<commandId>`                  HASH  one issued breaker command (for its status), expires
  * - `P:{svc}:caches`                               SET   cache names
  * - `P:{svc}:cachestats:<tier>:<bucketStartMs>`    HASH  `cacheField()` → count (HINCRBY), expires
  * - `P:{svc}:cache:<cache>:v:<key>`                STRING cached value (JSON), expires after the cache's TTL
@@ -65,6 +69,9 @@ export function parseSeriesField(field: string): { method: string; route: string
   return { method: series.slice(0, i), route: series.slice(i + 1), ownTag: tab < 0 ? null : field.slice(tab + 1) }
 }
 
+/** The one series field of a totals hash: every route and method of the service merged. */
+export const TOTAL_FIELD = '*'
+
 /** Field of one cache counter inside a cache bucket hash: `<cache>|<kind>`. */
 export function cacheField(cache: string, kind: string): string {
   return cache + '|' + kind
@@ -75,7 +82,9 @@ export interface KeySpace {
   readonly prefix: string
   services(): string
   requestBucket(service: string, tier: string, bucketStartMs: number): string
+  requestTotals(service: string, tier: string, bucketStartMs: number): string
   requestLog(service: string): string
+  command(service: string, commandId: string): string
   caches(service: string): string
   cacheBucket(service: string, tier: string, bucketStartMs: number): string
   cacheValue(service: string, cache: string, key: string): string
@@ -99,7 +108,9 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     prefix,
     services: () => `${prefix}:services`,
     requestBucket: (service, tier, bucketStartMs) => `${svc(service)}:req:${tier}:${bucketStartMs}`,
+    requestTotals: (service, tier, bucketStartMs) => `${svc(service)}:tot:${tier}:${bucketStartMs}`,
     requestLog: (service) => `${svc(service)}:requests`,
+    command: (service, commandId) => `${svc(service)}:command:${commandId}`,
     caches: (service) => `${svc(service)}:caches`,
     cacheBucket: (service, tier, bucketStartMs) => `${svc(service)}:cachestats:${tier}:${bucketStartMs}`,
     cacheValue: (service, cache, key) => `${svc(service)}:cache:${cache}:v:${key}`,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import type { BreakerCommand, BreakerMode, ControlNudge } from '../../shared/schemas'
+import { appendAudit } from './audit'
 
 /** Sticky mode that each command leaves in force. */
 const MODE_AFTER: Record<BreakerCommand, BreakerMode> = {
@@ -16,8 +17,9 @@ const MODE_AFTER: Record<BreakerCommand, BreakerMode> = {
   release: 'NORMAL',
 }
 
-const AUDIT_MAXLEN = 100_000
 const EVENTS_MAXLEN = 10_000
+/** How long a command's record (for its "applied on n/m" status) is kept. */
+const COMMAND_TTL_S = 7 * 24 * 3600
 
 /** A command to issue; `actor` comes from the session, never from the client. No `instance`: every instance. */
 export interface CommandRequest {
@@ -83,16 +85,33 @@ export async function issueBreakerCommand(redis: Redis, keys: KeySpace, req: Com
     ),
   )
   const nudge: ControlNudge = { breaker: req.breaker, generation }
-  await redis
+  const p = redis
     .pipeline()
     .publish(keys.controlChannel(req.service), JSON.stringify(nudge))
-    .xadd(keys.audit(), 'MAXLEN', '~', AUDIT_MAXLEN, '*',
-      'atMs', String(nowMs), 'actor', req.actor, 'service', req.service, 'breaker', req.breaker,
-      'command', req.command, 'target', target, 'reason', req.reason, 'commandId', commandId,
-      'generation', String(generation), 'outcome', 'issued')
+    .hset(keys.command(req.service, commandId), {
+      breaker: req.breaker,
+      command: req.command,
+      target,
+      generation: String(generation),
+      issuedAtMs: String(nowMs),
+      actor: req.actor,
+    })
+    .expire(keys.command(req.service, commandId), COMMAND_TTL_S)
     .xadd(keys.events(req.service), 'MAXLEN', '~', EVENTS_MAXLEN, '*',
       'type', 'commandIssued', 'breaker', req.breaker, 'instance', req.instance ?? '', 'from', '', 'to', MODE_AFTER[req.command],
       'reason', `${req.actor} ${req.command}: ${req.reason}`, 'generation', String(generation), 'atMs', String(nowMs))
-    .exec()
+  appendAudit(p, keys, {
+    atMs: nowMs,
+    actor: req.actor,
+    service: req.service,
+    action: req.command,
+    breaker: req.breaker,
+    target,
+    reason: req.reason,
+    commandId,
+    generation,
+    outcome: 'issued',
+  })
+  await p.exec()
   return { commandId, generation }
 }

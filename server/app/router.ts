@@ -1,23 +1,41 @@
 /**
  * The Fusebox API (tRPC v11 at /trpc): queries are GET (cacheable by the service worker), mutations POST, live
- * updates an SSE subscription. The dashboard imports only `type AppRouter` from here.
+ * updates an SSE subscription. Every input is validated by zod; every procedure but `auth.login` needs a session,
+ * and mutations need the operator role. The dashboard imports only `type AppRouter` from here.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import { TRPCError, tracked } from '@trpc/server'
 import { serialize as serializeCookie } from 'cookie'
 import { z } from 'zod'
 import { BreakerCommand, Name, type OverviewSnapshot } from '../../shared/schemas'
+import { appendAudit } from './audit'
 import { SESSION_COOKIE } from './auth'
 import { issueBreakerCommand, UnknownBreakerError } from './breakerCommands'
 import { readOverview } from './readModel'
+import { readBreakerDetail, readBreakers, readCommandStatus } from './reads/breakers'
+import { invalidateCacheTag, readCaches } from './reads/caches'
+import { readInstances, readRedisHealth, readServices } from './reads/instances'
+import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
+import { auditEntry, eventEntry, readStreamPage, requestLogEntry } from './reads/streams'
 import { operatorProcedure, publicProcedure, router, viewerProcedure, type Context } from './trpc'
 
 /** Default overview window: the last 5 minutes (issue #2). */
 export const DEFAULT_WINDOW_MS = 5 * 60_000
-/** Live push period. */
-export const LIVE_INTERVAL_MS = 1000
+/** Longest window any query accepts: the 1 h tier's retention (30 days). */
+export const MAX_WINDOW_MS = 30 * 24 * 3_600_000
 
-const WindowInput = z.object({ windowMs: z.number().int().min(10_000).max(3_600_000).optional() }).optional()
+/** A time window in ms: 10 s … 30 days. */
+const WindowMs = z.number().int().min(10_000).max(MAX_WINDOW_MS)
+/** Epoch ms (2000-01-01 … 2100-01-01). */
+const EpochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000)
+/** A stream cursor: a Redis stream ID `<ms>-<seq>`. */
+const Cursor = z.string().regex(/^\d{1,15}-\d{1,10}$/, { error: 'cursor must be a stream id like 1700000000000-0' })
+/** Free text without control characters (route templates, tags, filters). */
+const Text = (max: number) =>
+  z.string().min(1).max(max).regex(/^[^\p{Cc}]*$/u, { error: 'control characters are not allowed' })
+const Reason = z.string().trim().min(1, { error: 'a reason is required' }).max(500)
+const Limit = z.number().int().min(1).max(500).default(100)
+/** HTTP method as the SDK records it (OpenTelemetry: known methods or `_OTHER`). */
+const Method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER'])
 
 function setSessionCookie(ctx: Context, value: string, maxAgeS: number): void {
   ctx.res.setHeader(
@@ -42,21 +60,130 @@ export const appRouter = router({
       setSessionCookie(ctx, '', 0)
       return { ok: true as const }
     }),
-    /** The current session's role. 401 without a session. */
-    me: viewerProcedure.query(({ ctx }) => ({ role: ctx.session.role })),
+    /** The current session's role and actor name. 401 without a session. */
+    me: viewerProcedure.query(({ ctx }) => ({ role: ctx.session.role, actor: ctx.session.actor })),
+  }),
+
+  services: router({
+    /** Every service that ever reported, with instances up / total. */
+    list: viewerProcedure.query(({ ctx }) => readServices(ctx.redis, ctx.keys, Date.now())),
   }),
 
   overview: router({
     /** Every service's throughput, error rate and p50/p95/p99 over the window (default 5 min), and every breaker. */
-    get: viewerProcedure.input(WindowInput).query(({ ctx, input }): Promise<OverviewSnapshot> =>
-      readOverview(ctx.redis, ctx.keys, Date.now(), input?.windowMs ?? DEFAULT_WINDOW_MS),
-    ),
+    get: viewerProcedure
+      .input(z.object({ windowMs: WindowMs.optional() }).optional())
+      .query(({ ctx, input }): Promise<OverviewSnapshot> => readOverview(ctx.redis, ctx.keys, Date.now(), input?.windowMs ?? DEFAULT_WINDOW_MS)),
+  }),
+
+  series: router({
+    /**
+     * Throughput, error rate and p50/p95/p99 per bucket for a service, or one route of it, over the window; the
+     * server picks the tier (≤ 1,000 points).
+     */
+    get: viewerProcedure
+      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000), route: z.object({ method: Method, route: Text(300) }).optional() }))
+      .query(({ ctx, input }) =>
+        input.route
+          ? readRouteSeries(ctx.redis, ctx.keys, input.service, input.route.method, input.route.route, Date.now(), input.windowMs)
+          : readServiceSeries(ctx.redis, ctx.keys, input.service, Date.now(), input.windowMs),
+      ),
+  }),
+
+  endpoints: router({
+    /** Every route of a service with rps, error %, p50/p95/p99 over the window; sorted, filtered and paged here. */
+    list: viewerProcedure
+      .input(
+        z.object({
+          service: Name,
+          windowMs: WindowMs.default(DEFAULT_WINDOW_MS),
+          sortBy: z.enum(ENDPOINT_SORT_KEYS).default('throughputRps'),
+          descending: z.boolean().default(true),
+          filter: z.string().max(200).regex(/^[^\p{Cc}]*$/u).optional(),
+          offset: z.number().int().min(0).max(1_000_000).default(0),
+          limit: Limit,
+        }),
+      )
+      .query(({ ctx, input }) => readEndpoints(ctx.redis, ctx.keys, input, Date.now())),
+  }),
+
+  requests: router({
+    /** The sampled request log (slow and failed requests), newest first, cursor-paged and filterable. */
+    list: viewerProcedure
+      .input(
+        z.object({
+          service: Name,
+          cursor: Cursor.nullish(),
+          limit: Limit,
+          route: Text(300).optional(),
+          status: z.string().regex(/^([1-5]xx|[1-5]\d\d)$/, { error: 'status is a code (503) or a class (5xx)' }).optional(),
+          instance: Name.optional(),
+          fromMs: EpochMs.optional(),
+          toMs: EpochMs.optional(),
+        }),
+      )
+      .query(({ ctx, input }) =>
+        readStreamPage(ctx.redis, ctx.keys.requestLog(input.service), input, (e) =>
+          requestLogEntry(e, { route: input.route, status: input.status, instance: input.instance }),
+        ),
+      ),
+  }),
+
+  events: router({
+    /** Breaker transitions, commands issued and applied, newest first, cursor-paged and filterable. */
+    list: viewerProcedure
+      .input(
+        z.object({
+          service: Name,
+          cursor: Cursor.nullish(),
+          limit: Limit,
+          breaker: Name.optional(),
+          instance: Name.optional(),
+          type: z.enum(['transition', 'commandApplied', 'commandIssued']).optional(),
+          fromMs: EpochMs.optional(),
+          toMs: EpochMs.optional(),
+        }),
+      )
+      .query(({ ctx, input }) =>
+        readStreamPage(ctx.redis, ctx.keys.events(input.service), input, (e) =>
+          eventEntry(e, { breaker: input.breaker, instance: input.instance, type: input.type }),
+        ),
+      ),
+  }),
+
+  audit: router({
+    /** Operator actions (who, when, what, why, outcome), newest first, cursor-paged. */
+    list: viewerProcedure
+      .input(
+        z
+          .object({ cursor: Cursor.nullish(), limit: Limit, service: Name.optional(), actor: Text(100).optional(), fromMs: EpochMs.optional(), toMs: EpochMs.optional() })
+          .default({ limit: 100 }),
+      )
+      .query(({ ctx, input }) =>
+        readStreamPage(ctx.redis, ctx.keys.audit(), input, (e) => auditEntry(e, { service: input.service, actor: input.actor })),
+      ),
   }),
 
   breakers: router({
-    /** Issues reset / forceOpen / forceClosed / release to every instance; returns the command id and generation. */
+    /** Every breaker (of one service, or all): cluster state, disagreement, per-instance reports and options. */
+    list: viewerProcedure.input(z.object({ service: Name.optional() }).optional()).query(async ({ ctx, input }) => {
+      const services = input?.service ? [input.service] : (await ctx.redis.smembers(ctx.keys.services())).sort()
+      return readBreakers(ctx.redis, ctx.keys, services, Date.now())
+    }),
+    /** One breaker with its state timeline over the window. 404 when the breaker is unknown. */
+    get: viewerProcedure
+      .input(z.object({ service: Name, breaker: Name, windowMs: WindowMs.default(3_600_000) }))
+      .query(async ({ ctx, input }) => {
+        const detail = await readBreakerDetail(ctx.redis, ctx.keys, input.service, input.breaker, Date.now(), input.windowMs)
+        if (!detail) throw new TRPCError({ code: 'NOT_FOUND', message: `no breaker ${input.breaker} in service ${input.service}` })
+        return detail
+      }),
+    /**
+     * Issues reset / forceOpen / forceClosed / release to every instance, or to `instance` only; returns the command
+     * id and generation (follow it with `commandStatus`). 404 for an unknown breaker.
+     */
     command: operatorProcedure
-      .input(z.object({ service: Name, breaker: Name, command: BreakerCommand, reason: z.string().trim().min(1).max(500) }))
+      .input(z.object({ service: Name, breaker: Name, command: BreakerCommand, reason: Reason, instance: Name.optional() }))
       .mutation(async ({ ctx, input }) => {
         try {
           return await issueBreakerCommand(ctx.redis, ctx.keys, { ...input, actor: ctx.session.actor }, Date.now())
@@ -65,22 +192,60 @@ export const appRouter = router({
           throw e
         }
       }),
+    /** "Applied on n/m": how many targeted live instances applied a command (or a newer one). 404 when unknown. */
+    commandStatus: viewerProcedure
+      .input(z.object({ service: Name, commandId: z.uuid() }))
+      .query(async ({ ctx, input }) => {
+        const status = await readCommandStatus(ctx.redis, ctx.keys, input.service, input.commandId, Date.now())
+        if (!status) throw new TRPCError({ code: 'NOT_FOUND', message: `no command ${input.commandId}` })
+        return status
+      }),
+  }),
+
+  caches: router({
+    /** Every cache of a service: hits, misses, sets, invalidations and hit ratio, in total and per bucket. */
+    list: viewerProcedure
+      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000) }))
+      .query(({ ctx, input }) => readCaches(ctx.redis, ctx.keys, input.service, Date.now(), input.windowMs)),
+    /** Removes every entry of a cache carrying a tag (all instances), with an audit entry. Returns keys removed. */
+    invalidateTag: operatorProcedure
+      .input(z.object({ service: Name, cache: Name, tag: Text(512), reason: Reason }))
+      .mutation(async ({ ctx, input }) => {
+        const nowMs = Date.now()
+        const removed = await invalidateCacheTag(ctx.redis, ctx.keys, input.service, input.cache, input.tag, nowMs)
+        await appendAudit(ctx.redis.pipeline(), ctx.keys, {
+          atMs: nowMs,
+          actor: ctx.session.actor,
+          service: input.service,
+          action: 'invalidateTag',
+          targetDescription: `${input.cache} tag ${input.tag}`,
+          reason: input.reason,
+          outcome: `removed ${removed} key${removed === 1 ? '' : 's'}`,
+        }).exec()
+        return { removed }
+      }),
+  }),
+
+  instances: router({
+    /** Instances of a service with health: up/down, heap, RSS, CPU %, event-loop delay p99, uptime, version. */
+    list: viewerProcedure.input(z.object({ service: Name })).query(({ ctx, input }) => readInstances(ctx.redis, ctx.keys, input.service, Date.now())),
+  }),
+
+  redis: router({
+    /** Redis health: memory, ops/s, keyspace hit ratio, clients, keys, AOF. */
+    info: viewerProcedure.query(({ ctx }) => readRedisHealth(ctx.redis)),
   }),
 
   live: router({
-    /** Pushes the overview snapshot every second over SSE; ids are the snapshot times (resumable, idempotent). */
+    /**
+     * Pushes the overview snapshot every second over SSE (one computation per server shared by all tabs). Event ids
+     * are snapshot times; a reconnect resumes with the latest snapshot (snapshots are complete, not deltas).
+     */
     snapshot: viewerProcedure
-      .input(z.object({ lastEventId: z.string().max(64).nullish(), windowMs: z.number().int().min(10_000).max(3_600_000).optional() }).optional())
+      .input(z.object({ lastEventId: z.string().max(64).nullish(), windowMs: WindowMs.optional() }).optional())
       .subscription(async function* ({ ctx, input, signal }) {
-        const windowMs = input?.windowMs ?? DEFAULT_WINDOW_MS
-        while (!signal?.aborted) {
-          const snapshot = await readOverview(ctx.redis, ctx.keys, Date.now(), windowMs)
+        for await (const snapshot of ctx.hub.stream(input?.windowMs ?? DEFAULT_WINDOW_MS, signal)) {
           yield tracked(String(snapshot.asOfMs), snapshot)
-          try {
-            await sleep(LIVE_INTERVAL_MS, undefined, { signal })
-          } catch {
-            return
-          }
         }
       }),
   }),

@@ -9,6 +9,8 @@ import { parse as parseCookie } from 'cookie'
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import { SESSION_COOKIE, type Auth, type Session } from './auth'
+import { LiveHub } from './liveHub'
+import { readOverview } from './readModel'
 
 /** Everything a procedure may use. `secure` is true when the request came over TLS. */
 export interface Context {
@@ -17,16 +19,34 @@ export interface Context {
   redis: Redis
   keys: KeySpace
   auth: Auth
+  hub: LiveHub
   session: Session | null
   secure: boolean
 }
 
-/** Dependencies shared by every request. `tls`: served over TLS (directly or behind an https proxy). */
+/**
+ * Dependencies shared by every request. `tls`: served over TLS (directly or behind an https proxy). `hub`: the live
+ * fan-out; when omitted one is created per Redis client on first use.
+ */
 export interface AppDeps {
   redis: Redis
   keys: KeySpace
   auth: Auth
   tls: boolean
+  hub?: LiveHub
+}
+
+const defaultHubs = new WeakMap<Redis, LiveHub>()
+
+/** The deps' hub, or the one shared by every app on the same Redis client. */
+export function hubOf(deps: AppDeps): LiveHub {
+  if (deps.hub) return deps.hub
+  let hub = defaultHubs.get(deps.redis)
+  if (hub === undefined) {
+    hub = new LiveHub((windowMs) => readOverview(deps.redis, deps.keys, Date.now(), windowMs))
+    defaultHubs.set(deps.redis, hub)
+  }
+  return hub
 }
 
 /** Builds the context of one request: resolves the session cookie against Redis. */
@@ -34,7 +54,7 @@ export async function createContext(deps: AppDeps, req: IncomingMessage, res: Se
   const cookies = parseCookie(req.headers.cookie ?? '')
   const session = await deps.auth.getSession(cookies[SESSION_COOKIE])
   const secure = deps.tls || (req.socket as { encrypted?: boolean }).encrypted === true
-  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, session, secure }
+  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, hub: hubOf(deps), session, secure }
 }
 
 const t = initTRPC.context<Context>().create({

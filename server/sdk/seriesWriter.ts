@@ -11,7 +11,7 @@
  * open tier bucket; buckets that cannot be written (Redis away) are capped, the oldest dropped and counted.
  */
 import type { ChainableCommander } from 'ioredis'
-import { ownSeriesField, type KeySpace } from '../../shared/keys'
+import { TOTAL_FIELD, ownSeriesField, type KeySpace } from '../../shared/keys'
 import {
   addDeltaToPacked,
   emptyPacked,
@@ -45,6 +45,8 @@ type BucketState = 'open' | 'closing' | 'folding'
 interface TierBucket {
   tier: Tier
   start: number
+  /** `req`: one field per series; `tot`: the service total (one field, TOTAL_FIELD). */
+  kind: 'req' | 'tot'
   key: string
   state: BucketState
   /** Cumulative value of each series since this process started writing the bucket. */
@@ -88,13 +90,19 @@ export class SeriesWriter {
     this.maxClosedBuckets = options.maxClosedBuckets ?? 60
   }
 
-  /** Adds a drained batch of 10 s deltas into the cumulative values of the 10 s tier. */
+  /** Adds a drained batch of 10 s deltas into the cumulative values of the 10 s tier (per series and total). */
   absorb(batch: RequestBatch): void {
     for (const [start10s, series] of batch) {
-      const b = this.bucketFor(TIER_10S, start10s)
-      if (b === null) {
+      const b = this.bucketFor(TIER_10S, start10s, 'req')
+      const total = this.bucketFor(TIER_10S, start10s, 'tot')
+      if (b === null || total === null) {
         for (const agg of series.values()) this.droppedLateRequests += agg.count
         continue
+      }
+      let sum = total.series.get(TOTAL_FIELD)
+      if (sum === undefined) {
+        sum = emptyPacked()
+        total.series.set(TOTAL_FIELD, sum)
       }
       for (const [field, agg] of series) {
         let packed = b.series.get(field)
@@ -103,8 +111,10 @@ export class SeriesWriter {
           b.series.set(field, packed)
         }
         addDeltaToPacked(packed, agg)
+        addDeltaToPacked(sum, agg)
         b.dirty.add(field)
       }
+      total.dirty.add(TOTAL_FIELD)
     }
   }
 
@@ -112,7 +122,7 @@ export class SeriesWriter {
   private rollUp(b: TierBucket): void {
     for (const tier of TIERS) {
       if (tier === TIER_10S) continue
-      const into = this.bucketFor(tier, bucketStart(b.start, tier.bucketMs))
+      const into = this.bucketFor(tier, bucketStart(b.start, tier.bucketMs), b.kind)
       if (into === null) {
         for (const packed of b.series.values()) this.droppedLateRequests += packed[1] ?? 0
         continue
@@ -210,26 +220,27 @@ export class SeriesWriter {
     }
   }
 
-  private bucketFor(tier: Tier, start: number): TierBucket | null {
-    const key = this.options.keys.requestBucket(this.options.service, tier.name, start)
+  private bucketFor(tier: Tier, start: number, kind: 'req' | 'tot'): TierBucket | null {
+    const { keys, service } = this.options
+    const key = kind === 'req' ? keys.requestBucket(service, tier.name, start) : keys.requestTotals(service, tier.name, start)
     const existing = this.buckets.get(key)
     if (existing !== undefined) return existing.state === 'folding' ? null : existing
-    const b: TierBucket = { tier, start, key, state: 'open', series: new Map(), dirty: new Set(), toFold: [], slots: new Map() }
+    const b: TierBucket = { tier, start, kind, key, state: 'open', series: new Map(), dirty: new Set(), toFold: [], slots: new Map() }
     this.buckets.set(key, b)
-    this.enforceCap(tier)
+    this.enforceCap(tier, kind)
     return b
   }
 
   /** Keeps at most maxClosedBuckets unwritten closed buckets of a tier (Redis away), dropping the oldest. */
-  private enforceCap(tier: Tier): void {
+  private enforceCap(tier: Tier, kind: 'req' | 'tot'): void {
     // Buckets of the tier still holding data in memory (the open one included): at most maxClosedBuckets.
-    const closedUnwritten = [...this.buckets.values()].filter((b) => b.tier === tier && b.state !== 'folding')
+    const closedUnwritten = [...this.buckets.values()].filter((b) => b.tier === tier && b.kind === kind && b.state !== 'folding')
     const excess = closedUnwritten.length - this.maxClosedBuckets
     if (excess <= 0) return
     closedUnwritten.sort((a, b) => a.start - b.start)
     for (const b of closedUnwritten.slice(0, excess)) {
       this.buckets.delete(b.key)
-      this.droppedBuckets++
+      if (kind === 'req') this.droppedBuckets++
     }
   }
 }

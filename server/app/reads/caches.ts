@@ -1,0 +1,92 @@
+/**
+ * Caches of a service: hits, misses, sets and invalidations over a window with the hit ratio per bucket, and
+ * invalidation by tag from the dashboard (the same code the SDK uses, server/sdk/cache.ts).
+ */
+import type { Redis } from 'ioredis'
+import { cacheField, type KeySpace } from '../../../shared/keys'
+import { TIERS, bucketExpiresAt, bucketStart, bucketStartsInWindow, tierForWindow } from '../../../shared/timeBuckets'
+import { FuseboxCache } from '../../sdk/cache'
+
+const KINDS = ['hits', 'misses', 'sets', 'invalidations'] as const
+
+/** Counts of one cache over a window or one bucket; hit ratio = hits ÷ (hits + misses), null when no lookups. */
+export interface CacheCounts {
+  hits: number
+  misses: number
+  sets: number
+  invalidations: number
+  hitRatio: number | null
+}
+
+/** One cache with its window totals and one point per bucket. */
+export interface CacheSummary extends CacheCounts {
+  cache: string
+  points: (CacheCounts & { t: number })[]
+}
+
+function counts(h: number, m: number, s: number, i: number): CacheCounts {
+  return { hits: h, misses: m, sets: s, invalidations: i, hitRatio: h + m > 0 ? h / (h + m) : null }
+}
+
+/** Every cache of a service over `[nowMs - windowMs, nowMs]` (finest tier giving ≤ maxPoints buckets). */
+export async function readCaches(
+  redis: Redis,
+  keys: KeySpace,
+  service: string,
+  nowMs: number,
+  windowMs: number,
+  maxPoints = 1000,
+): Promise<{ tier: string; caches: CacheSummary[] }> {
+  const tier = tierForWindow(windowMs, maxPoints)
+  const names = (await redis.smembers(keys.caches(service))).sort()
+  const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
+  const p = redis.pipeline()
+  for (const t of starts) p.hgetall(keys.cacheBucket(service, tier.name, t))
+  const results = (await p.exec()) ?? []
+  const buckets = results.map(([err, h]) => {
+    if (err) throw err
+    return h as Record<string, string>
+  })
+  const caches = names.map((cache): CacheSummary => {
+    const total = [0, 0, 0, 0]
+    const points = starts.map((t, i) => {
+      const h = buckets[i] ?? {}
+      const c = KINDS.map((k) => Number(h[cacheField(cache, k)] ?? 0))
+      c.forEach((n, j) => (total[j] = (total[j] ?? 0) + n))
+      return { t, ...counts(c[0] ?? 0, c[1] ?? 0, c[2] ?? 0, c[3] ?? 0) }
+    })
+    return { cache, ...counts(total[0] ?? 0, total[1] ?? 0, total[2] ?? 0, total[3] ?? 0), points }
+  })
+  return { tier: tier.name, caches }
+}
+
+/**
+ * Removes every key of `cache` tagged `tag` (service-wide, all instances share the Redis entries) and counts the
+ * invalidations in the cache's time series.
+ * @returns the number of keys removed
+ * @throws Error when Redis fails (nothing is half-counted: the count is written after the removal)
+ */
+export async function invalidateCacheTag(redis: Redis, keys: KeySpace, service: string, cache: string, tag: string, nowMs: number): Promise<number> {
+  let failure: Error | null = null
+  const c = new FuseboxCache<unknown>(cache, { ttlSeconds: 60 }, {
+    redis,
+    keys,
+    service,
+    record: () => {}, // counted below, once, in every tier
+    onError: (e) => {
+      failure ??= e
+    },
+  })
+  const removed = await c.invalidateTag(tag)
+  if (failure) throw failure
+  if (removed > 0) {
+    const p = redis.pipeline()
+    for (const tier of TIERS) {
+      const start = bucketStart(nowMs, tier.bucketMs)
+      const key = keys.cacheBucket(service, tier.name, start)
+      p.hincrby(key, cacheField(cache, 'invalidations'), removed).pexpireat(key, bucketExpiresAt(start, tier))
+    }
+    await p.exec()
+  }
+  return removed
+}

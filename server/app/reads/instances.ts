@@ -1,0 +1,108 @@
+/**
+ * Instances (heartbeat + process health), the services list and Redis' own health (INFO).
+ */
+import type { Redis } from 'ioredis'
+import type { KeySpace } from '../../../shared/keys'
+import type { InstanceHealth } from '../../../shared/schemas'
+
+/** An instance counts as down after this many missed heartbeats (DESIGN.md, issue #3). */
+export const MISSED_HEARTBEATS_DOWN = 3
+
+/** Everything an instance reports with its heartbeat. CPU in %, memory in bytes, times in ms or s as named. */
+export interface InstanceDetail extends InstanceHealth {
+  cpuPercent: number
+  eventLoopDelayP99Ms: number
+  uptimeS: number
+  heartbeatIntervalMs: number
+}
+
+/** Instances of a service (from the heartbeat ZSET and each instance's health hash), sorted by name. */
+export async function readInstances(redis: Redis, keys: KeySpace, service: string, nowMs: number): Promise<InstanceDetail[]> {
+  const flat = await redis.zrange(keys.instances(service), '0', '-1', 'WITHSCORES')
+  const names: [string, number][] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i] as string, Number(flat[i + 1])])
+  const p = redis.pipeline()
+  for (const [name] of names) p.hgetall(keys.instanceInfo(service, name))
+  const infos = (await p.exec()) ?? []
+  return names
+    .map(([instance, lastSeenMs], i): InstanceDetail => {
+      const [err, raw] = infos[i] ?? [null, {}]
+      if (err) throw err
+      const info = raw as Record<string, string>
+      const heartbeatIntervalMs = Number(info.heartbeatIntervalMs) > 0 ? Number(info.heartbeatIntervalMs) : 1000
+      return {
+        instance,
+        pid: Number(info.pid ?? 0),
+        version: info.version ?? 'unknown',
+        startedAtMs: Number(info.startedAtMs ?? 0),
+        lastSeenMs,
+        heapUsedBytes: Number(info.heapUsedBytes ?? 0),
+        rssBytes: Number(info.rssBytes ?? 0),
+        cpuPercent: Number(info.cpuPercent ?? 0),
+        eventLoopDelayP99Ms: Number(info.eventLoopDelayP99Ms ?? 0),
+        uptimeS: Number(info.uptimeS ?? 0),
+        heartbeatIntervalMs,
+        up: nowMs - lastSeenMs <= MISSED_HEARTBEATS_DOWN * heartbeatIntervalMs,
+      }
+    })
+    .sort((a, b) => a.instance.localeCompare(b.instance))
+}
+
+/** Every service that ever flushed, with how many instances are up. */
+export async function readServices(
+  redis: Redis,
+  keys: KeySpace,
+  nowMs: number,
+): Promise<{ service: string; instancesUp: number; instancesTotal: number }[]> {
+  const services = (await redis.smembers(keys.services())).sort()
+  const out = []
+  for (const service of services) {
+    const instances = await readInstances(redis, keys, service, nowMs)
+    out.push({ service, instancesUp: instances.filter((i) => i.up).length, instancesTotal: instances.length })
+  }
+  return out
+}
+
+/** Redis health as an operator reads it off INFO. Memory in bytes, hit ratio 0–1 (null before any lookup). */
+export interface RedisHealth {
+  version: string
+  uptimeS: number
+  usedMemoryBytes: number
+  maxMemoryBytes: number
+  opsPerSec: number
+  keyspaceHitRatio: number | null
+  connectedClients: number
+  keys: number
+  aofEnabled: boolean
+}
+
+/** Parses INFO's `key:value` lines. */
+export function parseInfo(text: string): Map<string, string> {
+  const m = new Map<string, string>()
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':')
+    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1))
+  }
+  return m
+}
+
+/** Reads INFO once (all sections Fusebox shows). */
+export async function readRedisHealth(redis: Redis): Promise<RedisHealth> {
+  const info = parseInfo(await redis.info())
+  const num = (k: string) => Number(info.get(k) ?? 0)
+  const hits = num('keyspace_hits')
+  const misses = num('keyspace_misses')
+  let keyCount = 0
+  for (const [k, v] of info) if (/^db\d+$/.test(k)) keyCount += Number(/keys=(\d+)/.exec(v)?.[1] ?? 0)
+  return {
+    version: info.get('redis_version') ?? 'unknown',
+    uptimeS: num('uptime_in_seconds'),
+    usedMemoryBytes: num('used_memory'),
+    maxMemoryBytes: num('maxmemory'),
+    opsPerSec: num('instantaneous_ops_per_sec'),
+    keyspaceHitRatio: hits + misses > 0 ? hits / (hits + misses) : null,
+    connectedClients: num('connected_clients'),
+    keys: keyCount,
+    aofEnabled: info.get('aof_enabled') === '1',
+  }
+}

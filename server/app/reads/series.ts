@@ -1,0 +1,229 @@
+/**
+ * Reads request series: a service's time series (from the small per-bucket totals hashes), one route's time series
+ * (HSCAN MATCH on the per-route hashes, so only that route's fields travel), and the endpoints table (every route,
+ * totals over a window, sorted and filtered here so the client gets one page).
+ *
+ * Every bucket hash may hold a shared field and, while the bucket is open or an instance died before folding,
+ * own fields (`<series>\t<instance tag>`): readers add them all up (docs/decisions/006).
+ */
+import type { Redis } from 'ioredis'
+import { percentile } from '../../../shared/histogram'
+import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../../../shared/keys'
+import type { SeriesPoint } from '../../../shared/schemas'
+import { decodeSeries, emptySeries, mergeSeriesInto, type SeriesValue } from '../../../shared/seriesCodec'
+import { bucketStartsInWindow, tierForWindow, type Tier } from '../../../shared/timeBuckets'
+
+/** Summary statistics of a series value over `seconds`. Latencies in ms, error rate 0–1. */
+export interface SeriesStats {
+  requests: number
+  throughputRps: number
+  errorRate: number
+  p50Ms: number | null
+  p95Ms: number | null
+  p99Ms: number | null
+}
+
+/** Stats of a merged value over a duration (seconds ≥ 1 µs-safe). */
+export function statsOf(v: SeriesValue, seconds: number): SeriesStats {
+  return {
+    requests: v.count,
+    throughputRps: v.count / Math.max(seconds, 1e-3),
+    errorRate: v.count > 0 ? v.errors / v.count : 0,
+    p50Ms: percentile(v.histogram, 50),
+    p95Ms: percentile(v.histogram, 95),
+    p99Ms: percentile(v.histogram, 99),
+  }
+}
+
+/** Decodes and adds every field of a bucket hash into one value; corrupt fields are skipped. */
+export function foldAll(hash: Record<string, Buffer>, into: SeriesValue = emptySeries()): SeriesValue {
+  for (const value of Object.values(hash)) {
+    try {
+      mergeSeriesInto(into, decodeSeries(value))
+    } catch {
+      // a corrupt or foreign field is skipped, not fatal
+    }
+  }
+  return into
+}
+
+/** A time series: the tier used and one point per bucket, oldest first, plus the window's totals. */
+export interface ServiceSeries {
+  tier: string
+  bucketMs: number
+  points: SeriesPoint[]
+  total: SeriesStats
+}
+
+function point(t: number, v: SeriesValue, tier: Tier, nowMs: number): SeriesPoint {
+  const seconds = Math.max(1, Math.min(tier.bucketMs, nowMs - t)) / 1000
+  const s = statsOf(v, seconds)
+  return { t, throughputRps: s.throughputRps, errorRate: s.errorRate, p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms }
+}
+
+/** Totals of a window: rates over the part of the window that has data (a service that started 10 s ago is not
+ * diluted over the whole window). */
+function windowTotal(values: SeriesValue[], starts: number[], nowMs: number): SeriesStats {
+  const total = emptySeries()
+  for (const v of values) mergeSeriesInto(total, v)
+  const first = values.findIndex((v) => v.count > 0)
+  const coveredS = Math.max(1, nowMs - (starts[Math.max(0, first)] ?? nowMs)) / 1000
+  return statsOf(total, coveredS)
+}
+
+/**
+ * A service's series over `[nowMs - windowMs, nowMs]` in the finest tier giving ≤ `maxPoints` buckets, read from
+ * the totals hashes (one small HGETALL per bucket, one pipeline).
+ */
+export async function readServiceSeries(
+  redis: Redis,
+  keys: KeySpace,
+  service: string,
+  nowMs: number,
+  windowMs: number,
+  maxPoints = 1000,
+): Promise<ServiceSeries> {
+  const tier = tierForWindow(windowMs, maxPoints)
+  const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
+  const p = redis.pipeline()
+  for (const t of starts) p.hgetallBuffer(keys.requestTotals(service, tier.name, t))
+  const results = (await p.exec()) ?? []
+  const values = starts.map((_, i) => {
+    const [err, hash] = results[i] ?? [null, {}]
+    if (err) throw err
+    return foldAll(hash as Record<string, Buffer>)
+  })
+  return {
+    tier: tier.name,
+    bucketMs: tier.bucketMs,
+    points: starts.map((t, i) => point(t, values[i] as SeriesValue, tier, nowMs)),
+    total: windowTotal(values, starts, nowMs),
+  }
+}
+
+/** Escapes Redis glob specials (`* ? [ ] \`) so a route template matches itself in HSCAN MATCH. */
+export function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => '\\' + c)
+}
+
+/**
+ * One route's series (method + route template), from the per-route hashes: HSCAN MATCH `<field>` and
+ * `<field>\t*` per bucket, so only that series' fields (shared and own) are transferred.
+ */
+export async function readRouteSeries(
+  redis: Redis,
+  keys: KeySpace,
+  service: string,
+  method: string,
+  route: string,
+  nowMs: number,
+  windowMs: number,
+  maxPoints = 1000,
+): Promise<ServiceSeries> {
+  const tier = tierForWindow(windowMs, maxPoints)
+  const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
+  const field = seriesField(method, route)
+  const pattern = `${globEscape(field)}*`
+  const p = redis.pipeline()
+  // COUNT far above any bucket's field count: one HSCAN call walks the whole hash (server-side), cursor 0 back.
+  for (const t of starts) p.hscanBuffer(keys.requestBucket(service, tier.name, t), 0, 'MATCH', pattern, 'COUNT', 100_000)
+  const results = (await p.exec()) ?? []
+  const values = starts.map((_, i) => {
+    const [err, reply] = results[i] ?? [null, [Buffer.from('0'), []]]
+    if (err) throw err
+    const flat = (reply as [Buffer, Buffer[]])[1]
+    const v = emptySeries()
+    for (let j = 0; j + 1 < flat.length; j += 2) {
+      const name = (flat[j] as Buffer).toString()
+      const parsed = parseSeriesField(name)
+      if (parsed === null || parsed.method !== method || parsed.route !== route) continue // prefix of a longer route
+      try {
+        mergeSeriesInto(v, decodeSeries(flat[j + 1] as Buffer))
+      } catch {
+        // skip a corrupt field
+      }
+    }
+    return v
+  })
+  return {
+    tier: tier.name,
+    bucketMs: tier.bucketMs,
+    points: starts.map((t, i) => point(t, values[i] as SeriesValue, tier, nowMs)),
+    total: windowTotal(values, starts, nowMs),
+  }
+}
+
+/** One row of the endpoints table. */
+export interface EndpointRow extends SeriesStats {
+  method: string
+  route: string
+  /** Responses per status class, 1xx … 5xx. */
+  statusCounts: [number, number, number, number, number]
+}
+
+/** Sortable columns of the endpoints table. */
+export const ENDPOINT_SORT_KEYS = ['route', 'requests', 'throughputRps', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms'] as const
+export type EndpointSortKey = (typeof ENDPOINT_SORT_KEYS)[number]
+
+/** Query of the endpoints table. `filter` matches route or method, case-insensitively. */
+export interface EndpointQuery {
+  service: string
+  windowMs: number
+  sortBy: EndpointSortKey
+  descending: boolean
+  filter?: string
+  offset: number
+  limit: number
+}
+
+/**
+ * The endpoints table: every (method, route) of a service with its totals over the window, filtered, sorted and
+ * paged. Reads the tier giving ≤ 60 buckets for the window (totals need no time resolution).
+ */
+export async function readEndpoints(
+  redis: Redis,
+  keys: KeySpace,
+  q: EndpointQuery,
+  nowMs: number,
+): Promise<{ tier: string; total: number; rows: EndpointRow[] }> {
+  const tier = tierForWindow(q.windowMs, 60)
+  const starts = bucketStartsInWindow(nowMs, q.windowMs, tier.bucketMs)
+  const p = redis.pipeline()
+  for (const t of starts) p.hgetallBuffer(keys.requestBucket(q.service, tier.name, t))
+  const results = (await p.exec()) ?? []
+  const bySeries = new Map<string, { method: string; route: string; value: SeriesValue; first: number }>()
+  results.forEach(([err, hash], i) => {
+    if (err) throw err
+    for (const [name, bytes] of Object.entries(hash as Record<string, Buffer>)) {
+      const parsed = parseSeriesField(name)
+      if (parsed === null || parsed.method === TOTAL_FIELD) continue
+      let v: SeriesValue
+      try {
+        v = decodeSeries(bytes)
+      } catch {
+        continue
+      }
+      const key = seriesField(parsed.method, parsed.route)
+      const row = bySeries.get(key)
+      if (row === undefined) bySeries.set(key, { method: parsed.method, route: parsed.route, value: v, first: i })
+      else mergeSeriesInto(row.value, v)
+    }
+  })
+  const needle = q.filter?.trim().toLowerCase()
+  let rows: EndpointRow[] = []
+  for (const r of bySeries.values()) {
+    if (needle && !`${r.method} ${r.route}`.toLowerCase().includes(needle)) continue
+    const coveredS = Math.max(1, nowMs - (starts[r.first] ?? nowMs)) / 1000
+    rows.push({ method: r.method, route: r.route, statusCounts: [...r.value.statusCounts], ...statsOf(r.value, coveredS) })
+  }
+  const dir = q.descending ? -1 : 1
+  rows.sort((a, b) => {
+    if (q.sortBy === 'route') return dir * (a.route.localeCompare(b.route) || a.method.localeCompare(b.method))
+    const x = a[q.sortBy] ?? -1
+    const y = b[q.sortBy] ?? -1
+    return dir * (x - y) || a.route.localeCompare(b.route)
+  })
+  const total = rows.length
+  rows = rows.slice(q.offset, q.offset + q.limit)
+  return { tier: tier.name, total, rows }
+}

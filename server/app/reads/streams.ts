@@ -1,0 +1,204 @@
+/**
+ * Cursor-paged reads of the capped streams — sampled request log, events, audit log — newest first.
+ *
+ * The cursor is the stream ID of the last entry returned; the next page starts strictly before it (`XREVRANGE
+ * (<id>`, Redis ≥ 6.2). Time bounds map onto stream IDs (epoch ms). Other filters are applied here while scanning
+ * pages of the stream; one call scans at most MAX_SCAN entries, so a rare filter returns a short page with a cursor
+ * rather than a slow request.
+ */
+import type { Redis } from 'ioredis'
+
+/** Entries examined per call at most (bounded work whatever the filter). */
+export const MAX_SCAN = 5000
+const PAGE = 500
+
+/** One stream entry: its ID and its fields as strings. */
+export interface StreamEntry {
+  id: string
+  fields: Record<string, string>
+}
+
+/** A page of entries, newest first; `nextCursor` null when the stream has nothing older (within the bounds). */
+export interface StreamPage<T> {
+  entries: T[]
+  nextCursor: string | null
+  /** Entries examined for this page (≤ MAX_SCAN). */
+  scanned: number
+}
+
+/** Paging request: `limit` entries older than `cursor` (exclusive), within [fromMs, toMs]. */
+export interface StreamQuery {
+  cursor?: string | null
+  limit: number
+  fromMs?: number
+  toMs?: number
+}
+
+function toFields(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string
+  return out
+}
+
+/**
+ * Reads one page of `key` newest first, keeping entries for which `keep` is true.
+ * @throws Redis errors (the API turns them into an internal error with an id)
+ */
+export async function readStreamPage<T>(
+  redis: Redis,
+  key: string,
+  q: StreamQuery,
+  map: (e: StreamEntry) => T | null,
+): Promise<StreamPage<T>> {
+  const start = q.fromMs !== undefined ? String(Math.max(0, Math.floor(q.fromMs))) : '-'
+  let end = q.cursor ? `(${q.cursor}` : q.toMs !== undefined ? String(Math.floor(q.toMs)) : '+'
+  const entries: T[] = []
+  let scanned = 0
+  let last: string | null = null
+  // Exhausted: the stream has nothing older than `last` within the bounds (a short read was fully consumed).
+  let exhausted = false
+  pages: while (entries.length < q.limit && scanned < MAX_SCAN) {
+    const count = Math.min(PAGE, MAX_SCAN - scanned)
+    const page = await redis.xrevrange(key, end, start, 'COUNT', count)
+    for (let i = 0; i < page.length; i++) {
+      const [id, flat] = page[i] as [string, string[]]
+      scanned++
+      last = id
+      const mapped = map({ id, fields: toFields(flat) })
+      if (mapped === null) continue
+      entries.push(mapped)
+      if (entries.length >= q.limit) {
+        exhausted = i === page.length - 1 && page.length < count
+        break pages
+      }
+    }
+    if (page.length < count) {
+      exhausted = true
+      break
+    }
+    end = `(${last}`
+  }
+  return { entries, nextCursor: exhausted || last === null ? null : last, scanned }
+}
+
+/** A sampled request (slow or failed). Times epoch ms, duration ms. */
+export interface RequestLogEntry {
+  id: string
+  atMs: number
+  method: string
+  route: string
+  status: number
+  durationMs: number
+  instance: string
+  errorType: string
+  kind: string
+}
+
+/** Filters of the request log; `status` is a code (`503`) or a class (`5xx`). */
+export interface RequestLogFilter {
+  route?: string
+  status?: string
+  instance?: string
+}
+
+/** Maps a request-log stream entry, or null when it does not match the filter. */
+export function requestLogEntry(e: StreamEntry, f: RequestLogFilter): RequestLogEntry | null {
+  const x = e.fields
+  const status = Number(x.status)
+  if (f.route !== undefined && x.route !== f.route) return null
+  if (f.instance !== undefined && x.instance !== f.instance) return null
+  if (f.status !== undefined) {
+    const cls = /^([1-5])xx$/.exec(f.status)
+    if (cls ? Math.floor(status / 100) !== Number(cls[1]) : String(status) !== f.status) return null
+  }
+  return {
+    id: e.id,
+    atMs: Number(x.atMs),
+    method: x.method ?? '',
+    route: x.route ?? '',
+    status,
+    durationMs: Number(x.durationMs),
+    instance: x.instance ?? '',
+    errorType: x.errorType ?? '',
+    kind: x.kind ?? '',
+  }
+}
+
+/** A breaker transition, applied command or issued command. */
+export interface EventEntry {
+  id: string
+  atMs: number
+  type: string
+  breaker: string
+  instance: string
+  from: string
+  to: string
+  reason: string
+  generation: number | null
+}
+
+/** Filters of the events stream. */
+export interface EventFilter {
+  breaker?: string
+  instance?: string
+  type?: string
+}
+
+/** Maps an events stream entry, or null when it does not match the filter. */
+export function eventEntry(e: StreamEntry, f: EventFilter): EventEntry | null {
+  const x = e.fields
+  if (f.breaker !== undefined && x.breaker !== f.breaker) return null
+  if (f.instance !== undefined && x.instance !== f.instance) return null
+  if (f.type !== undefined && x.type !== f.type) return null
+  return {
+    id: e.id,
+    atMs: Number(x.atMs),
+    type: x.type ?? '',
+    breaker: x.breaker ?? '',
+    instance: x.instance ?? '',
+    from: x.from ?? '',
+    to: x.to ?? '',
+    reason: x.reason ?? '',
+    generation: x.generation ? Number(x.generation) : null,
+  }
+}
+
+/** One operator action: who, when, what, why, and the outcome. */
+export interface AuditEntry {
+  id: string
+  atMs: number
+  actor: string
+  service: string
+  action: string
+  target: string
+  reason: string
+  commandId: string
+  generation: number | null
+  outcome: string
+}
+
+/** Filters of the audit log. */
+export interface AuditFilter {
+  service?: string
+  actor?: string
+}
+
+/** Maps an audit stream entry, or null when it does not match the filter. */
+export function auditEntry(e: StreamEntry, f: AuditFilter): AuditEntry | null {
+  const x = e.fields
+  if (f.service !== undefined && x.service !== f.service) return null
+  if (f.actor !== undefined && x.actor !== f.actor) return null
+  const breaker = x.breaker ?? ''
+  return {
+    id: e.id,
+    atMs: Number(x.atMs),
+    actor: x.actor ?? '',
+    service: x.service ?? '',
+    action: x.command ?? x.action ?? '',
+    target: breaker ? `${breaker}${x.target && x.target !== '*' ? ` @ ${x.target}` : ''}` : (x.targetDescription ?? ''),
+    reason: x.reason ?? '',
+    commandId: x.commandId ?? '',
+    generation: x.generation ? Number(x.generation) : null,
+    outcome: x.outcome ?? '',
+  }
+}

@@ -17,3 +17,26 @@ describe('encodePacked', () => {
     for (const odd of [[1, -5], [1.5], [Number.NaN]]) expect(decode(encodePacked(odd))).toEqual(odd)
   })
 })
+
+describe('packed reads', () => {
+  it('computes the same percentiles from a packed value as from the dense histogram, merged or not', async () => {
+    const { createHistogram, percentile, recordValue } = await import('./histogram')
+    const { addDeltaToPacked, decodePacked, emptyPacked, mergePackedInto, packedPercentiles } = await import('./seriesCodec')
+    const dense = createHistogram()
+    const parts = [emptyPacked(), emptyPacked()]
+    let x = 7
+    for (let i = 0; i < 5000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648
+      const v = Math.exp(2 + 3 * (x / 2147483648))
+      const idx = recordValue(dense, v)
+      const d = { count: 1, errors: 0, sumUs: 0, statusCounts: [0, 1, 0, 0, 0], histogram: { counts: new Float64Array(dense.counts.length) }, lo: idx, hi: idx }
+      d.histogram.counts[idx] = 1
+      addDeltaToPacked(parts[i % 2]!, d)
+    }
+    const merged = mergePackedInto(emptyPacked(), parts[0]!)
+    mergePackedInto(merged, parts[1]!)
+    const ps = [0, 50, 95, 99, 99.9, 100]
+    expect(packedPercentiles(decodePacked(encodePacked(merged)), ps)).toEqual(ps.map((p) => percentile(dense, p)))
+    expect(packedPercentiles(emptyPacked(), [50])).toEqual([null])
+  })
+})

@@ -12,7 +12,7 @@
  * `addDeltaToPacked` and encoded without conversion.
  */
 import { Encoder, decode } from '@msgpack/msgpack'
-import { BUCKET_COUNT, createHistogram, type Histogram } from './histogram'
+import { BUCKET_COUNT, bucketValue, createHistogram, type Histogram } from './histogram'
 
 /** One encoder, reused: `encode()` of @msgpack/msgpack builds a new Encoder (and buffer) per call. */
 const ENCODER = new Encoder()
@@ -232,6 +232,43 @@ export function decodeSeries(bytes: Uint8Array): SeriesValue {
   }
   h.sumMs = v.sumUs / 1000
   return v
+}
+
+/**
+ * Unpacks a value to its packed array (no dense histogram: cheap for readers that merge many buckets).
+ * @throws Error when the bytes are not a packed series of a known format.
+ */
+export function decodePacked(bytes: Uint8Array): PackedSeries {
+  const a = decode(bytes)
+  if (!Array.isArray(a) || a.length < COUNTS_AT || a[0] !== SERIES_FORMAT || !a.every((n) => typeof n === 'number' && n >= 0)) {
+    throw new Error('not a packed series value')
+  }
+  return a as PackedSeries
+}
+
+/** Request count, error count and status counts of a packed value. */
+export function packedTotals(p: PackedSeries): { count: number; errors: number; sumUs: number; statusCounts: [number, number, number, number, number] } {
+  return { count: p[1] ?? 0, errors: p[2] ?? 0, sumUs: p[3] ?? 0, statusCounts: [p[4] ?? 0, p[5] ?? 0, p[6] ?? 0, p[7] ?? 0, p[8] ?? 0] }
+}
+
+/**
+ * Several percentiles (each 0–100, ascending) of a packed value's histogram in one pass over its bucket run; same
+ * definition as `percentile` in shared/histogram.ts (value of rank ⌊p/100·(n−1)⌋, within α). null when empty.
+ */
+export function packedPercentiles(p: PackedSeries, ps: readonly number[]): (number | null)[] {
+  let n = 0
+  for (let i = COUNTS_AT; i < p.length; i++) n += p[i] ?? 0
+  if (n <= 0) return ps.map(() => null)
+  const first = p[9] ?? 0
+  const out: (number | null)[] = []
+  let cumulative = 0
+  let i = COUNTS_AT
+  for (const q of ps) {
+    const rank = Math.floor((q / 100) * (n - 1))
+    while (i < p.length && cumulative + (p[i] ?? 0) <= rank) cumulative += p[i++] ?? 0
+    out.push(bucketValue(first + Math.min(i, p.length - 1) - COUNTS_AT))
+  }
+  return out
 }
 
 /** Adds `from` into `into` (in place) and returns `into`. */

@@ -20,6 +20,13 @@ const EnvSchema = z.object({
   FUSEBOX_SESSION_TTL_S: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
   FUSEBOX_STATIC_DIR: z.string().min(1).default('dist'),
   FUSEBOX_PUBLIC_URL: z.url().optional(),
+  FUSEBOX_METRICS_TOKEN: z.string().min(16).optional(),
+  /** Express `trust proxy`: a hop count or proxy addresses/subnets; unset = trust none (X-Forwarded-For ignored). */
+  FUSEBOX_TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' || v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
+    .refine((v) => v !== 'true', { error: 'list the proxy addresses or a hop count; "true" would trust anyone' }),
 })
 
 /** Parsed server configuration. */

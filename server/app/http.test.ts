@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Server } from 'node:http'
+import { brotliDecompressSync } from 'node:zlib'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { testRedisUrl } from '../testing/redis'
+import { startTcpProxy } from '../testing/tcpProxy'
 import { Auth } from './auth'
-import { createHttpApp } from './http'
+import { createHttpApp, shouldCompress, type HttpOptions } from './http'
 
 const OPERATOR = 'operator-token-for-tests-0001'
 const VIEWER = 'viewer-token-for-tests-00001'
@@ -19,7 +21,8 @@ let base: string
 beforeAll(async () => {
   redis = new Redis(testRedisUrl())
   const auth = new Auth(redis, keys, [OPERATOR], [VIEWER], 3600)
-  const app = createHttpApp({ redis, keys, auth, tls: false }, { staticDir: 'dist' })
+  // Many logins from one address in this file: a generous login limit here; the real limits are tested on fresh apps.
+  const app = createHttpApp({ redis, keys, auth, tls: false }, { staticDir: 'dist', rateLimits: { login: { windowMs: 60_000, limit: 1000 } } })
   server = app.listen(0, '127.0.0.1')
   await new Promise((r) => server.once('listening', r))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -112,5 +115,191 @@ describe('HTTP API', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(res.headers.get('referrer-policy')).toBe('no-referrer')
     expect(res.headers.get('strict-transport-security')).toBeNull()
+  })
+})
+
+/** A fresh app (own random key prefix, so its rate-limit counters are its own) on an ephemeral port. */
+async function freshApp(options: Partial<HttpOptions> = {}): Promise<{ base: string; keys: ReturnType<typeof createKeySpace>; close(): Promise<void> }> {
+  const k = createKeySpace(`h${randomBytes(6).toString('hex')}`)
+  const auth = new Auth(redis, k, [OPERATOR], [VIEWER], 3600)
+  const srv = createHttpApp({ redis, keys: k, auth, tls: false }, { staticDir: 'dist', ...options }).listen(0, '127.0.0.1')
+  await new Promise((r) => srv.once('listening', r))
+  return {
+    base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+    keys: k,
+    async close() {
+      srv.closeAllConnections()
+      await new Promise((r) => srv.close(r))
+      const found = await redis.keys(`${k.prefix}:*`)
+      if (found.length > 0) await redis.unlink(...found)
+    },
+  }
+}
+
+function post(at: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${at}/trpc/${path}`, { method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) })
+}
+
+/** GET with exact request headers (fetch would add its own Accept-Encoding and decode the body). */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+const TOO_MANY = { code: -32029, data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429 } }
+
+describe('rate limits', () => {
+  it('answers the 11th login attempt within 5 minutes with 429, a tRPC-shaped error and Retry-After', async () => {
+    const app = await freshApp()
+    try {
+      for (let i = 0; i < 9; i++) expect((await post(app.base, 'auth.login', { token: `wrong-${i}` })).status).toBe(401)
+      expect((await post(app.base, 'auth.login', { token: OPERATOR })).status).toBe(200) // the 10th still counts normally
+      const res = await post(app.base, 'auth.login', { token: OPERATOR })
+      expect(res.status).toBe(429)
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(300)
+      const body = (await res.json()) as { error: { message: string; code: number; data: unknown } }
+      expect(body.error).toMatchObject(TOO_MANY)
+      expect(body.error.message).toMatch(/too many/i)
+      // Counters live in Redis under the app's prefix (shared by every server process).
+      expect(await redis.keys(`${app.keys.prefix}:rl:login:*`)).toHaveLength(1)
+      // Other procedures are not affected by the login limit.
+      expect((await fetch(`${app.base}/trpc/auth.me`)).status).toBe(401)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('counts every auth.login call of a batch, so batching does not multiply guesses', async () => {
+    const app = await freshApp()
+    try {
+      const batch = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [String(i), { token: `wrong-${i}` }]))
+      const path = `${Array(5).fill('auth.login').join(',')}?batch=1`
+      expect((await post(app.base, path, batch)).status).toBe(401)
+      expect((await post(app.base, path, batch)).status).toBe(401)
+      expect((await post(app.base, path, batch)).status).toBe(429)
+      // Percent-encoding the name (tRPC decodes it) does not dodge the count either.
+      expect((await post(app.base, 'auth%2Elogin', { token: OPERATOR })).status).toBe(429)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('lets requests through while its Redis is unreachable, and limits again once it is back', async () => {
+    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
+    proxy.cut() // down from the start: the store cannot even load its script
+    const flaky = new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+    flaky.on('error', () => undefined)
+    const k = createKeySpace(`h${randomBytes(6).toString('hex')}`)
+    const auth = new Auth(redis, k, [OPERATOR], [VIEWER], 3600) // sessions on the healthy client
+    const srv = createHttpApp({ redis: flaky, keys: k, auth, tls: false }, { staticDir: 'dist' }).listen(0, '127.0.0.1')
+    await new Promise((r) => srv.once('listening', r))
+    const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`
+    try {
+      for (let i = 0; i < 12; i++) expect((await post(at, 'auth.login', { token: 'wrong' })).status).toBe(401)
+      proxy.restore()
+      await new Promise<void>((resolve) => (flaky.status === 'ready' ? resolve() : flaky.once('ready', () => resolve())))
+      for (let i = 0; i < 10; i++) expect((await post(at, 'auth.login', { token: 'wrong' })).status).toBe(401)
+      expect((await post(at, 'auth.login', { token: 'wrong' })).status).toBe(429)
+    } finally {
+      srv.closeAllConnections()
+      await new Promise((r) => srv.close(r))
+      flaky.disconnect()
+      await proxy.close()
+      const found = await redis.keys(`${k.prefix}:*`)
+      if (found.length > 0) await redis.unlink(...found)
+    }
+  })
+
+  it('limits commands (breakers.* and caches.* mutations) to 30 per minute per client, queries not at all', async () => {
+    const app = await freshApp()
+    try {
+      const cookie = await (async () => {
+        const res = await post(app.base, 'auth.login', { token: OPERATOR })
+        return (res.headers.get('set-cookie') ?? '').split(';')[0]!
+      })()
+      const body = { service: 'storefront', breaker: 'nope', command: 'reset', reason: 'rate limit test' }
+      for (let i = 0; i < 20; i++) expect((await post(app.base, 'breakers.command', body, { cookie })).status).toBe(404)
+      for (let i = 0; i < 10; i++) expect((await post(app.base, 'caches.invalidate', {}, { cookie })).status).not.toBe(429)
+      const limited = await post(app.base, 'breakers.command', body, { cookie })
+      expect(limited.status).toBe(429)
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/)
+      expect(((await limited.json()) as { error: unknown }).error).toMatchObject(TOO_MANY)
+      expect((await fetch(`${app.base}/trpc/auth.me`, { headers: { cookie } })).status).toBe(200)
+      expect((await post(app.base, 'auth.logout', {}, { cookie })).status).toBe(200)
+    } finally {
+      await app.close()
+    }
+  })
+})
+
+describe('compression', () => {
+  it('serves assets and tRPC JSON brotli-compressed when the client accepts br', async () => {
+    const asset = (await import('node:fs')).readdirSync('dist/assets').find((f) => f.endsWith('.js'))!
+    const js = await rawGet(`${base}/assets/${asset}`, { 'accept-encoding': 'br' })
+    expect(js.status).toBe(200)
+    expect(js.headers['content-encoding']).toBe('br')
+    expect(js.headers.vary).toMatch(/accept-encoding/i)
+    expect(brotliDecompressSync(js.body).toString('utf8').length).toBeGreaterThan(js.body.length)
+
+    // A batch of ten 401s is > 1 KiB of JSON (the compression threshold).
+    const path = `/trpc/${Array(10).fill('overview.get').join(',')}?batch=1`
+    const json = await rawGet(`${base}${path}`, { 'accept-encoding': 'gzip, br' })
+    expect(json.headers['content-type']).toMatch(/^application\/json/)
+    expect(json.headers['content-encoding']).toBe('br')
+    const decoded = JSON.parse(brotliDecompressSync(json.body).toString('utf8')) as { error: { data: { httpStatus: number } } }[]
+    expect(decoded.map((e) => e.error.data.httpStatus)).toEqual(Array(10).fill(401))
+
+    const gzip = await rawGet(`${base}/assets/${asset}`, { 'accept-encoding': 'gzip' })
+    expect(gzip.headers['content-encoding']).toBe('gzip')
+  })
+
+  it('filters out event streams and streamed JSONL even without Cache-Control: no-transform', () => {
+    const req = (headers: Record<string, string>) => ({ headers }) as unknown as Parameters<typeof shouldCompress>[0]
+    const res = (type: string) => ({ getHeader: (n: string) => (n.toLowerCase() === 'content-type' ? type : undefined) }) as unknown as Parameters<typeof shouldCompress>[1]
+    expect(shouldCompress(req({}), res('application/json'))).toBe(true)
+    expect(shouldCompress(req({}), res('text/javascript; charset=utf-8'))).toBe(true)
+    expect(shouldCompress(req({}), res('text/event-stream'))).toBe(false)
+    expect(shouldCompress(req({ accept: 'text/event-stream' }), res('application/json'))).toBe(false)
+    expect(shouldCompress(req({ 'trpc-accept': 'application/jsonl' }), res('application/json'))).toBe(false)
+    expect(shouldCompress(req({}), res('image/png'))).toBe(false)
+  })
+
+  it('never compresses or buffers an SSE subscription: the first snapshot arrives promptly, uncompressed', async () => {
+    const cookie = await login(VIEWER)
+    const controller = new AbortController()
+    const started = performance.now()
+    const res = await fetch(`${base}/trpc/live.snapshot`, {
+      headers: { cookie, accept: 'text/event-stream', 'accept-encoding': 'br, gzip' },
+      signal: controller.signal,
+    })
+    try {
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+      expect(res.headers.get('content-encoding')).toBeNull()
+      const reader = res.body!.getReader()
+      let text = ''
+      // tRPC sends `event: connected` first; a snapshot is a data event without an `event:` line.
+      const hasSnapshot = () => text.split(/\r?\n\r?\n/).slice(0, -1).some((e) => /^data: /m.test(e) && !/^event: /m.test(e))
+      while (!hasSnapshot()) {
+        const { done, value } = await reader.read()
+        if (done) break
+        text += new TextDecoder().decode(value)
+      }
+      expect(text).toMatch(/"asOfMs":\d+/)
+      // Live push is every second; a compressor holding the stream back would miss this by far.
+      expect(performance.now() - started).toBeLessThan(2500)
+    } finally {
+      controller.abort()
+    }
   })
 })

@@ -2,7 +2,10 @@
  * Live fan-out: one overview computation per second per server process (per window), shared by every SSE
  * subscriber, instead of each tab polling Redis. A slow subscriber only ever gets the latest snapshot (the queue
  * coalesces), so one stalled tab cannot grow memory or delay the others. The timer runs only while someone listens.
+ * A failed computation is logged with an error id and skipped: subscribers keep the last snapshot, and the dashboard
+ * shows its "as of" time, which stops moving.
  */
+import { randomUUID } from 'node:crypto'
 import type { OverviewSnapshot } from '../../shared/schemas'
 
 /** Computes the snapshot for a window (ms). Errors are logged and the tick skipped; subscribers stay. */
@@ -27,7 +30,7 @@ export class LiveHub {
   constructor(
     private readonly source: SnapshotSource,
     private readonly intervalMs = 1000,
-    private readonly onError: (e: unknown) => void = (e) => console.error('[fusebox] live snapshot failed:', e),
+    private readonly onError: (e: unknown) => void = (e) => console.error(`[fusebox] live snapshot failed (error id ${randomUUID()}):`, e),
   ) {}
 
   /** Number of live subscribers over all windows. */

@@ -8,7 +8,7 @@ import { createKeySpace } from '../../shared/keys'
 import { exitWithParent } from '../bootstrap/children.mjs'
 import { Auth } from './auth'
 import { parseEnv } from './env'
-import { createHttpApp } from './http'
+import { closeLiveStreams, createHttpApp } from './http'
 
 const env = (() => {
   try {
@@ -24,7 +24,10 @@ redis.on('error', (e: Error) => console.error(`[fusebox] redis: ${e.message}`))
 const keys = createKeySpace(env.FUSEBOX_PREFIX)
 const auth = new Auth(redis, keys, env.FUSEBOX_OPERATOR_TOKENS, env.FUSEBOX_VIEWER_TOKENS, env.FUSEBOX_SESSION_TTL_S)
 const tls = env.FUSEBOX_PUBLIC_URL?.startsWith('https://') ?? false
-const app = createHttpApp({ redis, keys, auth, tls }, { staticDir: env.FUSEBOX_STATIC_DIR })
+const app = createHttpApp(
+  { redis, keys, auth, tls },
+  { staticDir: env.FUSEBOX_STATIC_DIR, metricsToken: env.FUSEBOX_METRICS_TOKEN, trustProxy: env.FUSEBOX_TRUST_PROXY },
+)
 
 const server = app.listen(env.PORT, env.HOST, () => {
   const address = server.address()
@@ -43,16 +46,52 @@ server.on('error', (e) => {
   process.exit(1)
 })
 
+/** In-flight requests get this long after a stop signal before every connection is cut. */
+const SHUTDOWN_GRACE_MS = 3000
+/** Redis QUIT waits at most this long, then the connection is dropped. */
+const REDIS_QUIT_MS = 1000
+/** Hard bound on the whole shutdown. */
+const SHUTDOWN_LIMIT_MS = 5000
+
+/** `promise`'s value, or undefined once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 let stopping = false
+/**
+ * Graceful stop, ≤ 5 s: stop accepting; close idle keep-alive connections; end SSE streams at once (they never end
+ * by themselves; subscriptions see their `signal` abort, browsers reconnect elsewhere); give other requests up to
+ * 3 s, then cut every connection; then QUIT Redis (≤ 1 s, else disconnect).
+ */
 async function shutdown(): Promise<void> {
   if (stopping) return
   stopping = true
-  // Stop accepting, end idle keep-alives, give open requests (and SSE streams) a moment, then force.
-  server.close()
+  setTimeout(() => {
+    console.error('[fusebox] shutdown took too long; exiting')
+    process.exit(1)
+  }, SHUTDOWN_LIMIT_MS).unref()
+  console.log('[fusebox] shutting down')
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
-  const force = setTimeout(() => server.closeAllConnections(), 3000)
-  force.unref()
-  await redis.quit().catch(() => redis.disconnect())
+  closeLiveStreams(app)
+  const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
+  await within(closed, SHUTDOWN_GRACE_MS + 500)
+  clearTimeout(force)
+  try {
+    const quit = await within(redis.quit(), REDIS_QUIT_MS)
+    if (quit === undefined) redis.disconnect()
+  } catch {
+    redis.disconnect()
+  }
 }
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import { SESSION_COOKIE, type Auth, type Session } from './auth'
 import { LiveHub } from './liveHub'
+import { observeProcedure } from './metrics'
 import { readOverview } from './readModel'
 
 /** Everything a procedure may use. `secure` is true when the request came over TLS. */
@@ -36,15 +37,17 @@ export interface AppDeps {
   hub?: LiveHub
 }
 
-const defaultHubs = new WeakMap<Redis, LiveHub>()
+const defaultHubs = new WeakMap<Redis, Map<string, LiveHub>>()
 
-/** The deps' hub, or the one shared by every app on the same Redis client. */
+/** The deps' hub, or the one shared by every app on the same Redis client and key prefix. */
 export function hubOf(deps: AppDeps): LiveHub {
   if (deps.hub) return deps.hub
-  let hub = defaultHubs.get(deps.redis)
+  let byPrefix = defaultHubs.get(deps.redis)
+  if (byPrefix === undefined) defaultHubs.set(deps.redis, (byPrefix = new Map()))
+  let hub = byPrefix.get(deps.keys.prefix)
   if (hub === undefined) {
     hub = new LiveHub((windowMs) => readOverview(deps.redis, deps.keys, Date.now(), windowMs))
-    defaultHubs.set(deps.redis, hub)
+    byPrefix.set(deps.keys.prefix, hub)
   }
   return hub
 }
@@ -78,11 +81,19 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
 
+/** Times every query and mutation (401s and 403s included) for `/metrics`; subscriptions are long-lived, not timed. */
+const timed = t.middleware(async ({ path, type, next }) => {
+  const start = performance.now()
+  const result = await next()
+  if (type !== 'subscription') observeProcedure(path, (performance.now() - start) / 1000, result.ok)
+  return result
+})
+
 /** No session needed (login only). */
-export const publicProcedure = t.procedure
+export const publicProcedure = t.procedure.use(timed)
 
 /** Any logged-in session (viewer or operator). 401 without one. */
-export const viewerProcedure = t.procedure.use(({ ctx, next }) => {
+export const viewerProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' })
   return next({ ctx: { ...ctx, session: ctx.session } })
 })

@@ -7,10 +7,9 @@
  * own fields (`<series>\t<instance tag>`): readers add them all up (docs/decisions/006).
  */
 import type { Redis } from 'ioredis'
-import { percentile } from '../../../shared/histogram'
 import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../../../shared/keys'
 import type { SeriesPoint } from '../../../shared/schemas'
-import { decodeSeries, emptySeries, mergeSeriesInto, type SeriesValue } from '../../../shared/seriesCodec'
+import { decodePacked, emptyPacked, mergePackedInto, packedPercentiles, type PackedSeries } from '../../../shared/seriesCodec'
 import { bucketStartsInWindow, tierForWindow, type Tier } from '../../../shared/timeBuckets'
 
 /** Summary statistics of a series value over `seconds`. Latencies in ms, error rate 0–1. */
@@ -23,27 +22,34 @@ export interface SeriesStats {
   p99Ms: number | null
 }
 
-/** Stats of a merged value over a duration (seconds ≥ 1 µs-safe). */
-export function statsOf(v: SeriesValue, seconds: number): SeriesStats {
+const PS = [50, 95, 99] as const
+
+/** Stats of a merged packed value over a duration (s). Percentiles in one pass over the packed bucket run. */
+export function statsOf(v: PackedSeries, seconds: number): SeriesStats {
+  const count = v[1] ?? 0
+  const [p50Ms = null, p95Ms = null, p99Ms = null] = packedPercentiles(v, PS)
   return {
-    requests: v.count,
-    throughputRps: v.count / Math.max(seconds, 1e-3),
-    errorRate: v.count > 0 ? v.errors / v.count : 0,
-    p50Ms: percentile(v.histogram, 50),
-    p95Ms: percentile(v.histogram, 95),
-    p99Ms: percentile(v.histogram, 99),
+    requests: count,
+    throughputRps: count / Math.max(seconds, 1e-3),
+    errorRate: count > 0 ? (v[2] ?? 0) / count : 0,
+    p50Ms,
+    p95Ms,
+    p99Ms,
   }
 }
 
-/** Decodes and adds every field of a bucket hash into one value; corrupt fields are skipped. */
-export function foldAll(hash: Record<string, Buffer>, into: SeriesValue = emptySeries()): SeriesValue {
-  for (const value of Object.values(hash)) {
-    try {
-      mergeSeriesInto(into, decodeSeries(value))
-    } catch {
-      // a corrupt or foreign field is skipped, not fatal
-    }
+/** Adds one stored value into `into`; a corrupt field is skipped, not fatal. */
+function addBytes(into: PackedSeries, bytes: Buffer): void {
+  try {
+    mergePackedInto(into, decodePacked(bytes))
+  } catch {
+    // skip a corrupt or foreign field
   }
+}
+
+/** Decodes and adds every field of a bucket hash into one packed value. */
+export function foldAll(hash: Record<string, Buffer>, into: PackedSeries = emptyPacked()): PackedSeries {
+  for (const value of Object.values(hash)) addBytes(into, value)
   return into
 }
 
@@ -55,7 +61,7 @@ export interface ServiceSeries {
   total: SeriesStats
 }
 
-function point(t: number, v: SeriesValue, tier: Tier, nowMs: number): SeriesPoint {
+function point(t: number, v: PackedSeries, tier: Tier, nowMs: number): SeriesPoint {
   const seconds = Math.max(1, Math.min(tier.bucketMs, nowMs - t)) / 1000
   const s = statsOf(v, seconds)
   return { t, throughputRps: s.throughputRps, errorRate: s.errorRate, p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms }
@@ -63,10 +69,10 @@ function point(t: number, v: SeriesValue, tier: Tier, nowMs: number): SeriesPoin
 
 /** Totals of a window: rates over the part of the window that has data (a service that started 10 s ago is not
  * diluted over the whole window). */
-function windowTotal(values: SeriesValue[], starts: number[], nowMs: number): SeriesStats {
-  const total = emptySeries()
-  for (const v of values) mergeSeriesInto(total, v)
-  const first = values.findIndex((v) => v.count > 0)
+function windowTotal(values: PackedSeries[], starts: number[], nowMs: number): SeriesStats {
+  const total = emptyPacked()
+  for (const v of values) mergePackedInto(total, v)
+  const first = values.findIndex((v) => (v[1] ?? 0) > 0)
   const coveredS = Math.max(1, nowMs - (starts[Math.max(0, first)] ?? nowMs)) / 1000
   return statsOf(total, coveredS)
 }
@@ -96,7 +102,7 @@ export async function readServiceSeries(
   return {
     tier: tier.name,
     bucketMs: tier.bucketMs,
-    points: starts.map((t, i) => point(t, values[i] as SeriesValue, tier, nowMs)),
+    points: starts.map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
     total: windowTotal(values, starts, nowMs),
   }
 }
@@ -132,23 +138,18 @@ export async function readRouteSeries(
     const [err, reply] = results[i] ?? [null, [Buffer.from('0'), []]]
     if (err) throw err
     const flat = (reply as [Buffer, Buffer[]])[1]
-    const v = emptySeries()
+    const v = emptyPacked()
     for (let j = 0; j + 1 < flat.length; j += 2) {
-      const name = (flat[j] as Buffer).toString()
-      const parsed = parseSeriesField(name)
+      const parsed = parseSeriesField((flat[j] as Buffer).toString())
       if (parsed === null || parsed.method !== method || parsed.route !== route) continue // prefix of a longer route
-      try {
-        mergeSeriesInto(v, decodeSeries(flat[j + 1] as Buffer))
-      } catch {
-        // skip a corrupt field
-      }
+      addBytes(v, flat[j + 1] as Buffer)
     }
     return v
   })
   return {
     tier: tier.name,
     bucketMs: tier.bucketMs,
-    points: starts.map((t, i) => point(t, values[i] as SeriesValue, tier, nowMs)),
+    points: starts.map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
     total: windowTotal(values, starts, nowMs),
   }
 }
@@ -191,22 +192,16 @@ export async function readEndpoints(
   const p = redis.pipeline()
   for (const t of starts) p.hgetallBuffer(keys.requestBucket(q.service, tier.name, t))
   const results = (await p.exec()) ?? []
-  const bySeries = new Map<string, { method: string; route: string; value: SeriesValue; first: number }>()
+  const bySeries = new Map<string, { method: string; route: string; value: PackedSeries; first: number }>()
   results.forEach(([err, hash], i) => {
     if (err) throw err
     for (const [name, bytes] of Object.entries(hash as Record<string, Buffer>)) {
       const parsed = parseSeriesField(name)
       if (parsed === null || parsed.method === TOTAL_FIELD) continue
-      let v: SeriesValue
-      try {
-        v = decodeSeries(bytes)
-      } catch {
-        continue
-      }
       const key = seriesField(parsed.method, parsed.route)
-      const row = bySeries.get(key)
-      if (row === undefined) bySeries.set(key, { method: parsed.method, route: parsed.route, value: v, first: i })
-      else mergeSeriesInto(row.value, v)
+      let row = bySeries.get(key)
+      if (row === undefined) bySeries.set(key, (row = { method: parsed.method, route: parsed.route, value: emptyPacked(), first: i }))
+      addBytes(row.value, bytes)
     }
   })
   const needle = q.filter?.trim().toLowerCase()
@@ -214,7 +209,8 @@ export async function readEndpoints(
   for (const r of bySeries.values()) {
     if (needle && !`${r.method} ${r.route}`.toLowerCase().includes(needle)) continue
     const coveredS = Math.max(1, nowMs - (starts[r.first] ?? nowMs)) / 1000
-    rows.push({ method: r.method, route: r.route, statusCounts: [...r.value.statusCounts], ...statsOf(r.value, coveredS) })
+    const v = r.value
+    rows.push({ method: r.method, route: r.route, statusCounts: [v[4] ?? 0, v[5] ?? 0, v[6] ?? 0, v[7] ?? 0, v[8] ?? 0], ...statsOf(v, coveredS) })
   }
   const dir = q.descending ? -1 : 1
   rows.sort((a, b) => {

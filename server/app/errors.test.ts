@@ -1,0 +1,133 @@
+/**
+ * Internal errors (issue #4): a real failure inside the server reaches the client as a 500 with the generic message
+ * `Internal error (id <uuid>)` and that id in `error.data.errorId` — no stack, no cause, no Redis address — while the
+ * server log carries the cause under the same id.
+ */
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { testRedisUrl } from '../testing/redis'
+import { call, startTestServer, type CallResult, type TestServer } from './testing/testServer'
+
+const redisUrl = new URL(testRedisUrl())
+const GENERIC = /^Internal error \(id ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\)$/
+
+interface ErrorBody {
+  error: { message: string; code: number; data: { code: string; httpStatus: number; path?: string; errorId?: string } }
+}
+
+/** A connected client, then disconnected for good: every command rejects ("Connection is closed."). */
+async function closedClient(): Promise<Redis> {
+  const client = new Redis(testRedisUrl(), { lazyConnect: true })
+  await client.connect()
+  client.disconnect()
+  return client
+}
+
+/** Asserts the answer is the generic internal error and returns its id. */
+function expectGenericInternalError(res: CallResult): string {
+  expect(res.status, res.text).toBe(500)
+  expectNoLeak(res.text)
+  const body = JSON.parse(res.text) as ErrorBody
+  const m = GENERIC.exec(body.error.message)
+  expect(m, body.error.message).not.toBeNull()
+  expect(body.error.data.errorId).toBe(m![1])
+  expect(body.error.data.code).toBe('INTERNAL_SERVER_ERROR')
+  expect(Object.keys(body.error.data).sort()).toEqual(['code', 'errorId', 'httpStatus', 'path'].filter((k) => k in body.error.data).sort())
+  return m![1]!
+}
+
+function expectNoLeak(text: string): void {
+  expect(text).not.toMatch(/stack/i)
+  expect(text).not.toMatch(/\bat [^\s"]+ \(?[^\s"]*:\d+:\d+\)?/)
+  expect(text).not.toMatch(/redis/i)
+  expect(text).not.toContain('127.0.0.1')
+  expect(text).not.toContain(redisUrl.hostname)
+  expect(text).not.toMatch(new RegExp(`\\b${redisUrl.port}\\b`))
+  expect(text).not.toMatch(/ECONNREFUSED|WRONGTYPE|Connection is closed/)
+}
+
+/** The console.error lines the server logged, joined. */
+function logged(spy: { mock: { calls: unknown[][] } }): string {
+  return spy.mock.calls.map((args) => args.map((a) => (a instanceof Error ? `${a.message}\n${a.stack}` : String(a))).join(' ')).join('\n')
+}
+
+const started: TestServer[] = []
+const clients: Redis[] = []
+async function server(opts: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
+  const srv = await startTestServer(opts)
+  started.push(srv)
+  return srv
+}
+
+let errorSpy: ReturnType<typeof vi.spyOn>
+beforeAll(() => {
+  errorSpy = vi.spyOn(console, 'error').mockImplementation(() => {})
+})
+afterEach(() => {
+  errorSpy.mockClear()
+})
+afterAll(async () => {
+  errorSpy.mockRestore()
+  await Promise.all(started.map((s) => s.close()))
+  for (const c of clients) c.disconnect()
+})
+
+describe('internal errors reach the client as a generic message with an error id', () => {
+  it('a query whose Redis connection is closed: 500, generic message, id logged with the cause', async () => {
+    const broken = await closedClient()
+    clients.push(broken)
+    const srv = await server({ appRedis: broken })
+    const res = await call(srv.base, 'overview.get', 'query', undefined, await srv.login('viewer'))
+    const id = expectGenericInternalError(res)
+    expect((JSON.parse(res.text) as ErrorBody).error.data.path).toBe('overview.get')
+    expect(logged(errorSpy)).toContain(id)
+    expect(logged(errorSpy)).toMatch(/Connection is closed/)
+  })
+
+  it('a real Redis error reply (WRONGTYPE) inside a resolver: 500, generic message', async () => {
+    const srv = await server()
+    await srv.redis.set(srv.keys.services(), 'not a set')
+    const res = await call(srv.base, 'overview.get', 'query', undefined, await srv.login('viewer'))
+    const id = expectGenericInternalError(res)
+    expect(logged(errorSpy)).toContain(id)
+    expect(logged(errorSpy)).toMatch(/WRONGTYPE/)
+  })
+
+  it('the session lookup failing (Redis down before any resolver runs): still generic, no leak', async () => {
+    const broken = await closedClient()
+    clients.push(broken)
+    const srv = await server({ authRedis: broken })
+    const cookie = await srv.login('operator') // stored through the working client; the app cannot read it
+    for (const [path, type, input] of [
+      ['overview.get', 'query', undefined],
+      ['auth.me', 'query', undefined],
+      ['breakers.command', 'mutation', { service: 'storefront', breaker: 'payments', command: 'reset', reason: 'x' }],
+    ] as const) {
+      const res = await call(srv.base, path, type, input, cookie)
+      const id = expectGenericInternalError(res)
+      expect(logged(errorSpy), path).toContain(id)
+    }
+  })
+
+  it('a subscription whose Redis fails: the live hub skips the tick and logs it, the stream leaks nothing', async () => {
+    const broken = await closedClient()
+    clients.push(broken)
+    const srv = await server({ appRedis: broken })
+    // By design (liveHub.ts) a failed snapshot is logged and skipped and subscribers stay connected: no error event.
+    const res = await call(srv.base, 'live.snapshot', 'subscription', undefined, await srv.login('viewer'), 1500)
+    expect(res.status).toBe(200)
+    expectNoLeak(res.text)
+    const events = res.text.split(/\r?\n\r?\n/).filter((e) => e.trim() !== '')
+    for (const e of events) {
+      if (/^event: serialized-error/m.test(e)) {
+        // Should the hub ever report errors to subscribers, they must be the generic shape too.
+        const shape = JSON.parse(/^data: (.*)$/m.exec(e)![1]!) as { message: string; data: { errorId?: string } }
+        expect(shape.message).toMatch(GENERIC)
+        expect(shape.data.errorId).toBe(GENERIC.exec(shape.message)![1])
+      } else {
+        expect(e, res.text).toMatch(/^event: (connected|ping)$/m)
+      }
+    }
+    expect(logged(errorSpy)).toMatch(/live snapshot failed[\s\S]*Connection is closed/)
+  })
+})

@@ -11,6 +11,10 @@ import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../..
 import type { SeriesPoint } from '../../../shared/schemas'
 import { decodePacked, emptyPacked, mergePackedInto, packedPercentiles, type PackedSeries } from '../../../shared/seriesCodec'
 import { bucketStartsInWindow, tierForWindow, type Tier } from '../../../shared/timeBuckets'
+import { SettledBucketCache } from './bucketCache'
+
+/** Decoded totals of settled buckets, shared by every request of this process (see bucketCache.ts). */
+const settledTotals = new SettledBucketCache()
 
 /** Summary statistics of a series value over `seconds`. Latencies in ms, error rate 0–1. */
 export interface SeriesStats {
@@ -47,10 +51,30 @@ function addBytes(into: PackedSeries, bytes: Buffer): void {
   }
 }
 
-/** Decodes and adds every field of a bucket hash into one packed value. */
-export function foldAll(hash: Record<string, Buffer>, into: PackedSeries = emptyPacked()): PackedSeries {
-  for (const value of Object.values(hash)) addBytes(into, value)
+/** Decodes and adds every field of a bucket hash into one packed value (a closed totals bucket has one field:
+ * its decoded array is used as is, no copy). */
+export function foldAll(hash: Record<string, Buffer>): PackedSeries {
+  const values = Object.values(hash)
+  if (values.length === 1) {
+    try {
+      return decodePacked(values[0] as Buffer)
+    } catch {
+      return emptyPacked()
+    }
+  }
+  const into = emptyPacked()
+  for (const value of values) addBytes(into, value)
   return into
+}
+
+/** Rounds to `digits` significant digits (response size: full doubles carry noise, not information). */
+function sig(x: number, digits: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits))
+}
+
+/** Latencies rounded to 0.01 ms: 100× finer than the histogram's 1% relative accuracy above 1 ms. */
+function ms(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 100) / 100
 }
 
 /** A time series: the tier used and one point per bucket, oldest first, plus the window's totals. */
@@ -64,7 +88,7 @@ export interface ServiceSeries {
 function point(t: number, v: PackedSeries, tier: Tier, nowMs: number): SeriesPoint {
   const seconds = Math.max(1, Math.min(tier.bucketMs, nowMs - t)) / 1000
   const s = statsOf(v, seconds)
-  return { t, throughputRps: s.throughputRps, errorRate: s.errorRate, p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms }
+  return { t, throughputRps: sig(s.throughputRps, 4), errorRate: sig(s.errorRate, 4), p50Ms: ms(s.p50Ms), p95Ms: ms(s.p95Ms), p99Ms: ms(s.p99Ms) }
 }
 
 /** Totals of a window: rates over the part of the window that has data (a service that started 10 s ago is not
@@ -91,19 +115,28 @@ export async function readServiceSeries(
 ): Promise<ServiceSeries> {
   const tier = tierForWindow(windowMs, maxPoints)
   const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
-  const p = redis.pipeline()
-  for (const t of starts) p.hgetallBuffer(keys.requestTotals(service, tier.name, t))
-  const results = (await p.exec()) ?? []
-  const values = starts.map((_, i) => {
-    const [err, hash] = results[i] ?? [null, {}]
-    if (err) throw err
-    return foldAll(hash as Record<string, Buffer>)
-  })
+  const keyOf = (t: number) => keys.requestTotals(service, tier.name, t)
+  // Settled buckets come from the cache; only the others (the last minute or so, or cache misses) are read.
+  const values: (PackedSeries | undefined)[] = starts.map((t) => settledTotals.get(keyOf(t), nowMs))
+  const missing = starts.flatMap((t, i) => (values[i] === undefined ? [i] : []))
+  if (missing.length > 0) {
+    const p = redis.pipeline()
+    for (const i of missing) p.hgetallBuffer(keyOf(starts[i] as number))
+    const results = (await p.exec()) ?? []
+    missing.forEach((i, j) => {
+      const [err, hash] = results[j] ?? [null, {}]
+      if (err) throw err
+      const t = starts[i] as number
+      const v = foldAll(hash as Record<string, Buffer>)
+      values[i] = v
+      if (SettledBucketCache.isSettled(t, tier.bucketMs, nowMs)) settledTotals.set(keyOf(t), v, nowMs)
+    })
+  }
   return {
     tier: tier.name,
     bucketMs: tier.bucketMs,
     points: starts.map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
-    total: windowTotal(values, starts, nowMs),
+    total: windowTotal(values as PackedSeries[], starts, nowMs),
   }
 }
 

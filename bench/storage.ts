@@ -47,21 +47,26 @@ interface TierSize {
   fields: number
 }
 
-/** MEMORY USAGE and HLEN of the request-bucket keys of `service`, by tier; `closedBefore` keeps only closed buckets. */
+/**
+ * MEMORY USAGE of the request-bucket keys of `service` (per-route `req` hashes plus the per-bucket service totals
+ * `tot`), by tier; `keys` and `fields` count the per-route hashes. `closedBefore` keeps only closed buckets.
+ */
 async function measure(admin: Redis, service: string, closedBefore: number): Promise<Map<string, TierSize>> {
   const byTier = new Map<string, TierSize>()
   let cursor = '0'
   do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `fbstore:{${service}}:req:*`, 'COUNT', 1000)
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `fbstore:{${service}}:*`, 'COUNT', 1000)
     cursor = next
     for (const key of keys) {
-      const m = /:req:([^:]+):(\d+)$/.exec(key)
-      const tier = TIERS.find((t) => t.name === m?.[1])
-      if (!tier || Number(m?.[2]) + tier.widthMs > closedBefore) continue
+      const m = /:(req|tot):([^:]+):(\d+)$/.exec(key)
+      const tier = TIERS.find((t) => t.name === m?.[2])
+      if (!m || !tier || Number(m[3]) + tier.widthMs > closedBefore) continue
       const t = byTier.get(tier.name) ?? { keys: 0, bytes: 0, fields: 0 }
-      t.keys++
       t.bytes += Number(await admin.memory('USAGE', key, 'SAMPLES', '0'))
-      t.fields += await admin.hlen(key)
+      if (m[1] === 'req') {
+        t.keys++
+        t.fields += await admin.hlen(key)
+      }
       byTier.set(tier.name, t)
     }
   } while (cursor !== '0')
@@ -160,6 +165,7 @@ export async function benchStorage(): Promise<Table> {
     rows.push(['total at full retention', '', '', '', '', `${fmt(totalBytes / 2 ** 20, 1)} MiB of ${fmt(BUDGET_BYTES / 2 ** 20, 0)} MiB budget (${fmt(totalBytes / BUDGET_BYTES, 3)}×): ${verdict(totalBytes <= BUDGET_BYTES && folded !== undefined && folded.fields === folded.keys * ROUTES)}`])
     notes.push(
       `phase A (${INSTANCES} collectors): closed 10 s buckets hold ${folded ? fmt(folded.fields / folded.keys, 0) : '?'} fields per key for ${ROUTES} routes — ${folded && folded.fields === folded.keys * ROUTES ? 'every instance folded into one field per series' : 'NOT fully folded'}; ${folded ? fmt(folded.bytes / folded.keys / 1024, 1) : '?'} KiB per key`,
+      'bytes per bucket include the service-total hash of the bucket (tot, read by the service-level views)',
       `phase B: one collector with the fleet's traffic (${INSTANCES} × ${ROUTES} routes × 1 req/s, 96% 2xx, 3% 4xx, 1% 5xx, lognormal median 20 ms σ 0.8) for ${HOUR_BUCKETS} simulated 10 s buckets; sizes are of closed, folded buckets`,
       'open-bucket overhead is a worst case: every instance\u2019s own field at full size, in every tier at once',
     )

@@ -137,6 +137,22 @@ describe('router (createCaller, real Redis)', () => {
     expect((await viewer().requests.list({ service: 'shop', instance: 'a' })).entries).toEqual([])
   })
 
+  it('requests.window and events.window give random access to whole streams, exactly near the top', async () => {
+    const w = await viewer().requests.window({ service: 'shop', offset: 2, limit: 3 })
+    expect(w).toMatchObject({ total: 6, offset: 2, exact: true })
+    const all = await viewer().requests.list({ service: 'shop', limit: 6 })
+    expect(w.entries.map((e) => e.id)).toEqual(all.entries.slice(2, 5).map((e) => e.id))
+    // Far beyond the top (a big stream): located by time between the oldest and newest entries.
+    const key = keys.requestLog('big')
+    const p = redis.pipeline()
+    for (let i = 0; i < 6000; i++) p.xadd(key, `${1_700_000_000_000 + i * 1000}-0`, 'atMs', String(1_700_000_000_000 + i * 1000), 'route', `/r${i}`, 'status', '500')
+    await p.exec()
+    const far = await viewer().requests.window({ service: 'big', offset: 5500, limit: 10 })
+    expect(far).toMatchObject({ total: 6000, exact: false })
+    expect(far.entries).toHaveLength(10)
+    expect(Math.abs(Number(far.entries[0]!.route.slice(2)) - (6000 - 1 - 5500))).toBeLessThanOrEqual(2)
+  })
+
   it('breakers.command issues a command, commandStatus follows it to "applied on 2/2", events and audit record it', async () => {
     const issued = await operator().breakers.command({ service: 'shop', breaker: 'payments', command: 'forceOpen', reason: 'router test' })
     await Promise.all(collectors.map((c) => c.reconcile('payments')))
@@ -150,6 +166,9 @@ describe('router (createCaller, real Redis)', () => {
     expect(detail.timeline.map((e) => e.type)).toEqual(expect.arrayContaining(['commandIssued', 'commandApplied']))
     const events = await viewer().events.list({ service: 'shop', type: 'commandApplied' })
     expect(events.entries.map((e) => e.instance).sort()).toEqual(['a', 'b'])
+    const window = await viewer().events.window({ service: 'shop', offset: 0, limit: 50 })
+    expect(window.total).toBeGreaterThanOrEqual(3) // issued + applied on a and b
+    expect(window.entries.map((e) => e.type)).toEqual(expect.arrayContaining(['commandIssued', 'commandApplied']))
     const audit = await viewer().audit.list({ service: 'shop' })
     expect(audit.entries[0]).toMatchObject({ actor: 'operator-actor', action: 'forceOpen', target: 'payments', reason: 'router test', outcome: 'issued' })
     // One instance only: the other keeps its state; the older command becomes "superseded".

@@ -15,7 +15,7 @@ import { readBreakerDetail, readBreakers, readCommandStatus } from './reads/brea
 import { invalidateCacheTag, readCaches } from './reads/caches'
 import { readInstances, readRedisHealth, readServices } from './reads/instances'
 import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
-import { auditEntry, eventEntry, readStreamPage, requestLogEntry } from './reads/streams'
+import { auditEntry, eventEntry, readStreamPage, readStreamWindow, requestLogEntry } from './reads/streams'
 import { operatorProcedure, publicProcedure, router, viewerProcedure, type Context } from './trpc'
 
 /** Default overview window: the last 5 minutes (issue #2). */
@@ -127,6 +127,15 @@ export const appRouter = router({
           requestLogEntry(e, { route: input.route, status: input.status, instance: input.instance }),
         ),
       ),
+    /**
+     * Rows [offset, offset + limit) of the whole request log, newest first, for a virtualized table at any size:
+     * exact for the first 5,000 rows, located by time beyond (`exact: false`). Unfiltered; use `list` to filter.
+     */
+    window: viewerProcedure
+      .input(z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit }))
+      .query(({ ctx, input }) =>
+        readStreamWindow(ctx.redis, ctx.keys.requestLog(input.service), input.offset, input.limit, (e) => requestLogEntry(e, {}) as NonNullable<ReturnType<typeof requestLogEntry>>),
+      ),
   }),
 
   events: router({
@@ -148,6 +157,12 @@ export const appRouter = router({
         readStreamPage(ctx.redis, ctx.keys.events(input.service), input, (e) =>
           eventEntry(e, { breaker: input.breaker, instance: input.instance, type: input.type }),
         ),
+      ),
+    /** Rows [offset, offset + limit) of the whole events stream, newest first (see `requests.window`). */
+    window: viewerProcedure
+      .input(z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit }))
+      .query(({ ctx, input }) =>
+        readStreamWindow(ctx.redis, ctx.keys.events(input.service), input.offset, input.limit, (e) => eventEntry(e, {}) as NonNullable<ReturnType<typeof eventEntry>>),
       ),
   }),
 

@@ -202,3 +202,49 @@ export function auditEntry(e: StreamEntry, f: AuditFilter): AuditEntry | null {
     outcome: x.outcome ?? '',
   }
 }
+
+/** Offsets up to this are served exactly (one XREVRANGE of offset + limit entries); beyond, by time. */
+export const EXACT_WINDOW = 5000
+
+/** A window of rows for a virtualized table over a whole stream, newest first. */
+export interface StreamWindow<T> {
+  /** Entries in the stream (XLEN). */
+  total: number
+  /** Offset (0 = newest) of the first entry returned. */
+  offset: number
+  entries: T[]
+  /** False when the offset was mapped to a time (beyond EXACT_WINDOW): rows are the right neighbourhood, not index-exact. */
+  exact: boolean
+}
+
+function idMs(id: string | undefined): number {
+  return Number((id ?? '0-0').split('-')[0])
+}
+
+/**
+ * Rows `[offset, offset + limit)` of a stream, newest first, for random access while scrolling (the 1,000,000-row
+ * log). Exact for offsets < EXACT_WINDOW; beyond, the offset is mapped to a time by linear interpolation between the
+ * oldest and newest entry IDs and the window starts there (`exact: false`) — a stream cannot skip N entries cheaply.
+ */
+export async function readStreamWindow<T>(
+  redis: Redis,
+  key: string,
+  offset: number,
+  limit: number,
+  map: (e: StreamEntry) => T,
+): Promise<StreamWindow<T>> {
+  const total = await redis.xlen(key)
+  const off = Math.max(0, Math.min(offset, total - 1))
+  if (total === 0) return { total, offset: 0, entries: [], exact: true }
+  const toEntries = (page: [string, string[]][]) => page.map(([id, flat]) => map({ id, fields: toFields(flat) }))
+  if (off + limit <= EXACT_WINDOW) {
+    const page = await redis.xrevrange(key, '+', '-', 'COUNT', off + limit)
+    return { total, offset: off, entries: toEntries(page.slice(off)), exact: true }
+  }
+  const [[newest], [oldest]] = await Promise.all([redis.xrevrange(key, '+', '-', 'COUNT', 1), redis.xrange(key, '-', '+', 'COUNT', 1)])
+  const newestMs = idMs(newest?.[0])
+  const oldestMs = idMs(oldest?.[0])
+  const targetMs = Math.floor(newestMs - (off / Math.max(1, total - 1)) * (newestMs - oldestMs))
+  const page = await redis.xrevrange(key, String(targetMs), '-', 'COUNT', limit)
+  return { total, offset: off, entries: toEntries(page), exact: false }
+}

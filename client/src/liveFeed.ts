@@ -3,7 +3,7 @@
  * offline), then the `live.snapshot` SSE subscription, whose every event replaces the snapshot. Network
  * failures set `linkDown` (offline banner); any successful answer clears it; a 401 ends the session.
  */
-import { getOverview, subscribeLive } from './api'
+import { getOverview, subscribeLive, subscribeLiveWindow, type LiveHandlers } from './api'
 import { classifyError } from './errors'
 import { sessionEnded } from './session'
 import { useSessionStore, useSnapshotStore } from './store'
@@ -19,14 +19,28 @@ function onFailure(err: unknown): void {
   else console.warn('Live data failed', failure)
 }
 
-/** Starts fetching and streaming snapshots; returns a function that stops both. */
-export function startLiveFeed(): () => void {
+/** Fetches one snapshot over `windowMs` (paused mode: no stream); returns a function that aborts it. */
+export function fetchSnapshotOnce(windowMs: number): () => void {
+  const abort = new AbortController()
+  getOverview({ windowMs }, { signal: abort.signal }).then((snapshot) => {
+    if (abort.signal.aborted) return
+    useSnapshotStore.getState().setSnapshot(snapshot)
+    if (navigator.onLine) useSessionStore.setState({ linkDown: false })
+  }, onFailure)
+  return () => abort.abort()
+}
+
+/**
+ * Starts fetching and streaming snapshots over `windowMs` (server default 5 min when omitted); returns a
+ * function that stops both.
+ */
+export function startLiveFeed(windowMs?: number): () => void {
   const abort = new AbortController()
   // The initial GET may answer after the first live event (or from the SW cache); it must not undo it.
   let liveEventSeen = false
   const { setSnapshot } = useSnapshotStore.getState()
 
-  getOverview({}, { signal: abort.signal }).then(
+  getOverview(windowMs === undefined ? {} : { windowMs }, { signal: abort.signal }).then(
     (snapshot) => {
       if (abort.signal.aborted || liveEventSeen) return
       setSnapshot(snapshot)
@@ -36,7 +50,7 @@ export function startLiveFeed(): () => void {
     onFailure,
   )
 
-  const unsubscribe = subscribeLive({
+  const handlers: LiveHandlers = {
     onSnapshot: (snapshot) => {
       liveEventSeen = true
       setSnapshot(snapshot)
@@ -47,7 +61,8 @@ export function startLiveFeed(): () => void {
     },
     onConnectionError: onFailure,
     onError: onFailure,
-  })
+  }
+  const unsubscribe = windowMs === undefined ? subscribeLive(handlers) : subscribeLiveWindow(windowMs, handlers)
 
   return () => {
     abort.abort()

@@ -2,10 +2,12 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './App'
+import { applyTheme } from './components/shell/theme'
 import { boot } from './session'
 import './installPrompt'
 import './styles.css'
 
+applyTheme()
 void boot()
 
 const rootElement = document.getElementById('root')

@@ -49,7 +49,7 @@ async function runBoot(): Promise<void> {
     return
   }
   // Known offline and something to show: render it now rather than waiting for a request to fail.
-  if (!navigator.onLine && useSnapshotStore.getState().snapshot) {
+  if (!navigator.onLine && hasSavedData()) {
     enterUnreachable()
     return
   }
@@ -62,11 +62,16 @@ function onOnline(): void {
   if (auth === 'offline' || auth === 'unreachable') void checkSession()
 }
 
+/** Whether this device kept anything to show offline: the overview snapshot or any page's last data. */
+function hasSavedData(): boolean {
+  const { snapshot, pages } = useSnapshotStore.getState()
+  return snapshot !== null || Object.keys(pages).length > 0
+}
+
 /** Offline mode if there is a persisted snapshot to render, else the login form with a notice; retries. */
 function enterUnreachable(): void {
-  const hasSnapshot = useSnapshotStore.getState().snapshot !== null
   useSessionStore.setState(
-    hasSnapshot ? { auth: 'offline', authNotice: null } : { auth: 'unreachable', authNotice: UNREACHABLE_NOTICE },
+    hasSavedData() ? { auth: 'offline', authNotice: null } : { auth: 'unreachable', authNotice: UNREACHABLE_NOTICE },
   )
   retryTimer ??= setInterval(() => {
     if (navigator.onLine) void checkSession()

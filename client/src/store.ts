@@ -16,7 +16,9 @@ import { coalesceWrites } from './writeCoalescer'
 /** IndexedDB key (idb-keyval default store) of the persisted snapshot. */
 export const SNAPSHOT_STORAGE_KEY = 'fusebox-snapshot'
 /** Version of the persisted shape; bump it and extend `migrate` when `PersistedSnapshot` changes. */
-export const SNAPSHOT_STORE_VERSION = 1
+export const SNAPSHOT_STORE_VERSION = 2
+/** Most page-data entries kept (oldest `asOfMs` dropped first), so IndexedDB stays small. */
+export const MAX_PAGE_ENTRIES = 40
 
 const idbWriter = coalesceWrites((key, value) => set(key, value))
 
@@ -31,14 +33,22 @@ const idbStorage: StateStorage = {
   },
 }
 
+/** The last data a page showed, for an offline reload: `asOfMs` = when it was fetched (epoch ms). */
+export interface PageEntry<T = unknown> {
+  asOfMs: number
+  data: T
+}
+
 interface PersistedSnapshot {
   snapshot: OverviewSnapshot | null
+  /** Last data per page, keyed by page + params (e.g. `endpoints?service=a&range=1h`). */
+  pages: Record<string, PageEntry>
 }
 
 interface SnapshotState extends PersistedSnapshot {
   /** Replaces the snapshot (live feed ordering is the caller's job, see liveFeed.ts). */
   setSnapshot: (next: OverviewSnapshot) => void
-  /** Forgets the snapshot (sign-out). */
+  /** Forgets the snapshot and every page's data (sign-out). */
   clearSnapshot: () => void
 }
 
@@ -53,29 +63,61 @@ export const useSnapshotStore = create<SnapshotState>()(
   persist(
     (setState) => ({
       snapshot: null,
+      pages: {},
       setSnapshot: (next) => setState({ snapshot: next }),
-      clearSnapshot: () => setState({ snapshot: null }),
+      clearSnapshot: () => setState({ snapshot: null, pages: {} }),
     }),
     {
       name: SNAPSHOT_STORAGE_KEY,
       version: SNAPSHOT_STORE_VERSION,
       storage: createJSONStorage(() => idbStorage),
-      partialize: (s): PersistedSnapshot => ({ snapshot: s.snapshot }),
-      // Only version 1 exists. Anything else (an unversioned dev build, a future downgrade) is dropped: the
-      // snapshot is a cache and the next fetch replaces it.
+      partialize: (s): PersistedSnapshot => ({ snapshot: s.snapshot, pages: s.pages }),
+      // v1 → v2 added `pages` (keep the v1 snapshot). Anything else (an unversioned dev build, a future
+      // downgrade) is dropped: it is a cache and the next fetch replaces it.
       migrate: (persisted, version): PersistedSnapshot => {
-        const candidate = (persisted as Partial<PersistedSnapshot> | null)?.snapshot
-        return version === SNAPSHOT_STORE_VERSION && isSnapshot(candidate) ? { snapshot: candidate } : { snapshot: null }
+        const old = persisted as Partial<PersistedSnapshot> | null
+        const candidate = old?.snapshot
+        const snapshot = (version === 1 || version === 2) && isSnapshot(candidate) ? candidate : null
+        const pages = version === 2 && isPageMap(old?.pages) ? old.pages : {}
+        return { snapshot, pages }
       },
       merge: (persisted, current) => {
-        const candidate = (persisted as Partial<PersistedSnapshot> | undefined)?.snapshot
-        // Keep a snapshot that arrived before hydration finished, and never load a malformed one.
-        if (current.snapshot || !isSnapshot(candidate)) return current
-        return { ...current, snapshot: candidate }
+        const p = persisted as Partial<PersistedSnapshot> | undefined
+        const candidate = p?.snapshot
+        // Keep data that arrived before hydration finished, and never load a malformed value.
+        const snapshot = current.snapshot ?? (isSnapshot(candidate) ? candidate : null)
+        const pages = isPageMap(p?.pages) ? { ...p.pages, ...current.pages } : current.pages
+        return { ...current, snapshot, pages }
       },
     },
   ),
 )
+
+function isPageMap(x: unknown): x is Record<string, PageEntry> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false
+  return Object.values(x).every((e) => typeof e === 'object' && e !== null && typeof (e as PageEntry).asOfMs === 'number' && 'data' in e)
+}
+
+/**
+ * The last data stored for a page key (see `setPageData`), or undefined. `T` is the caller's claim about the
+ * shape it stored under that key; keys must therefore name the page and every param that shapes the data.
+ */
+export function usePageData<T>(key: string): PageEntry<T> | undefined {
+  return useSnapshotStore((s) => s.pages[key]) as PageEntry<T> | undefined
+}
+
+/** Stores a page's data under `key` (persisted to IndexedDB), as of `asOfMs` (default now); evicts the oldest. */
+export function setPageData<T>(key: string, data: T, asOfMs: number = Date.now()): void {
+  useSnapshotStore.setState((s) => {
+    const pages: Record<string, PageEntry> = { ...s.pages, [key]: { asOfMs, data } }
+    const keys = Object.keys(pages)
+    if (keys.length > MAX_PAGE_ENTRIES) {
+      keys.sort((a, b) => (pages[a]?.asOfMs ?? 0) - (pages[b]?.asOfMs ?? 0))
+      for (const k of keys.slice(0, keys.length - MAX_PAGE_ENTRIES)) delete pages[k]
+    }
+    return { pages }
+  })
+}
 
 /** Resolves once the persisted snapshot has been read from IndexedDB (or reading it failed). */
 export function snapshotHydrated(): Promise<void> {

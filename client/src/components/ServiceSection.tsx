@@ -1,45 +1,102 @@
 import { lazy, Suspense, useId, useMemo } from 'react'
-import type { BreakerSummary, ServiceOverview } from '../../../shared/schemas'
-import { formatMs, formatPercent, formatRps } from '../format'
+import type { BreakerState, BreakerSummary, InstanceHealth, SeriesPoint } from '../../../shared/schemas'
+import { stateTone } from '../breakerView'
+import { formatMs, formatPercent, formatRps, NO_VALUE } from '../format'
 import { BreakerTable } from './BreakerTable'
 import { InstanceList } from './InstanceList'
+import { SkeletonBlock } from './shell/PageLoading'
 import { Stat } from './Stat'
 
-// recharts is most of the bundle: load it after the first paint (the chunk is precached for offline use).
-const LatencyChart = lazy(() => import('./LatencyChart').then((m) => ({ default: m.LatencyChart })))
+// recharts is most of the page's weight: the numbers render first, the charts when their chunk arrives.
+const SeriesCharts = lazy(() => import('./charts/SeriesCharts').then((m) => ({ default: m.SeriesCharts })))
 
-interface Props {
-  service: ServiceOverview
-  /** Every breaker of the snapshot; this section shows the ones of `service`. */
-  breakers: BreakerSummary[]
+/** Breaker states, most severe first (the order of the counts). */
+const BREAKER_STATE_ORDER: readonly BreakerState[] = ['FORCED_OPEN', 'OPEN', 'HALF_OPEN', 'FORCED_CLOSED', 'CLOSED']
+
+/** The overview numbers of a service over the selected range. Rates per second, error rate 0–1, latencies ms. */
+export interface ServiceStats {
+  throughputRps: number
+  errorRate: number
+  p50Ms: number | null
+  p95Ms: number | null
+  p99Ms: number | null
 }
 
-/** One service: overview numbers, latency chart, instances and breakers. */
-export function ServiceSection({ service, breakers }: Props) {
+interface Props {
+  service: string
+  /** Label of the range the numbers cover, e.g. "Last 15 minutes". */
+  rangeLabel: string
+  windowMs: number
+  stats: ServiceStats | null
+  points: readonly SeriesPoint[] | null
+  instances: InstanceHealth[]
+  /** Breakers of this service. */
+  breakers: BreakerSummary[]
+  /** Hit ratio 0–1 over every cache of the service; null when no lookups; undefined while loading. */
+  cacheHitRatio: number | null | undefined
+}
+
+/** One service: numbers, charts, breaker counts by state, cache hit ratio, instances and the breakers table. */
+export function ServiceSection({ service: name, rangeLabel, windowMs, stats, points, instances, breakers, cacheHitRatio }: Props) {
   const headingId = useId()
-  const name = service.service
-  const own = useMemo(() => breakers.filter((b) => b.service === name), [breakers, name])
-  const windowMin = Math.round(service.windowMs / 60_000)
+  const counts = useMemo(() => {
+    const m = new Map<BreakerState, number>()
+    for (const b of breakers) m.set(b.clusterState, (m.get(b.clusterState) ?? 0) + 1)
+    return BREAKER_STATE_ORDER.filter((s) => m.has(s)).map((s) => [s, m.get(s) ?? 0] as const)
+  }, [breakers])
+  const up = instances.filter((i) => i.up).length
 
   return (
     <section className="service card" aria-labelledby={headingId} data-testid={`service-${name}`}>
       <h2 id={headingId}>
-        {name} <span className="muted small">last {windowMin} min</span>
+        {name} <span className="muted small">{rangeLabel.toLowerCase()}</span>
       </h2>
       <dl className="stats">
-        <Stat label="Throughput" unit="req/s" value={formatRps(service.throughputRps)} testId={`throughput-${name}`} />
-        <Stat label="Error rate" unit="%" value={formatPercent(service.errorRate)} testId={`error-rate-${name}`} />
-        <Stat label="p50" unit="ms" value={formatMs(service.p50Ms)} testId={`p50-${name}`} />
-        <Stat label="p95" unit="ms" value={formatMs(service.p95Ms)} testId={`p95-${name}`} />
-        <Stat label="p99" unit="ms" value={formatMs(service.p99Ms)} testId={`p99-${name}`} />
+        <Stat label="Throughput" unit="req/s" value={stats ? formatRps(stats.throughputRps) : NO_VALUE} testId={`throughput-${name}`} />
+        <Stat label="Error rate" unit="%" value={stats ? formatPercent(stats.errorRate) : NO_VALUE} testId={`error-rate-${name}`} />
+        <Stat label="p50" unit="ms" value={formatMs(stats?.p50Ms ?? null)} testId={`p50-${name}`} />
+        <Stat label="p95" unit="ms" value={formatMs(stats?.p95Ms ?? null)} testId={`p95-${name}`} />
+        <Stat label="p99" unit="ms" value={formatMs(stats?.p99Ms ?? null)} testId={`p99-${name}`} />
       </dl>
-      <div className="service-grid">
-        <Suspense fallback={<p className="muted chart-empty">Loading chart…</p>}>
-          <LatencyChart series={service.series} service={name} />
-        </Suspense>
-        <InstanceList instances={service.instances} service={name} />
+      <div className="summary-row">
+        <div className="summary card-inner" data-testid={`breaker-counts-${name}`}>
+          <h3>Breakers by state</h3>
+          {counts.length === 0 ? (
+            <p className="muted small">No breakers.</p>
+          ) : (
+            <ul className="state-counts">
+              {counts.map(([state, n]) => (
+                <li key={state}>
+                  <span className={`pill tone-${stateTone(state)}`}>{state}</span> <span className="count">{n}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <div className="summary card-inner">
+          <h3>Cache hit ratio</h3>
+          <p className="summary-value" data-testid={`cache-hit-ratio-${name}`}>
+            {cacheHitRatio === undefined ? '…' : cacheHitRatio === null ? NO_VALUE : `${formatPercent(cacheHitRatio)}%`}
+          </p>
+        </div>
+        <div className="summary card-inner">
+          <h3>Instances up</h3>
+          <p className="summary-value" data-testid={`instances-up-${name}`}>
+            {up}/{instances.length}
+          </p>
+        </div>
       </div>
-      <BreakerTable service={name} breakers={own} />
+      {points === null ? (
+        <SkeletonBlock heightRem={12} label="Loading charts…" />
+      ) : (
+        <Suspense fallback={<SkeletonBlock heightRem={12} label="Loading charts…" />}>
+          <SeriesCharts points={points} windowMs={windowMs} id={name} />
+        </Suspense>
+      )}
+      <div className="service-grid">
+        <BreakerTable service={name} breakers={breakers} />
+        <InstanceList instances={instances} service={name} />
+      </div>
     </section>
   )
 }

@@ -1,0 +1,48 @@
+import { useState } from 'react'
+import type { BreakerCommand } from '../../../../shared/schemas'
+import { COMMANDS, COMMAND_LABELS, progressText, useTrackedCommand } from './commands'
+import { CommandDialog } from './CommandDialog'
+
+interface Props {
+  service: string
+  breaker: string
+  instances: string[]
+  /** Why commands are disabled (visible text and the buttons' title), or null when allowed. */
+  blockedReason: string | null
+}
+
+/** Reset / Force open / Force closed / Release, each behind a confirm dialog, and the live "applied on n/m". */
+export function BreakerActions({ service, breaker, instances, blockedReason }: Props) {
+  const [command, setCommand] = useState<BreakerCommand | null>(null)
+  const tracked = useTrackedCommand(service, breaker)
+  const id = `${service}-${breaker}`
+
+  return (
+    <div className="bk-actions">
+      <div className="bk-buttons" role="group" aria-label={`Commands for ${breaker}`}>
+        {COMMANDS.map((c) => (
+          <button
+            key={c}
+            type="button"
+            className={c === 'forceOpen' ? 'bk-danger' : undefined}
+            disabled={blockedReason !== null}
+            title={blockedReason ?? `${COMMAND_LABELS[c]} ${breaker} on ${service}`}
+            onClick={() => setCommand(c)}
+          >
+            {COMMAND_LABELS[c]}
+          </button>
+        ))}
+      </div>
+      {blockedReason && <p className="muted small bk-blocked">Commands disabled: {blockedReason}</p>}
+      {tracked && (
+        <p className={`progress bk-progress bk-progress-${tracked.status}`} role="status" data-testid={`command-progress-${id}`}>
+          {progressText(tracked)}
+          {tracked.instance ? ` (instance ${tracked.instance})` : ''}
+        </p>
+      )}
+      {command && (
+        <CommandDialog service={service} breaker={breaker} command={command} instances={instances} onClose={() => setCommand(null)} />
+      )}
+    </div>
+  )
+}

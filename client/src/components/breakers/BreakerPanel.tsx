@@ -1,0 +1,115 @@
+import { Link, useLocation } from 'react-router'
+import type { BreakerInstanceReport, BreakerSummary } from '../../../../shared/schemas'
+import { agreementText, isDisagreement, stateTone } from '../../breakerView'
+import { formatDateTime } from '../table/format'
+import { BreakerActions } from './BreakerActions'
+import './breakers.css'
+
+interface Props {
+  breaker: BreakerSummary
+  /** Why commands are disabled, or null when allowed. */
+  blockedReason: string | null
+  /** Link the name to the breaker's page (the list); false on the page itself. */
+  linkToDetail?: boolean
+  /** Heading level of the breaker's name (h2 in the list, none on the detail page where the h1 names it). */
+  showHeading?: boolean
+}
+
+function ms(v: number | null): string {
+  if (v === null) return 'none'
+  return v >= 1000 && v % 1000 === 0 ? `${v / 1000} s` : `${v} ms`
+}
+
+/** Effective options line, e.g. "timeout 3 s · error ≥ 50% · reset 30 s · volume ≥ 5". */
+export function optionsText(o: BreakerInstanceReport['options']): string {
+  return `timeout ${ms(o.timeoutMs)} · error ≥ ${o.errorThresholdPercentage}% · reset ${ms(o.resetTimeoutMs)} · volume ≥ ${o.volumeThreshold}`
+}
+
+/** One breaker: cluster state and agreement, each instance's state, rolling stats and options, and the commands. */
+export function BreakerPanel({ breaker: b, blockedReason, linkToDetail = true, showHeading = true }: Props) {
+  const location = useLocation()
+  const id = `${b.service}-${b.name}`
+  const detailPath = `/breakers/${encodeURIComponent(b.service)}/${encodeURIComponent(b.name)}`
+  const name = linkToDetail ? (
+    <Link to={{ pathname: detailPath, search: location.search }} aria-label={`${b.name} on ${b.service} — details and timeline`}>
+      {b.name}
+    </Link>
+  ) : (
+    b.name
+  )
+
+  return (
+    <article className="card bk-panel" data-testid={`breakers-page-row-${id}`} aria-label={`Breaker ${b.name} on ${b.service}`}>
+      <header className="bk-head">
+        {showHeading ? <h2 className="bk-name">{name}</h2> : null}
+        <span className="bk-service muted small">{b.service}</span>
+        <span className={`pill tone-${stateTone(b.clusterState)}`} data-testid={`breakers-page-state-${id}`}>
+          {b.clusterState}
+        </span>
+        <span className={isDisagreement(b) ? 'agreement disagree' : 'agreement muted'} data-testid={`breakers-page-agreement-${id}`}>
+          {agreementText(b)}
+          {isDisagreement(b) ? ' — instances disagree' : ''}
+        </span>
+        <span className="muted small">
+          generation {b.desiredGeneration} applied on {b.appliedCount}/{b.instancesReporting}
+        </span>
+      </header>
+      {b.instances.length === 0 ? (
+        <p className="muted small">No live instance reports this breaker.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="bk-table">
+            <caption className="visually-hidden">Instances of {b.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Instance</th>
+                <th scope="col">State</th>
+                <th scope="col" className="num" title="Applied command generation">
+                  Gen
+                </th>
+                <th scope="col" className="num">Fires</th>
+                <th scope="col" className="num">Failures</th>
+                <th scope="col" className="num">Timeouts</th>
+                <th scope="col" className="num">Rejects</th>
+                <th scope="col" className="num">Fallbacks</th>
+                <th scope="col">Options</th>
+                <th scope="col">Last transition</th>
+              </tr>
+            </thead>
+            <tbody>
+              {b.instances.map((i) => (
+                <tr key={i.instance} data-testid={`breaker-instance-row-${id}-${i.instance}`}>
+                  <th scope="row" className="instance-name">
+                    {i.instance}
+                  </th>
+                  <td>
+                    <span className={`pill small tone-${stateTone(i.state)}`} data-testid={`breaker-instance-state-${id}-${i.instance}`}>
+                      {i.state}
+                    </span>
+                  </td>
+                  <td className="num">{i.appliedGeneration}</td>
+                  <td className="num">{i.stats.fires}</td>
+                  <td className="num">{i.stats.failures}</td>
+                  <td className="num">{i.stats.timeouts}</td>
+                  <td className="num">{i.stats.rejects}</td>
+                  <td className="num">{i.stats.fallbacks}</td>
+                  <td className="small bk-options">{optionsText(i.options)}</td>
+                  <td className="small">
+                    {i.lastTransitionAtMs > 0 ? formatDateTime(i.lastTransitionAtMs) : '—'}
+                    {i.lastTransitionReason ? <span className="muted"> · {i.lastTransitionReason}</span> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <BreakerActions
+        service={b.service}
+        breaker={b.name}
+        instances={b.instances.map((i) => i.instance)}
+        blockedReason={blockedReason}
+      />
+    </article>
+  )
+}

@@ -1,0 +1,32 @@
+import type { SeriesPoint } from '../../../../shared/schemas'
+import { formatMs, formatPercent, formatRps } from '../../format'
+import { TimeChart, type ChartLine } from './TimeChart'
+
+const THROUGHPUT: ChartLine[] = [{ key: 'throughputRps', name: 'req/s', color: 'var(--series-p50)' }]
+const ERRORS: ChartLine[] = [{ key: 'errorRate', name: 'error rate', color: 'var(--series-p99)' }]
+const LATENCY: ChartLine[] = [
+  { key: 'p50Ms', name: 'p50', color: 'var(--series-p50)' },
+  { key: 'p95Ms', name: 'p95', color: 'var(--series-p95)' },
+  { key: 'p99Ms', name: 'p99', color: 'var(--series-p99)' },
+]
+const fmtRps = (v: number) => formatRps(v)
+const fmtPct = (v: number) => `${formatPercent(v)}%`
+const fmtMs = (v: number) => `${formatMs(v)} ms`
+
+interface Props {
+  points: readonly SeriesPoint[]
+  windowMs: number
+  /** Suffix of the charts' test ids, e.g. the service name. */
+  id: string
+}
+
+/** Throughput, error rate and p50/p95/p99 charts of one series (a service or one route). */
+export function SeriesCharts({ points, windowMs, id }: Props) {
+  return (
+    <div className="chart-grid">
+      <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} />
+      <TimeChart data={points} lines={ERRORS} caption="Error rate (%)" formatValue={fmtPct} windowMs={windowMs} testId={`error-chart-${id}`} />
+      <TimeChart data={points} lines={LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} />
+    </div>
+  )
+}

@@ -1,0 +1,39 @@
+import { NavLink, useSearchParams } from 'react-router'
+
+/** The pages, in nav order; `name` is both the link text and the page's `<h1>`. */
+export const PAGES = [
+  { path: '/', name: 'Overview' },
+  { path: '/endpoints', name: 'Endpoints' },
+  { path: '/breakers', name: 'Breakers' },
+  { path: '/requests', name: 'Requests' },
+  { path: '/events', name: 'Events & audit' },
+  { path: '/caches', name: 'Caches' },
+  { path: '/instances', name: 'Instances' },
+] as const
+
+/** Params every page shares; page-specific ones (`route`, filters) are dropped when switching pages. */
+const SHARED_PARAMS = ['service', 'range', 'live'] as const
+
+/** `<nav aria-label="Pages">`: one link per page, keeping service, range and live; scrolls sideways on a phone. */
+export function PageNav() {
+  const [params] = useSearchParams()
+  const shared = new URLSearchParams()
+  for (const p of SHARED_PARAMS) {
+    const v = params.get(p)
+    if (v !== null) shared.set(p, v)
+  }
+  const search = shared.toString()
+  return (
+    <nav aria-label="Pages" className="page-nav">
+      <ul>
+        {PAGES.map((p) => (
+          <li key={p.path}>
+            <NavLink to={{ pathname: p.path, search: search ? `?${search}` : '' }} end={p.path === '/'}>
+              {p.name}
+            </NavLink>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  )
+}

@@ -1,0 +1,192 @@
+import { lazy, Suspense, useId, useState, type FormEvent } from 'react'
+import { invalidateCacheTag, listCaches, type CachesResult, type CacheSummaryData } from '../api'
+import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
+import { classifyError } from '../errors'
+import { formatPercent, NO_VALUE } from '../format'
+import { useIsOffline, useSessionStore } from '../store'
+import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
+import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
+
+const CacheHitChart = lazy(() => import('../components/charts/CacheHitChart').then((m) => ({ default: m.CacheHitChart })))
+
+const INTEGER = new Intl.NumberFormat('en-US')
+
+function ratioText(r: number | null): string {
+  return r === null ? NO_VALUE : `${formatPercent(r)}%`
+}
+
+/** Caches: per cache hits, misses, sets, invalidations and hit ratio (text + chart); "Invalidate tag" for operators. */
+export function CachesPage() {
+  const [service] = useService()
+  const [range] = useRange()
+  const [live] = useLive()
+  const windowMs = RANGES[range].ms
+  const result = usePolled<CachesResult>(
+    (signal) => listCaches({ service: service ?? '', windowMs }, { signal }),
+    [service, windowMs],
+    live ? LIVE_POLL_INTERVAL_MS : null,
+    { pageKey: pageKey('caches', { service, range }), enabled: service !== null },
+  )
+  const caches = result.data?.caches ?? []
+
+  return (
+    <div className="page-body">
+      <div className="page-head">
+        <h1>Caches</h1>
+        {service && <p className="muted small">{service} · {RANGES[range].label.toLowerCase()}</p>}
+      </div>
+      {service === null ? (
+        <p className="empty-state">No service selected.</p>
+      ) : result.loading ? (
+        <PageLoading label="Loading caches…" />
+      ) : result.error && !result.data ? (
+        <p className="error-state" role="alert">
+          Could not load the caches: {result.error.kind === 'aborted' ? 'cancelled' : result.error.message}
+        </p>
+      ) : caches.length === 0 ? (
+        <p className="empty-state">{service} reports no caches in this range.</p>
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="data-table" data-testid="caches-table">
+              <caption className="visually-hidden">Caches of {service}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Cache</th>
+                  <th scope="col" className="num">Hits</th>
+                  <th scope="col" className="num">Misses</th>
+                  <th scope="col" className="num">Sets</th>
+                  <th scope="col" className="num">Invalidations</th>
+                  <th scope="col" className="num">Hit ratio</th>
+                </tr>
+              </thead>
+              <tbody>
+                {caches.map((c) => (
+                  <tr key={c.cache} data-testid={`cache-${c.cache}`}>
+                    <th scope="row" className="mono">
+                      {c.cache}
+                    </th>
+                    <td className="num">{INTEGER.format(c.hits)}</td>
+                    <td className="num">{INTEGER.format(c.misses)}</td>
+                    <td className="num">{INTEGER.format(c.sets)}</td>
+                    <td className="num">{INTEGER.format(c.invalidations)}</td>
+                    <td className="num" data-testid={`cache-hit-ratio-${c.cache}`}>
+                      {ratioText(c.hitRatio)}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="chart-grid">
+            {caches.map((c) => (
+              <Suspense key={c.cache} fallback={<SkeletonBlock heightRem={12} label="Loading chart…" />}>
+                <CacheHitChart cache={c} windowMs={windowMs} />
+              </Suspense>
+            ))}
+          </div>
+          <InvalidateTagForm service={service} caches={caches} />
+        </>
+      )}
+    </div>
+  )
+}
+
+/** Why the invalidate form is disabled, or null when allowed. */
+function blockedReason(role: string | null, offline: boolean): string | null {
+  if (offline) return 'Offline — invalidation needs a connection to the server.'
+  if (role !== 'operator') return 'Only operators can invalidate cache entries; you are signed in as a viewer.'
+  return null
+}
+
+/** "Invalidate tag": cache + tag + reason → `caches.invalidateTag`; shows "removed N keys". Operator only. */
+function InvalidateTagForm({ service, caches }: { service: string; caches: readonly CacheSummaryData[] }) {
+  const role = useSessionStore((s) => s.role)
+  const offline = useIsOffline()
+  const blocked = blockedReason(role, offline)
+  const headingId = useId()
+  const cacheId = useId()
+  const tagId = useId()
+  const reasonId = useId()
+  const [cache, setCache] = useState(caches[0]?.cache ?? '')
+  const [tag, setTag] = useState('')
+  const [reason, setReason] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null)
+  const chosen = caches.some((c) => c.cache === cache) ? cache : (caches[0]?.cache ?? '')
+
+  async function onSubmit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault()
+    if (blocked) return
+    const t = tag.trim()
+    const r = reason.trim()
+    if (!t || !r) {
+      setOutcome({ ok: false, text: 'Give a tag and a reason; the reason goes into the audit log.' })
+      return
+    }
+    setBusy(true)
+    setOutcome(null)
+    try {
+      const { removed } = await invalidateCacheTag({ service, cache: chosen, tag: t, reason: r })
+      setOutcome({ ok: true, text: `${chosen}: tag “${t}” — removed ${removed} key${removed === 1 ? '' : 's'}.` })
+      setTag('')
+      setReason('')
+    } catch (err) {
+      const f = classifyError(err)
+      setOutcome({
+        ok: false,
+        text:
+          f.kind === 'network'
+            ? 'Could not reach the server — nothing was invalidated.'
+            : f.kind === 'aborted'
+              ? 'Cancelled.'
+              : f.code === 'FORBIDDEN'
+                ? 'Only operators can invalidate cache entries.'
+                : f.message,
+      })
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <section className="card invalidate" aria-labelledby={headingId}>
+      <h2 id={headingId}>Invalidate tag</h2>
+      {blocked && (
+        <p className="muted small" data-testid="invalidate-disabled-reason">
+          {blocked}
+        </p>
+      )}
+      <form className="inline-form" onSubmit={onSubmit}>
+        <fieldset disabled={blocked !== null || busy}>
+          <div className="field">
+            <label htmlFor={cacheId}>Cache</label>
+            <select id={cacheId} value={chosen} onChange={(e) => setCache(e.target.value)}>
+              {caches.map((c) => (
+                <option key={c.cache} value={c.cache}>
+                  {c.cache}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor={tagId}>Tag</label>
+            <input id={tagId} value={tag} maxLength={512} autoComplete="off" onChange={(e) => setTag(e.target.value)} />
+          </div>
+          <div className="field grow">
+            <label htmlFor={reasonId}>Reason</label>
+            <input id={reasonId} value={reason} maxLength={500} autoComplete="off" onChange={(e) => setReason(e.target.value)} />
+          </div>
+          <button type="submit" className="primary" title={blocked ?? undefined}>
+            {busy ? 'Invalidating…' : 'Invalidate tag'}
+          </button>
+        </fieldset>
+      </form>
+      {outcome && (
+        <p className={outcome.ok ? 'result-ok' : 'notice'} role={outcome.ok ? 'status' : 'alert'} data-testid="invalidate-result">
+          {outcome.text}
+        </p>
+      )}
+    </section>
+  )
+}

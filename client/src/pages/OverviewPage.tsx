@@ -1,0 +1,104 @@
+import { useEffect, useMemo } from 'react'
+import { getSeries, listCaches, type CachesResult, type ServiceSeriesResult } from '../api'
+import { ServiceSection } from '../components/ServiceSection'
+import { PageLoading } from '../components/shell/PageLoading'
+import { fetchSnapshotOnce, startLiveFeed } from '../liveFeed'
+import { useSessionStore, useSnapshotStore } from '../store'
+import { pageKey, RANGES, useLive, useRange, useReportAsOf, useService, useServices } from '../uiState'
+import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
+
+/** Window of the live snapshot stream: the shortest range. Longer ranges read `series.get` for numbers and charts. */
+const SNAPSHOT_WINDOW_MS = RANGES['15m'].ms
+
+/**
+ * Overview of the selected service: throughput, error rate, p50/p95/p99 (numbers and charts), breaker counts by
+ * state, cache hit ratio, instances up, and the compact breakers table with Reset. Live: the `live.snapshot`
+ * stream (15 min window) plus, for longer ranges, `series.get` every 5 s; paused: one fetch of each.
+ */
+export function OverviewPage() {
+  const auth = useSessionStore((s) => s.auth)
+  const snapshot = useSnapshotStore((s) => s.snapshot)
+  const services = useServices()
+  const [service] = useService()
+  const [range] = useRange()
+  const [live] = useLive()
+  const { ms: windowMs, label } = RANGES[range]
+  const long = windowMs > SNAPSHOT_WINDOW_MS
+  const interval = live ? LIVE_POLL_INTERVAL_MS : null
+
+  useEffect(() => {
+    if (auth !== 'signedIn') return undefined
+    return live ? startLiveFeed(SNAPSHOT_WINDOW_MS) : fetchSnapshotOnce(SNAPSHOT_WINDOW_MS)
+  }, [auth, live])
+  useReportAsOf(snapshot?.asOfMs ?? null)
+
+  const series = usePolled<ServiceSeriesResult>(
+    (signal) => getSeries({ service: service ?? '', windowMs }, { signal }),
+    [service, windowMs],
+    interval,
+    { pageKey: pageKey('overview-series', { service, range }), reportAsOf: false, enabled: long && service !== null },
+  )
+  const caches = usePolled<CachesResult>(
+    (signal) => listCaches({ service: service ?? '', windowMs }, { signal }),
+    [service, windowMs],
+    interval,
+    { pageKey: pageKey('overview-caches', { service, range }), reportAsOf: false, enabled: service !== null },
+  )
+
+  const cacheHitRatio = useMemo(() => {
+    if (!caches.data) return caches.error ? null : undefined
+    let hits = 0
+    let lookups = 0
+    for (const c of caches.data.caches) {
+      hits += c.hits
+      lookups += c.hits + c.misses
+    }
+    return lookups > 0 ? hits / lookups : null
+  }, [caches.data, caches.error])
+
+  const overview = snapshot?.services.find((s) => s.service === service)
+  const breakers = useMemo(() => snapshot?.breakers.filter((b) => b.service === service) ?? [], [snapshot, service])
+
+  let body
+  if (!snapshot && !services) {
+    body = <PageLoading label="Loading the first snapshot…" />
+  } else if (service === null) {
+    body = (
+      <p className="empty-state">No services are reporting yet. Instrument a service with the Fusebox SDK to see it here.</p>
+    )
+  } else if (!overview && !snapshot) {
+    body = <PageLoading label="Loading the first snapshot…" />
+  } else {
+    const stats = long ? (series.data?.total ?? null) : (overview ?? null)
+    const points = long ? (series.data?.points ?? null) : (overview?.series ?? [])
+    body = (
+      <>
+        {!overview && <p className="empty-state">{service} has not reported in the last 15 minutes.</p>}
+        {long && series.error && (
+          <p className="error-state" role="alert">
+            Could not load the {label.toLowerCase()}: {series.error.kind === 'aborted' ? 'cancelled' : series.error.message}
+          </p>
+        )}
+        <ServiceSection
+          service={service}
+          rangeLabel={label}
+          windowMs={windowMs}
+          stats={stats}
+          points={points}
+          instances={overview?.instances ?? []}
+          breakers={breakers}
+          cacheHitRatio={cacheHitRatio}
+        />
+      </>
+    )
+  }
+
+  return (
+    <div className="page-body">
+      <div className="page-head">
+        <h1>Overview</h1>
+      </div>
+      {body}
+    </div>
+  )
+}

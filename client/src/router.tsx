@@ -1,0 +1,48 @@
+/**
+ * The dashboard's routes (react-router data router). Every page is lazy-loaded, so recharts and the heavy
+ * tables are not in the first-route bundle; the service worker precaches the chunks for offline use.
+ * Shared URL state (`service`, `range`, `live`) lives in search params, see uiState.ts.
+ */
+import { createBrowserRouter, type RouteObject } from 'react-router'
+import { AppShell } from './components/shell/AppShell'
+import { PageLoading } from './components/shell/PageLoading'
+import { RouteError } from './components/shell/RouteError'
+
+/** The route table: the shell (layout) with one lazy child per page. */
+export const ROUTES: RouteObject[] = [
+  {
+    path: '/',
+    Component: AppShell,
+    HydrateFallback: PageLoading,
+    ErrorBoundary: RouteError,
+    children: [
+      { index: true, lazy: async () => ({ Component: (await import('./pages/OverviewPage')).OverviewPage }) },
+      { path: 'endpoints', lazy: async () => ({ Component: (await import('./pages/EndpointsPage')).EndpointsPage }) },
+      { path: 'breakers', lazy: async () => ({ Component: (await import('./pages/BreakersPage')).BreakersPage }) },
+      {
+        path: 'breakers/:service/:breaker',
+        lazy: async () => ({ Component: (await import('./pages/BreakerDetailPage')).BreakerDetailPage }),
+      },
+      { path: 'requests', lazy: async () => ({ Component: (await import('./pages/RequestsPage')).RequestsPage }) },
+      { path: 'events', lazy: async () => ({ Component: (await import('./pages/EventsPage')).EventsPage }) },
+      { path: 'caches', lazy: async () => ({ Component: (await import('./pages/CachesPage')).CachesPage }) },
+      { path: 'instances', lazy: async () => ({ Component: (await import('./pages/InstancesPage')).InstancesPage }) },
+      { path: '*', Component: NotFound },
+    ],
+  },
+]
+
+let router: ReturnType<typeof createBrowserRouter> | null = null
+
+/**
+ * The router of the signed-in (or offline) dashboard, created on first use: after `boot()` has removed a
+ * `#token=` fragment from the address, so the router never starts from (or re-writes) a URL holding it.
+ */
+export function getRouter(): ReturnType<typeof createBrowserRouter> {
+  router ??= createBrowserRouter(ROUTES)
+  return router
+}
+
+function NotFound(): never {
+  throw new Response('Not found', { status: 404 })
+}

@@ -1,0 +1,120 @@
+/**
+ * URL-held UI state shared by every page: the selected service (`?service=`), time range (`?range=`) and
+ * live/paused (`?live=`). In the URL so a view is shareable and the back button undoes a change; setters push a
+ * history entry and keep the current path and every other param. Also the "as of" time the header shows, which
+ * the current page reports.
+ */
+import { useCallback, useEffect } from 'react'
+import { useSearchParams } from 'react-router'
+import { create } from 'zustand'
+import type { ServiceListItem } from './api'
+import { usePageData } from './store'
+
+/** Selectable time ranges, shortest first: key → window in ms and a label. */
+export const RANGES = {
+  '15m': { ms: 15 * 60_000, label: 'Last 15 minutes' },
+  '1h': { ms: 3_600_000, label: 'Last hour' },
+  '6h': { ms: 6 * 3_600_000, label: 'Last 6 hours' },
+  '24h': { ms: 24 * 3_600_000, label: 'Last 24 hours' },
+  '7d': { ms: 7 * 24 * 3_600_000, label: 'Last 7 days' },
+  '30d': { ms: 30 * 24 * 3_600_000, label: 'Last 30 days' },
+} as const
+
+/** A key of `RANGES`. */
+export type RangeKey = keyof typeof RANGES
+
+/** Range used when `?range=` is absent or unknown. */
+export const DEFAULT_RANGE: RangeKey = '15m'
+
+/** Service names as shared/schemas.ts `NAME_PATTERN` allows (copied: importing it would pull zod into the entry). */
+const SERVICE_NAME = /^[A-Za-z0-9._-]{1,64}$/
+
+/** Page-data key (store.ts) under which the shell keeps the `services.list` answer. */
+export const SERVICES_PAGE_KEY = 'services'
+
+/** Whether a string is a `RangeKey`. */
+export function isRangeKey(x: string | null): x is RangeKey {
+  return x !== null && Object.hasOwn(RANGES, x)
+}
+
+/** Returns a setter of one search param that pushes a history entry and keeps the path and the other params. */
+function useParamSetter(name: string): (value: string | null) => void {
+  const [, setParams] = useSearchParams()
+  return useCallback(
+    (value: string | null) =>
+      setParams((prev) => {
+        const next = new URLSearchParams(prev)
+        if (value === null) next.delete(name)
+        else next.set(name, value)
+        return next
+      }),
+    [name, setParams],
+  )
+}
+
+/** The services list the shell keeps current (`services.list`), or undefined before the first answer. */
+export function useServices(): ServiceListItem[] | undefined {
+  return usePageData<ServiceListItem[]>(SERVICES_PAGE_KEY)?.data
+}
+
+/**
+ * The selected service: `?service=` when it is a valid name, else the first service of `services.list`, else
+ * null (list not loaded yet, or no service has reported). The setter pushes a history entry.
+ */
+export function useService(): [string | null, (service: string) => void] {
+  const [params] = useSearchParams()
+  const services = useServices()
+  const fromUrl = params.get('service')
+  const service = fromUrl !== null && SERVICE_NAME.test(fromUrl) ? fromUrl : (services?.[0]?.service ?? null)
+  return [service, useParamSetter('service')]
+}
+
+/** The selected time range (`?range=`, default 15m). */
+export function useRange(): [RangeKey, (range: RangeKey) => void] {
+  const [params] = useSearchParams()
+  const raw = params.get('range')
+  const set = useParamSetter('range')
+  const setRange = useCallback((r: RangeKey) => set(r === DEFAULT_RANGE ? null : r), [set])
+  return [isRangeKey(raw) ? raw : DEFAULT_RANGE, setRange]
+}
+
+/** The selected range's window in ms (15 min … 30 days). */
+export function useWindowMs(): number {
+  return RANGES[useRange()[0]].ms
+}
+
+/** Live (`?live=1`, the default) or paused (`?live=0`: nothing refetches). */
+export function useLive(): [boolean, (live: boolean) => void] {
+  const [params] = useSearchParams()
+  const set = useParamSetter('live')
+  const setLive = useCallback((b: boolean) => set(b ? null : '0'), [set])
+  return [params.get('live') !== '0', setLive]
+}
+
+interface AsOfState {
+  /** When the data the current page shows was produced (epoch ms); null when the page has none yet. */
+  asOfMs: number | null
+}
+
+/** The "as of" time of the data on screen, shown in the header and the offline banner. */
+export const useAsOfStore = create<AsOfState>()(() => ({ asOfMs: null }))
+
+/** Reports the current page's "as of" time to the header (cleared when the page unmounts). */
+export function useReportAsOf(asOfMs: number | null): void {
+  useEffect(() => {
+    useAsOfStore.setState({ asOfMs })
+  }, [asOfMs])
+  useEffect(() => () => useAsOfStore.setState({ asOfMs: null }), [])
+}
+
+/**
+ * A stable page-data key from a page name and the params that shape its data, e.g.
+ * `pageKey('endpoints', { service: 'a', range: '1h' })` → `endpoints?range=1h&service=a` (params sorted, undefined dropped).
+ */
+export function pageKey(page: string, params: Record<string, string | number | boolean | undefined | null>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+  return parts.length ? `${page}?${parts.join('&')}` : page
+}

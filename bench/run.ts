@@ -20,6 +20,7 @@ const TOPICS: Topic[] = [
   { name: 'flush', run: async (redis) => (await import('./flush')).benchFlush(await redis()) },
   { name: 'storage', run: async () => (await import('./storage')).benchStorage() },
   { name: 'server', run: async () => (await import('./server')).benchServer() },
+  { name: 'client', run: async () => (await import('./client')).benchClient() },
 ]
 
 async function main(): Promise<number> {

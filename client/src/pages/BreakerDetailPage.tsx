@@ -64,7 +64,7 @@ export function BreakerDetailPage() {
             {detail.timeline.length === 0 ? (
               <p className="muted small">No transitions or commands in this window.</p>
             ) : (
-              <div className="table-scroll">
+              <div className="table-scroll" tabIndex={0} role="region" aria-label="Timeline (scrollable)">
                 <table className="bk-table bk-events" data-testid="breaker-timeline-list">
                   <caption className="visually-hidden">Transitions and commands of {breaker}, newest first</caption>
                   <thead>

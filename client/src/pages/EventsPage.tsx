@@ -6,7 +6,7 @@ import { LogFilters, useFilterValues, type FilterField } from '../components/tab
 import { useCursorRows } from '../components/table/useCursorRows'
 import { useWindowedRows } from '../components/table/useWindowedRows'
 import { VirtualTable, type Column } from '../components/table/VirtualTable'
-import { useLive, useService } from '../uiState'
+import { useLive, useService, useReportAsOf } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS } from '../usePolled'
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
@@ -54,6 +54,7 @@ function AllEvents({ service }: { service: string }) {
   )
   const rows = useWindowedRows<EventEntryData>(fetcher)
   const { source } = rows
+  useReportAsOf(rows.asOfMs)
   const onRange = useCallback((first: number, count: number) => source.request(first, count), [source])
   useEffect(() => {
     if (!live) return

@@ -5,7 +5,7 @@ import { LogFilters, useFilterValues, type FilterField } from '../components/tab
 import { useCursorRows } from '../components/table/useCursorRows'
 import { useWindowedRows } from '../components/table/useWindowedRows'
 import { VirtualTable, type Column } from '../components/table/VirtualTable'
-import { useLive, useService } from '../uiState'
+import { useLive, useService, useReportAsOf } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS } from '../usePolled'
 
 const STATUS_PATTERN = /^([1-5]xx|[1-5]\d\d)$/
@@ -49,6 +49,7 @@ function WholeLog({ service }: { service: string }) {
   )
   const rows = useWindowedRows<RequestEntryData>(fetcher)
   const { source } = rows
+  useReportAsOf(rows.asOfMs)
   const onRange = useCallback((first: number, count: number) => source.request(first, count), [source])
 
   // Live: new requests arrive at the top; refresh while the newest rows are in view.

@@ -57,7 +57,7 @@ export function BreakerPanel({ breaker: b, blockedReason, linkToDetail = true, s
       {b.instances.length === 0 ? (
         <p className="muted small">No live instance reports this breaker.</p>
       ) : (
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label={`Instances of ${b.name} (scrollable)`}>
           <table className="bk-table">
             <caption className="visually-hidden">Instances of {b.name}</caption>
             <thead>

@@ -28,6 +28,8 @@ export interface WindowedSnapshot {
   error: string | null
   /** Some visible rows were located by time rather than by exact offset. */
   approximate: boolean
+  /** When the last window arrived (epoch ms), for the page's "as of"; null before the first. */
+  asOfMs: number | null
 }
 
 /** Rows per fetched window. */
@@ -49,7 +51,7 @@ export class WindowedSource<T> {
   private readonly inflight = new Map<number, AbortController>()
   private readonly inexact = new Set<number>()
   private readonly listeners = new Set<() => void>()
-  private snap: WindowedSnapshot = { version: 0, total: null, loading: false, error: null, approximate: false }
+  private snap: WindowedSnapshot = { version: 0, total: null, loading: false, error: null, approximate: false, asOfMs: null }
   private range = { first: 0, count: 1 }
   private timer: ReturnType<typeof setTimeout> | null = null
   private disposed = false
@@ -151,7 +153,7 @@ export class WindowedSource<T> {
         if (w.exact) this.inexact.delete(offset)
         else this.inexact.add(offset)
         const totalChanged = this.snap.total !== w.total
-        this.emit({ total: w.total, error: null, version: this.snap.version + 1 })
+        this.emit({ total: w.total, error: null, version: this.snap.version + 1, asOfMs: Date.now() })
         // The first answer tells us the total: the visible range may need more windows now.
         if (totalChanged) this.fetchNeeded()
       },

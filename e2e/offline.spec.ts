@@ -1,0 +1,53 @@
+/**
+ * Issue #5, offline: after one online visit, with the service worker's network blocked as well, a reload shows each
+ * page's last data and the offline banner; actions are disabled; back online, the page goes live again without a
+ * reload ("as of" moves, the banner goes).
+ */
+import type { Page } from '@playwright/test'
+import { PAGES, expect, goOffline, goOnline, openPage, signedIn, test, waitUntilControlled } from './helpers'
+
+/** Waits until the service worker's API cache holds at least one answer (the last data of this page). */
+async function apiCacheFilled(page: Page): Promise<void> {
+  await expect
+    .poll(() => page.evaluate(async () => ((await caches.has('fusebox-api')) ? (await (await caches.open('fusebox-api')).keys()).length : 0)))
+    .toBeGreaterThan(0)
+}
+
+for (const p of PAGES) {
+  test(`offline: ${p.slug} shows its last data and the banner after a reload, then goes live again`, async ({ page, context }) => {
+    await signedIn(page)
+    await waitUntilControlled(page)
+    await openPage(page, p) // the one online visit of this page
+    await apiCacheFilled(page)
+    await page.waitForTimeout(1500) // the persisted snapshot is written coalesced (client/src/writeCoalescer.ts)
+
+    await goOffline(context)
+    try {
+      await page.reload()
+      const banner = page.getByTestId('offline-banner')
+      await expect(banner).toBeVisible()
+      await expect(banner).toContainText(/Offline — data as of \d{2}:\d{2}:\d{2}/)
+      await expect(page.getByRole('heading', { level: 1, name: p.heading, exact: true })).toBeVisible()
+      await p.ready(page) // the same "real data" check as online, answered from what was saved
+
+      if (p.actions) {
+        const actions = page.getByRole('button', { name: p.actions })
+        if (['overview', 'breakers', 'breaker-detail'].includes(p.slug)) expect(await actions.count(), 'action buttons on the page').toBeGreaterThan(0)
+        for (const button of await actions.all()) await expect(button).toBeDisabled()
+      }
+    } finally {
+      await goOnline(context)
+    }
+
+    // Back online: live again without a reload — a marker on window survives, "as of" moves, the banner goes.
+    await page.evaluate(() => ((window as unknown as { __e2eSamePage: boolean }).__e2eSamePage = true))
+    const asOf = page.getByTestId('as-of')
+    const offlineAsOf = await asOf.textContent()
+    await expect(page.getByTestId('offline-banner')).toBeHidden({ timeout: 30_000 })
+    await expect.poll(() => asOf.textContent(), { timeout: 30_000 }).not.toBe(offlineAsOf)
+    expect(await page.evaluate(() => (window as unknown as { __e2eSamePage?: boolean }).__e2eSamePage)).toBe(true)
+    if (p.actions && ['overview', 'breakers', 'breaker-detail'].includes(p.slug)) {
+      await expect(page.getByRole('button', { name: p.actions }).first()).toBeEnabled()
+    }
+  })
+}

@@ -1,0 +1,81 @@
+/**
+ * Issue #5, update: a new build served while a tab runs the old one → the "Update available" prompt appears;
+ * accepting ("Reload") loads the new one.
+ *
+ * A new build is simulated by changing dist/sw.js on disk (the server serves it with `Cache-Control: no-cache`): the
+ * appended code makes the new worker answer an `E2E_BUILD` message with a marker, so the spec can tell which worker
+ * controls the page. The original file is restored afterwards.
+ */
+import { copyFileSync, appendFileSync, existsSync, renameSync } from 'node:fs'
+import type { Page } from '@playwright/test'
+import { DATA_TIMEOUT, SERVICE, expect, number, signedIn, test, waitUntilControlled } from './helpers'
+
+const SW = 'dist/sw.js'
+
+/** The marker of the worker controlling the page (null: the original build, which does not answer). */
+function controllerBuild(page: Page): Promise<string | null> {
+  return page.evaluate(
+    () =>
+      new Promise<string | null>((resolve) => {
+        const controller = navigator.serviceWorker.controller
+        if (!controller) return resolve(null)
+        const channel = new MessageChannel()
+        channel.port1.onmessage = (e: MessageEvent) => resolve(String(e.data))
+        controller.postMessage({ type: 'E2E_BUILD' }, [channel.port2])
+        setTimeout(() => resolve(null), 2000)
+      }),
+  )
+}
+
+test('a new build while the tab runs the old one shows the update prompt; Reload loads the new one', async ({ page }) => {
+  test.skip(!existsSync(SW), 'no production build (run `npx vite build`)')
+  const backup = `${SW}.e2e-backup`
+  copyFileSync(SW, backup)
+  try {
+    await signedIn(page)
+    await waitUntilControlled(page)
+    await expect.poll(async () => number(await page.getByTestId(`throughput-${SERVICE}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
+    expect(await controllerBuild(page)).toBeNull()
+    await expect(page.getByTestId('update-prompt')).toBeHidden()
+
+    const build = `build-${Date.now()}`
+    appendFileSync(SW, `\n// ${build}\nself.addEventListener('message', (e) => { if (e.data && e.data.type === 'E2E_BUILD') e.ports[0].postMessage(${JSON.stringify(build)}) })\n`)
+    // The app checks for a new worker only hourly (client/src/components/UpdatePrompt.tsx): ask now, as that timer would.
+    await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()))
+
+    const prompt = page.getByTestId('update-prompt')
+    await expect(prompt).toBeVisible({ timeout: 30_000 })
+    await expect(prompt).toContainText('Update available')
+    await expect(prompt.getByRole('button', { name: 'Later' })).toBeVisible()
+
+    // The old worker still controls the tab until the operator accepts.
+    expect(await controllerBuild(page)).toBeNull()
+    const reloaded = page.waitForEvent('load', { timeout: 30_000 })
+    await prompt.getByRole('button', { name: 'Reload' }).click()
+    await reloaded
+    await expect.poll(() => controllerBuild(page), { timeout: 20_000 }).toBe(build)
+    await expect(page.getByTestId('update-prompt')).toBeHidden()
+    await expect.poll(async () => number(await page.getByTestId(`throughput-${SERVICE}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
+  } finally {
+    renameSync(backup, SW)
+  }
+})
+
+test('"Later" hides the update prompt and keeps the old worker', async ({ page }) => {
+  test.skip(!existsSync(SW), 'no production build (run `npx vite build`)')
+  const backup = `${SW}.e2e-backup`
+  copyFileSync(SW, backup)
+  try {
+    await signedIn(page)
+    await waitUntilControlled(page)
+    appendFileSync(SW, `\n// later-${Date.now()}\n`)
+    await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()))
+    const prompt = page.getByTestId('update-prompt')
+    await expect(prompt).toBeVisible({ timeout: 30_000 })
+    await prompt.getByRole('button', { name: 'Later' }).click()
+    await expect(prompt).toBeHidden()
+    expect(await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.waiting !== null))).toBe(true)
+  } finally {
+    renameSync(backup, SW)
+  }
+})

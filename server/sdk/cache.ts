@@ -26,6 +26,7 @@ import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import { NAME_PATTERN } from '../../shared/schemas'
 import type { CacheEventKind } from './collector'
+import { withTimeout } from './withTimeout'
 
 /** Options of one cache. */
 export interface CacheOptions {
@@ -104,25 +105,6 @@ function checkInt(what: string, value: unknown, min: number, max: number): numbe
     throw new TypeError(`${what} must be an integer from ${min} to ${max}, got ${String(value)}`)
   }
   return value
-}
-
-/** Rejects with `Error('<what> timed out after N ms')` unless `p` settles first; the timer is unref'd. */
-function withTimeout<R>(p: Promise<R>, ms: number, what: string): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
-    t.unref()
-    // Both branches handled: a late rejection of `p` after the timeout is never unhandled.
-    p.then(
-      (v) => {
-        clearTimeout(t)
-        resolve(v)
-      },
-      (e: unknown) => {
-        clearTimeout(t)
-        reject(toError(e))
-      },
-    )
-  })
 }
 
 /** See the module comment. `T` is the type of the cached values; it must survive a JSON round trip. */

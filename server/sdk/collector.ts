@@ -19,6 +19,7 @@ import { FuseboxBreaker, type BreakerEvent } from './breaker'
 import { FuseboxCache, type CacheOptions } from './cache'
 import { RequestMetrics, UNMATCHED_ROUTE, normalizeMethod } from './requestMetrics'
 import { SeriesWriter } from './seriesWriter'
+import { withTimeout } from './withTimeout'
 
 /** Options of `createCollector`. Durations in ms. */
 export interface CollectorOptions {
@@ -148,24 +149,6 @@ const OptionsSchema = z.object({
   requestLogPerFlush: z.number().int().min(0).max(MAX_PENDING_REQUEST_LOG).optional(),
   maxBufferedBuckets: z.number().int().min(1).max(10_000).optional(),
 })
-
-/** Rejects with `Error('timed out after Nms')` unless `p` settles first; the timer is unref'd. */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
-    t.unref()
-    p.then(
-      (v) => {
-        clearTimeout(t)
-        resolve(v)
-      },
-      (e: unknown) => {
-        clearTimeout(t)
-        reject(e instanceof Error ? e : new Error(String(e)))
-      },
-    )
-  })
-}
 
 /** See the module comment. Create with `createCollector`. */
 export class Collector {

@@ -1,13 +1,12 @@
-import { useCallback, useEffect, useRef, type KeyboardEvent } from 'react'
+import { useCallback, useRef, type KeyboardEvent } from 'react'
 import { useSearchParams } from 'react-router'
 import { getEventsWindow, listAudit, listEvents, type AuditEntryData, type EventEntryData, type EventType } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
 import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
 import { useCursorRows } from '../components/table/useCursorRows'
-import { useWindowedRows } from '../components/table/useWindowedRows'
 import { VirtualTable, type Column } from '../components/table/VirtualTable'
-import { useLive, useService, useReportAsOf } from '../uiState'
-import { LIVE_POLL_INTERVAL_MS } from '../usePolled'
+import { useService } from '../uiState'
+import { useLiveLog } from './useLiveLog'
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 const nameCheck = (v: string) => (NAME_PATTERN.test(v) ? null : 'Names use 1–64 of A-Z a-z 0-9 . _ -')
@@ -47,22 +46,12 @@ const AUDIT_COLUMNS: Column<AuditEntryData>[] = [
 ]
 
 function AllEvents({ service }: { service: string }) {
-  const [live] = useLive()
   const fetcher = useCallback(
     (offset: number, limit: number, signal: AbortSignal) => getEventsWindow({ service, offset, limit }, { signal }),
     [service],
   )
-  const rows = useWindowedRows<EventEntryData>(fetcher)
-  const { source } = rows
-  useReportAsOf(rows.asOfMs)
-  const onRange = useCallback((first: number, count: number) => source.request(first, count), [source])
-  useEffect(() => {
-    if (!live) return
-    const timer = setInterval(() => {
-      if (source.atTop()) source.refresh()
-    }, LIVE_POLL_INTERVAL_MS)
-    return () => clearInterval(timer)
-  }, [live, source])
+  const rows = useLiveLog<EventEntryData>(fetcher)
+  const { onRange, source } = rows
   return (
     <>
       <div className="table-status" data-testid="events-status">

@@ -1,12 +1,11 @@
-import { useCallback, useEffect } from 'react'
+import { useCallback } from 'react'
 import { getRequestsWindow, listRequests, type RequestEntryData } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
 import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
 import { useCursorRows } from '../components/table/useCursorRows'
-import { useWindowedRows } from '../components/table/useWindowedRows'
 import { VirtualTable, type Column } from '../components/table/VirtualTable'
-import { useLive, useService, useReportAsOf } from '../uiState'
-import { LIVE_POLL_INTERVAL_MS } from '../usePolled'
+import { useService } from '../uiState'
+import { useLiveLog } from './useLiveLog'
 
 const STATUS_PATTERN = /^([1-5]xx|[1-5]\d\d)$/
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
@@ -42,24 +41,12 @@ const rowClass = (r: RequestEntryData) => (r.status >= 500 || r.errorType ? 'vt-
 
 /** Unfiltered: the whole log by offset (random access while scrolling, any size). */
 function WholeLog({ service }: { service: string }) {
-  const [live] = useLive()
   const fetcher = useCallback(
     (offset: number, limit: number, signal: AbortSignal) => getRequestsWindow({ service, offset, limit }, { signal }),
     [service],
   )
-  const rows = useWindowedRows<RequestEntryData>(fetcher)
-  const { source } = rows
-  useReportAsOf(rows.asOfMs)
-  const onRange = useCallback((first: number, count: number) => source.request(first, count), [source])
-
-  // Live: new requests arrive at the top; refresh while the newest rows are in view.
-  useEffect(() => {
-    if (!live) return
-    const timer = setInterval(() => {
-      if (source.atTop()) source.refresh()
-    }, LIVE_POLL_INTERVAL_MS)
-    return () => clearInterval(timer)
-  }, [live, source])
+  const rows = useLiveLog<RequestEntryData>(fetcher)
+  const { onRange, source } = rows
 
   return (
     <>

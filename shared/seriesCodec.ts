@@ -53,35 +53,6 @@ export function emptyPacked(): PackedSeries {
   return [SERIES_FORMAT, 0, 0, 0, 0, 0, 0, 0, 0, 0]
 }
 
-/** Adds a delta into a packed value in place (growing its bucket run as needed) and returns it. */
-export function addDeltaToPacked(p: PackedSeries, d: SeriesDelta): PackedSeries {
-  p[1] = (p[1] ?? 0) + d.count
-  p[2] = (p[2] ?? 0) + d.errors
-  p[3] = (p[3] ?? 0) + d.sumUs
-  for (let i = 0; i < 5; i++) p[4 + i] = (p[4 + i] ?? 0) + (d.statusCounts[i] ?? 0)
-  if (d.lo > d.hi) return p
-  let n = p.length - COUNTS_AT
-  if (n === 0) {
-    p[9] = d.lo
-    for (let i = d.lo; i <= d.hi; i++) p.push(d.histogram.counts[i] ?? 0)
-    return p
-  }
-  let first = p[9] ?? 0
-  if (d.lo < first) {
-    p.splice(COUNTS_AT, 0, ...new Array<number>(first - d.lo).fill(0))
-    n += first - d.lo
-    first = d.lo
-    p[9] = first
-  }
-  for (let idx = first + n; idx <= d.hi; idx++) p.push(0)
-  const counts = d.histogram.counts
-  for (let i = d.lo; i <= d.hi; i++) {
-    const c = counts[i] ?? 0
-    if (c !== 0) p[COUNTS_AT + i - first] = (p[COUNTS_AT + i - first] ?? 0) + c
-  }
-  return p
-}
-
 /**
  * MessagePack bytes of a packed value (fresh memory, safe to keep). A packed value is an array of non-negative
  * integers, so this writes the MessagePack spec's array and uint formats directly (array16/32; positive fixint,
@@ -108,48 +79,10 @@ export function maxEncodedLength(p: PackedSeries): number {
 export function encodePackedInto(p: PackedSeries, out: Uint8Array, offset: number): number {
   const n = p.length
   let o = offset
-  if (n < 16) out[o++] = 0x90 | n
-  else if (n < 0x10000) {
-    out[o++] = 0xdc
-    out[o++] = n >>> 8
-    out[o++] = n & 0xff
-  } else {
-    out[o++] = 0xdd
-    out[o++] = n >>> 24
-    out[o++] = (n >>> 16) & 0xff
-    out[o++] = (n >>> 8) & 0xff
-    out[o++] = n & 0xff
-  }
+  o = writeArrayHeader(out, o, n)
   for (let i = 0; i < n; i++) {
-    const v = p[i] as number
-    if (!(v >= 0) || (v > 0xffffffff ? !Number.isSafeInteger(v) : (v >>> 0) !== v)) return -1
-    if (v < 0x80) out[o++] = v
-    else if (v < 0x100) {
-      out[o++] = 0xcc
-      out[o++] = v
-    } else if (v < 0x10000) {
-      out[o++] = 0xcd
-      out[o++] = v >>> 8
-      out[o++] = v & 0xff
-    } else if (v < 0x100000000) {
-      out[o++] = 0xce
-      out[o++] = v >>> 24
-      out[o++] = (v >>> 16) & 0xff
-      out[o++] = (v >>> 8) & 0xff
-      out[o++] = v & 0xff
-    } else {
-      const hi = Math.floor(v / 0x100000000)
-      const lo = v - hi * 0x100000000
-      out[o++] = 0xcf
-      out[o++] = hi >>> 24
-      out[o++] = (hi >>> 16) & 0xff
-      out[o++] = (hi >>> 8) & 0xff
-      out[o++] = hi & 0xff
-      out[o++] = lo >>> 24
-      out[o++] = (lo >>> 16) & 0xff
-      out[o++] = (lo >>> 8) & 0xff
-      out[o++] = lo & 0xff
-    }
+    o = writeUint(out, o, p[i] as number)
+    if (o < 0) return -1
   }
   return o
 }
@@ -286,4 +219,206 @@ export function mergeSeriesInto(into: SeriesValue, from: SeriesValue): SeriesVal
   into.histogram.count += from.histogram.count
   into.histogram.sumMs += from.histogram.sumMs
   return into
+}
+
+/** Spare buckets added on each side when an accumulator's window grows, so a growing range reallocates rarely. */
+const ACC_GROW_MARGIN = 16
+
+/**
+ * A series value being accumulated in process (the SDK's open buckets): the same content as a `PackedSeries`, kept
+ * in typed arrays so adding a delta and encoding are tight numeric loops. Counts live in a window
+ * `[base, base + counts.length)` of the histogram layout that grows (with a margin) to cover every bucket touched;
+ * `[lo, hi]` is the run of non-zero buckets actually written (`lo > hi` when empty). Counts are float64, exact up to
+ * 2^53 per bucket.
+ */
+export class SeriesAccumulator implements EncodableSeries {
+  /** The `count` of this value's last confirmed write (kept by the SDK's writer). */
+  writtenCount = 0
+  count = 0
+  errors = 0
+  sumUs = 0
+  /** Requests per status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
+  readonly statusCounts = new Float64Array(5)
+  /** Histogram counts of buckets `base …`, zero outside `[lo, hi]`. */
+  private counts = new Float64Array(0)
+  private base = 0
+  /** First and last bucket index with a non-zero count (`lo > hi` when empty). */
+  lo = BUCKET_COUNT
+  hi = -1
+
+  /** Makes buckets `[lo, hi]` addressable (grows the window, keeping the counts). */
+  private cover(lo: number, hi: number): void {
+    const end = this.base + this.counts.length
+    if (this.counts.length > 0 && lo >= this.base && hi < end) return
+    const newBase = Math.max(0, Math.min(lo, this.counts.length > 0 ? this.base : lo) - ACC_GROW_MARGIN)
+    const newEnd = Math.min(BUCKET_COUNT, Math.max(hi + 1, this.counts.length > 0 ? end : hi + 1) + ACC_GROW_MARGIN)
+    const next = new Float64Array(newEnd - newBase)
+    if (this.lo <= this.hi) next.set(this.counts.subarray(this.lo - this.base, this.hi - this.base + 1), this.lo - newBase)
+    this.counts = next
+    this.base = newBase
+  }
+
+  /** Adds a delta recorded in process (histogram non-zero only in `[d.lo, d.hi]`). */
+  addDelta(d: SeriesDelta): this {
+    this.count += d.count
+    this.errors += d.errors
+    this.sumUs += d.sumUs
+    for (let i = 0; i < 5; i++) this.statusCounts[i] = (this.statusCounts[i] ?? 0) + (d.statusCounts[i] ?? 0)
+    if (d.lo > d.hi) return this
+    this.cover(d.lo, d.hi)
+    const src = d.histogram.counts
+    const dst = this.counts
+    const shift = this.base
+    for (let i = d.lo; i <= d.hi; i++) dst[i - shift] = (dst[i - shift] as number) + (src[i] as number)
+    if (d.lo < this.lo) this.lo = d.lo
+    if (d.hi > this.hi) this.hi = d.hi
+    return this
+  }
+
+  /** Adds another accumulator's content (rolling a closed bucket up into a coarser one). */
+  addAccumulator(o: SeriesAccumulator): this {
+    this.count += o.count
+    this.errors += o.errors
+    this.sumUs += o.sumUs
+    for (let i = 0; i < 5; i++) this.statusCounts[i] = (this.statusCounts[i] ?? 0) + (o.statusCounts[i] ?? 0)
+    if (o.lo > o.hi) return this
+    this.cover(o.lo, o.hi)
+    const src = o.counts
+    const dst = this.counts
+    for (let i = o.lo; i <= o.hi; i++) dst[i - this.base] = (dst[i - this.base] as number) + (src[i - o.base] as number)
+    if (o.lo < this.lo) this.lo = o.lo
+    if (o.hi > this.hi) this.hi = o.hi
+    return this
+  }
+
+  /** Upper bound of the encoded length in bytes (array header + 9 bytes a number). */
+  maxEncodedLength(): number {
+    return maxDenseEncodedLength(this.lo, this.hi)
+  }
+
+  /**
+   * Writes the value as a packed series (the wire layout of the module comment, identical to `encodePacked` of
+   * `toPacked()`) into `out` from `offset` (`maxEncodedLength()` bytes free); returns the end offset, or -1 when a
+   * number is not a non-negative safe integer (then use `encodePacked(acc.toPacked())`).
+   */
+  encodeInto(out: Uint8Array, offset: number): number {
+    return encodeDenseInto(out, offset, this, this.counts, this.base, this.lo, this.hi)
+  }
+
+  /** The value as a `PackedSeries` array (tests, fallbacks). */
+  toPacked(): PackedSeries {
+    const p: PackedSeries = [SERIES_FORMAT, this.count, this.errors, this.sumUs, ...this.statusCounts, this.lo <= this.hi ? this.lo : 0]
+    for (let i = this.lo; i <= this.hi; i++) p.push(this.counts[i - this.base] as number)
+    return p
+  }
+}
+
+/** A series value the SDK can write: its request count, an encoder into a caller's buffer, and a fallback. */
+export interface EncodableSeries {
+  readonly count: number
+  /** Upper bound of `encodeInto`'s output in bytes. */
+  maxEncodedLength(): number
+  /** Writes the packed value at `offset`; returns the end offset or -1 (then encode `toPacked()` instead). */
+  encodeInto(out: Uint8Array, offset: number): number
+  toPacked(): PackedSeries
+}
+
+/** Upper bound in bytes of a packed value whose non-zero buckets span `[lo, hi]`. */
+export function maxDenseEncodedLength(lo: number, hi: number): number {
+  return 5 + (COUNTS_AT + Math.max(0, hi - lo + 1)) * 9
+}
+
+/**
+ * Writes a packed series (module comment) from totals and a dense count array holding bucket `base + i` at index
+ * `i`, non-zero only in `[lo, hi]` (`lo > hi`: empty), at `offset` of `out` (`maxDenseEncodedLength(lo, hi)` bytes
+ * free). Returns the end offset, or -1 when a number is not a non-negative safe integer.
+ */
+export function encodeDenseInto(
+  out: Uint8Array,
+  offset: number,
+  totals: { count: number; errors: number; sumUs: number; statusCounts: ArrayLike<number> },
+  counts: Float64Array,
+  base: number,
+  lo: number,
+  hi: number,
+): number {
+  const runs = lo <= hi ? hi - lo + 1 : 0
+  const n = COUNTS_AT + runs
+  let o = writeArrayHeader(out, offset, n)
+  o = writeUint(out, o, SERIES_FORMAT)
+  o = writeUint(out, o, totals.count)
+  o = writeUint(out, o, totals.errors)
+  o = writeUint(out, o, totals.sumUs)
+  for (let i = 0; i < 5; i++) o = writeUint(out, o, totals.statusCounts[i] ?? 0)
+  o = writeUint(out, o, runs > 0 ? lo : 0)
+  if (o < 0) return -1
+  for (let i = lo - base, end = hi - base; i <= end; i++) {
+    const v = counts[i] as number
+    // Counts are small integers almost always: the one-byte case inline, the rest through writeUint.
+    if (v < 0x80 && v >= 0 && (v | 0) === v) out[o++] = v
+    else {
+      o = writeUint(out, o, v)
+      if (o < 0) return -1
+    }
+  }
+  return o
+}
+
+/** Writes a MessagePack array header (fixarray, array16 or array32) for `n` elements at `o`; returns the end offset. */
+function writeArrayHeader(out: Uint8Array, o: number, n: number): number {
+  if (n < 16) out[o++] = 0x90 | n
+  else if (n < 0x10000) {
+    out[o++] = 0xdc
+    out[o++] = n >>> 8
+    out[o++] = n & 0xff
+  } else {
+    out[o++] = 0xdd
+    out[o++] = n >>> 24
+    out[o++] = (n >>> 16) & 0xff
+    out[o++] = (n >>> 8) & 0xff
+    out[o++] = n & 0xff
+  }
+  return o
+}
+
+/**
+ * Writes a non-negative safe integer as the smallest MessagePack uint (positive fixint, uint8/16/32/64) at `o`;
+ * returns the end offset, or -1 for anything else (negative, fractional, unsafe — or an earlier -1 passed in).
+ */
+function writeUint(out: Uint8Array, o: number, v: number): number {
+  if (o < 0 || !(v >= 0)) return -1
+  if (v < 0x80) {
+    if ((v | 0) !== v) return -1
+    out[o++] = v
+  } else if (v < 0x100) {
+    if ((v | 0) !== v) return -1
+    out[o++] = 0xcc
+    out[o++] = v
+  } else if (v < 0x10000) {
+    if ((v | 0) !== v) return -1
+    out[o++] = 0xcd
+    out[o++] = v >>> 8
+    out[o++] = v & 0xff
+  } else if (v < 0x100000000) {
+    if ((v >>> 0) !== v) return -1
+    out[o++] = 0xce
+    out[o++] = v >>> 24
+    out[o++] = (v >>> 16) & 0xff
+    out[o++] = (v >>> 8) & 0xff
+    out[o++] = v & 0xff
+  } else {
+    if (!Number.isSafeInteger(v)) return -1
+    const hi = Math.floor(v / 0x100000000)
+    const lo = v - hi * 0x100000000
+    out[o++] = 0xcf
+    out[o++] = hi >>> 24
+    out[o++] = (hi >>> 16) & 0xff
+    out[o++] = (hi >>> 8) & 0xff
+    out[o++] = hi & 0xff
+    out[o++] = lo >>> 24
+    out[o++] = (lo >>> 16) & 0xff
+    out[o++] = (lo >>> 8) & 0xff
+    out[o++] = lo & 0xff
+  }
+  return o
 }

@@ -110,6 +110,48 @@ describe('collector flush', () => {
     }
   })
 
+  it('writes requests recorded while a flush is in flight with the next flush, counting each once', async () => {
+    const prefix = freshPrefix()
+    const c = collector(prefix, 'a')
+    await connected(c)
+    const t0 = Math.ceil(Date.now() / 10_000) * 10_000 + 1000 // one 10 s bucket for the whole test
+    vi.useFakeTimers({ toFake: ['Date'], now: t0 })
+    try {
+      for (let i = 0; i < 100; i++) c.recordRequest({ method: 'GET', route: '/y', status: 200, durationMs: 5 })
+      const inFlight = c.flush() // encodes synchronously, then awaits Redis
+      for (let i = 0; i < 50; i++) c.recordRequest({ method: 'GET', route: '/y', status: 500, durationMs: 9 })
+      await inFlight
+      expect((await seriesOf(prefix))['GET /y']?.count).toBe(100)
+      await c.flush()
+      const after = (await seriesOf(prefix))['GET /y']
+      expect([after?.count, after?.errors, after?.histogram.count]).toEqual([150, 50, 150])
+      await c.flush() // nothing new: the value stays as it is
+      expect((await seriesOf(prefix))['GET /y']?.count).toBe(150)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('writes through a borrowed client with a keyPrefix (no prebuilt frames then), leaving the client open', async () => {
+    const prefix = freshPrefix()
+    const borrowed = new Redis(testRedisUrl(), { keyPrefix: 'kp:' })
+    try {
+      const c = createCollector({ redis: borrowed, service: 'shop', instance: 'a', prefix, flushIntervalMs: 60_000 })
+      open.push(c)
+      await until(() => borrowed.status === 'ready')
+      for (let i = 0; i < 20; i++) c.recordRequest({ method: 'GET', route: '/z', status: 200, durationMs: 3 })
+      await c.flush()
+      await c.close()
+      const keys = await redis.keys(`kp:${prefix}:{shop}:req:10s:*`)
+      expect(keys.length).toBe(1)
+      const value = Object.values(await redis.hgetallBuffer(keys[0]!)).map(decodeSeries)
+      expect(value.reduce((n, v) => n + v.count, 0)).toBe(20)
+      expect(borrowed.status).toBe('ready')
+    } finally {
+      borrowed.disconnect()
+    }
+  })
+
   it('folds every instance into one shared field per series once a bucket has closed, losing nothing', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)

@@ -207,10 +207,13 @@ export class Collector {
     this.onError = options.onError ?? (() => {})
     this.requests = new RequestMetrics({ maxSeries: o.maxSeries })
     this.writer = new SeriesWriter({
+      recorder: this.requests,
       keys: this.keys,
       service: this.service,
       ownTag: `${this.instance}#${this.startedAtMs.toString(36)}`,
       maxClosedBuckets: o.maxBufferedBuckets,
+      // A borrowed client with a keyPrefix must prefix every key itself: no prebuilt frames then.
+      prebuiltFrames: typeof options.redis === 'string' || !options.redis.options.keyPrefix,
     })
     this.slowRequestThresholdMs = o.slowRequestThresholdMs ?? 500
     this.requestLogPerFlush = o.requestLogPerFlush ?? 100
@@ -576,9 +579,7 @@ export class Collector {
   private async doFlush(final: boolean): Promise<void> {
     const started = performance.now()
     const nowMs = Date.now()
-    const batch = this.requests.drain()
-    this.writer.absorb(batch)
-    this.requests.recycle(batch)
+    this.writer.sync(nowMs, final)
     const pending: PendingFlush = {
       events: this.pendingEvents,
       cacheCounts: this.cacheCounts,

@@ -3,9 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordValue } from '../../shared/histogram'
 import {
-  addDeltaToPacked,
+  SeriesAccumulator,
   decodeSeries,
-  emptyPacked,
   emptySeries,
   encodePacked,
   encodeSeries,
@@ -79,8 +78,8 @@ describe('series codec and the Redis merge script', () => {
     expect(await redis.pttl(key)).toBeGreaterThan(50_000)
   })
 
-  it('grows a packed value in place in both directions as deltas arrive', () => {
-    const p = emptyPacked()
+  it('grows an accumulated value in both directions as deltas arrive', () => {
+    const p = new SeriesAccumulator()
     const delta = (values: number[]) => {
       const v = emptySeries()
       let lo = Infinity
@@ -93,10 +92,10 @@ describe('series codec and the Redis merge script', () => {
       }
       return { ...v, lo, hi }
     }
-    addDeltaToPacked(p, delta([10, 12]))
-    addDeltaToPacked(p, delta([1, 500]))
-    addDeltaToPacked(p, delta([11]))
-    const back = decodeSeries(encodePacked(p))
+    p.addDelta(delta([10, 12]))
+    p.addDelta(delta([1, 500]))
+    p.addDelta(delta([11]))
+    const back = decodeSeries(encodePacked(p.toPacked()))
     const ref = emptySeries()
     for (const d of [10, 12, 1, 500, 11]) recordValue(ref.histogram, d)
     expect(back.count).toBe(5)

@@ -1,26 +1,73 @@
 /**
- * In-process aggregation of request metrics between flushes — the collector hot path.
+ * In-process aggregation of request metrics — the collector hot path.
  *
- * Requests are grouped by time bucket (TIER_10S) and by series (method, route template). Each series keeps a count,
- * an error count, counts per status class, a duration sum (µs) and a dense histogram in the fixed layout of
- * shared/histogram.ts, plus the range `[lo, hi]` of buckets it touched so later steps never scan all 1,102 buckets.
- * `drain()` hands everything to the flusher; `recycle()` takes the drained aggregates back for reuse, so steady
- * traffic allocates nothing per flush.
+ * Requests are grouped by time bucket (TIER_10S) and by series (method, route template). Each series keeps, for the
+ * whole bucket, a count, an error count, counts per status class, a duration sum (µs) and a dense histogram in the
+ * fixed layout of shared/histogram.ts, plus the range `[lo, hi]` of buckets it touched so later steps never scan all
+ * 1,102 buckets. Each bucket also keeps the service total (every series merged).
+ *
+ * The aggregates are cumulative for their bucket: the flusher encodes them as they are (they are the value it
+ * writes, docs/decisions/006) instead of draining a delta each flush and adding it into a copy, which halves the
+ * memory the flush reads. When a bucket has closed, the flusher takes its values and calls `release()`, which
+ * zeroes the aggregates for reuse, so steady traffic allocates nothing.
  */
 import { BUCKET_COUNT, createHistogram, recordValue } from '../../shared/histogram'
-import type { SeriesDelta } from '../../shared/seriesCodec'
+import { SERIES_FORMAT, encodeDenseInto, maxDenseEncodedLength, type EncodableSeries, type PackedSeries, type SeriesDelta } from '../../shared/seriesCodec'
 import { bucketStart, TIER_10S } from '../../shared/timeBuckets'
 
-/** Aggregate of one series (method, route template) in one 10 s bucket since the last flush. */
-export interface SeriesAggregate extends SeriesDelta {
-  method: string
-  route: string
-  statusCounts: [number, number, number, number, number]
-  histogram: ReturnType<typeof createHistogram>
+/**
+ * Aggregate of one series (method, route template) — or of the service total — in one 10 s bucket, cumulative since
+ * the bucket opened in this process. `writtenCount` belongs to the flusher: the `count` its last confirmed write had.
+ */
+export class SeriesAggregate implements SeriesDelta, EncodableSeries {
+  count = 0
+  errors = 0
+  sumUs = 0
+  statusCounts: [number, number, number, number, number] = [0, 0, 0, 0, 0]
+  readonly histogram = createHistogram()
+  lo = BUCKET_COUNT
+  hi = -1
+  writtenCount = 0
+
+  constructor(
+    public method: string,
+    public route: string,
+  ) {}
+
+  maxEncodedLength(): number {
+    return maxDenseEncodedLength(this.lo, this.hi)
+  }
+
+  encodeInto(out: Uint8Array, offset: number): number {
+    return encodeDenseInto(out, offset, this, this.histogram.counts, 0, this.lo, this.hi)
+  }
+
+  toPacked(): PackedSeries {
+    const p: PackedSeries = [SERIES_FORMAT, this.count, this.errors, this.sumUs, ...this.statusCounts, this.lo <= this.hi ? this.lo : 0]
+    for (let i = this.lo; i <= this.hi; i++) p.push(this.histogram.counts[i] ?? 0)
+    return p
+  }
+
+  /** Zeroes everything (touching only `[lo, hi]` of the histogram). */
+  reset(): void {
+    const counts = this.histogram.counts
+    for (let i = this.lo; i <= this.hi; i++) counts[i] = 0
+    this.histogram.count = 0
+    this.histogram.sumMs = 0
+    this.count = this.errors = this.sumUs = this.writtenCount = 0
+    this.statusCounts.fill(0)
+    this.lo = BUCKET_COUNT
+    this.hi = -1
+  }
 }
 
-/** bucket start (epoch ms) → series field (`<METHOD> <route>`) → aggregate. */
-export type RequestBatch = Map<number, Map<string, SeriesAggregate>>
+/** One 10 s bucket: its series by field (`<METHOD> <route>`) and the service total. */
+export interface RecordedBucket {
+  /** Bucket start, epoch ms. */
+  start: number
+  series: Map<string, SeriesAggregate>
+  total: SeriesAggregate
+}
 
 /** Label used when a route template is unknown, so raw URLs never become series. */
 export const UNMATCHED_ROUTE = '(unmatched)'
@@ -49,29 +96,17 @@ export interface RequestMetricsOptions {
   maxSeries?: number
 }
 
-function newAggregate(method: string, route: string): SeriesAggregate {
-  return {
-    method,
-    route,
-    count: 0,
-    errors: 0,
-    sumUs: 0,
-    statusCounts: [0, 0, 0, 0, 0],
-    histogram: createHistogram(),
-    lo: BUCKET_COUNT,
-    hi: -1,
-  }
+interface OpenBucket extends RecordedBucket {
+  /** Lookup index: method → route → aggregate (two levels, so no string is built per request). */
+  index: Map<string, Map<string, SeriesAggregate>>
 }
 
 /** Aggregates requests in memory; no I/O. */
 export class RequestMetrics {
-  private current: RequestBatch = new Map()
-  /** Lookup index (method → route → aggregate) of the bucket being written, and which bucket/batch it is for. */
-  private index = new Map<string, Map<string, SeriesAggregate>>()
-  private bucket: Map<string, SeriesAggregate> = new Map()
-  private indexStart = -1
-  private indexBatch: RequestBatch | null = null
-  /** Zeroed aggregates ready for reuse (bounded by maxSeries). */
+  private readonly open = new Map<number, OpenBucket>()
+  /** The bucket written last (the usual target of the next request). */
+  private current: OpenBucket | null = null
+  /** Zeroed aggregates ready for reuse (bounded by 2 × maxSeries: a closing bucket's and the open one's). */
   private readonly pool: SeriesAggregate[] = []
   private readonly maxSeries: number
   /** Requests recorded under the overflow label because the series cap was hit. */
@@ -87,97 +122,95 @@ export class RequestMetrics {
    */
   record(method: string, route: string, status: number, durationMs: number, isError: boolean, nowMs: number): void {
     const start = bucketStart(nowMs, TIER_10S.bucketMs)
-    if (start !== this.indexStart || this.indexBatch !== this.current) this.openBucket(start)
-    // Two-level lookup on the caller's (usually interned) strings: no string is built per request.
-    let byRoute = this.index.get(method)
+    let bucket = this.current
+    if (bucket === null || bucket.start !== start) bucket = this.bucketAt(start)
+    let byRoute = bucket.index.get(method)
     if (byRoute === undefined) {
       byRoute = new Map()
-      this.index.set(method, byRoute)
+      bucket.index.set(method, byRoute)
     }
     let agg = byRoute.get(route)
-    if (agg === undefined) agg = this.addSeries(byRoute, method, route)
+    if (agg === undefined) agg = this.addSeries(bucket, byRoute, method, route)
+    const cls = statusClassIndex(status)
+    const us = durationMs > 0 ? Math.round(durationMs * 1000) : 0
     agg.count++
     if (isError) agg.errors++
-    agg.statusCounts[statusClassIndex(status)]++
-    if (durationMs > 0) agg.sumUs += Math.round(durationMs * 1000)
+    agg.statusCounts[cls]++
+    agg.sumUs += us
     const i = recordValue(agg.histogram, durationMs)
     if (i < agg.lo) agg.lo = i
     if (i > agg.hi) agg.hi = i
+    const total = bucket.total
+    total.count++
+    if (isError) total.errors++
+    total.statusCounts[cls]++
+    total.sumUs += us
+    total.histogram.counts[i] = (total.histogram.counts[i] as number) + 1
+    total.histogram.count++
+    if (i < total.lo) total.lo = i
+    if (i > total.hi) total.hi = i
   }
 
-  /** True when nothing is waiting to be flushed. */
+  /** The buckets holding recorded requests (live objects: they keep changing as requests are recorded). */
+  buckets(): IterableIterator<RecordedBucket> {
+    return this.open.values()
+  }
+
+  /** True when no bucket holds requests. */
   get isEmpty(): boolean {
-    return this.current.size === 0
+    return this.open.size === 0
   }
 
-  /** Takes everything recorded so far (to flush) and starts a fresh aggregate. */
-  drain(): RequestBatch {
-    const batch = this.current
-    this.current = new Map()
-    return batch
+  /**
+   * Forgets the bucket of `start` (the flusher has taken its values) and zeroes its aggregates for reuse. A request
+   * recorded for that start later opens the bucket again (the flusher decides what to do with it).
+   */
+  release(start: number): void {
+    const bucket = this.open.get(start)
+    if (bucket === undefined) return
+    this.open.delete(start)
+    if (this.current === bucket) this.current = null
+    this.recycle(bucket.total)
+    for (const agg of bucket.series.values()) this.recycle(agg)
   }
 
-  /** Gives drained aggregates back for reuse once their data has been taken. */
-  recycle(batch: RequestBatch): void {
-    for (const series of batch.values()) {
-      for (const agg of series.values()) {
-        if (this.pool.length >= this.maxSeries) return
-        const counts = agg.histogram.counts
-        for (let i = agg.lo; i <= agg.hi; i++) counts[i] = 0
-        agg.histogram.count = 0
-        agg.histogram.sumMs = 0
-        agg.count = agg.errors = agg.sumUs = 0
-        agg.statusCounts.fill(0)
-        agg.lo = BUCKET_COUNT
-        agg.hi = -1
-        this.pool.push(agg)
-      }
-    }
+  private recycle(agg: SeriesAggregate): void {
+    if (this.pool.length >= 2 * this.maxSeries) return
+    agg.reset()
+    this.pool.push(agg)
   }
 
-  /** Points the lookup index at the bucket of `start`, creating the bucket. */
-  private openBucket(start: number): void {
-    let bucket = this.current.get(start)
+  private bucketAt(start: number): OpenBucket {
+    let bucket = this.open.get(start)
     if (bucket === undefined) {
-      bucket = new Map()
-      this.current.set(start, bucket)
+      bucket = { start, series: new Map(), total: this.take('', ''), index: new Map() }
+      this.open.set(start, bucket)
     }
-    this.index = new Map()
-    for (const agg of bucket.values()) {
-      let byRoute = this.index.get(agg.method)
-      if (byRoute === undefined) {
-        byRoute = new Map()
-        this.index.set(agg.method, byRoute)
-      }
-      byRoute.set(agg.route, agg)
-    }
-    this.bucket = bucket
-    this.indexStart = start
-    this.indexBatch = this.current
+    this.current = bucket
+    return bucket
   }
 
-  /** Creates a series in the open bucket, or returns the overflow series once `maxSeries` is reached. */
-  private addSeries(byRoute: Map<string, SeriesAggregate>, method: string, route: string): SeriesAggregate {
-    const bucket = this.bucket
-    if (bucket.size >= this.maxSeries) {
+  /** Creates a series in the bucket, or returns the overflow series once `maxSeries` is reached. */
+  private addSeries(bucket: OpenBucket, byRoute: Map<string, SeriesAggregate>, method: string, route: string): SeriesAggregate {
+    if (bucket.series.size >= this.maxSeries) {
       this.overflowedRequests++
       const key = method + ' ' + OVERFLOW_ROUTE
-      let overflow = bucket.get(key)
+      let overflow = bucket.series.get(key)
       if (overflow === undefined) {
         overflow = this.take(method, OVERFLOW_ROUTE)
-        bucket.set(key, overflow)
+        bucket.series.set(key, overflow)
       }
       return overflow // not indexed under `route`: each new route keeps counting as overflow
     }
     const agg = this.take(method, route)
-    bucket.set(method + ' ' + route, agg)
+    bucket.series.set(method + ' ' + route, agg)
     byRoute.set(route, agg)
     return agg
   }
 
   private take(method: string, route: string): SeriesAggregate {
     const agg = this.pool.pop()
-    if (agg === undefined) return newAggregate(method, route)
+    if (agg === undefined) return new SeriesAggregate(method, route)
     agg.method = method
     agg.route = route
     return agg

@@ -4,26 +4,20 @@
  * retried flush never double-counts); once a bucket has closed and its final value is confirmed written, the
  * instance folds its own fields into the shared ones with FOLD_SERIES_LUA, a bounded number per flush.
  *
- * Deltas go into the 10 s tier only; when a 10 s bucket closes, its final values are rolled up into the 1 min and
- * 1 h buckets (one merge per series per 10 s instead of two per flush), so the coarse tiers trail by ~12 s.
+ * The open 10 s buckets' values are the recorder's own cumulative aggregates (requestMetrics.ts), encoded as they
+ * are; a series is written when its count changed since its last confirmed write. When a 10 s bucket closes, its
+ * values are copied into compact accumulators, released from the recorder, and rolled up into the 1 min and 1 h
+ * buckets (one merge per series per 10 s instead of two per flush), so the coarse tiers trail by ~12 s.
  * Writes per flush: the 10 s tier every flush; the 1 min tier a tenth of its series per flush and the 1 h tier a
  * sixtieth (staggered by a hash of the field), so flush cost stays flat. Memory: one packed array per series per
  * open tier bucket; buckets that cannot be written (Redis away) are capped, the oldest dropped and counted.
  */
-import type { ChainableCommander } from 'ioredis'
+import { Command, type ChainableCommander, type Pipeline } from 'ioredis'
 import { TOTAL_FIELD, ownSeriesField, type KeySpace } from '../../shared/keys'
-import {
-  addDeltaToPacked,
-  emptyPacked,
-  encodePacked,
-  encodePackedInto,
-  maxEncodedLength,
-  mergePackedInto,
-  type PackedSeries,
-} from '../../shared/seriesCodec'
+import { SeriesAccumulator, encodePacked } from '../../shared/seriesCodec'
 import { TIERS, TIER_10S, bucketExpiresAt, bucketStart, type Tier } from '../../shared/timeBuckets'
 import { FOLD_SERIES_LUA } from './mergeScript'
-import type { RequestBatch } from './requestMetrics'
+import type { RequestMetrics, SeriesAggregate } from './requestMetrics'
 
 /**
  * A 10 s bucket closes this long after its end, so deltas still in flight (one flush interval) reach it first; a
@@ -42,6 +36,9 @@ const CADENCE: Record<string, number> = { '10s': 1, '1m': 10, '1h': 60 }
 
 type BucketState = 'open' | 'closing' | 'folding'
 
+/** A series value held by the writer: a live recorder aggregate (open 10 s bucket) or an accumulator. */
+type Value = SeriesAggregate | SeriesAccumulator
+
 interface TierBucket {
   tier: Tier
   start: number
@@ -49,10 +46,12 @@ interface TierBucket {
   kind: 'req' | 'tot'
   key: string
   state: BucketState
-  /** Cumulative value of each series since this process started writing the bucket. */
-  series: Map<string, PackedSeries>
-  /** Series changed since their last confirmed write. */
-  dirty: Set<string>
+  /**
+   * Cumulative value of each series since this process started writing the bucket; a series needs writing when its
+   * `count` differs from its `writtenCount`. For an open 10 s bucket this is the recorder's own map (`live`).
+   */
+  series: Map<string, Value>
+  live: boolean
   /** Shared fields whose own field still has to be folded (state `folding`). */
   toFold: string[]
   /** Stagger slot of each field (coarse tiers), computed once. */
@@ -62,12 +61,55 @@ interface TierBucket {
 /** Options of the writer. */
 export interface SeriesWriterOptions {
   keys: KeySpace
+  /** The recorder whose 10 s buckets this writer writes (and releases once they are closed and copied). */
+  recorder: RequestMetrics
   service: string
   /** `<instance>#<boot id>`: names this process's own fields. */
   ownTag: string
   /** Buckets holding unwritten data kept per tier while Redis is away, the open one included (oldest dropped
    * beyond); default 60 (10 min of the 10 s tier). */
   maxClosedBuckets?: number
+  /**
+   * Send each HSET as one RESP frame built here (default true): the values are encoded straight into the frame and
+   * ioredis writes it as is, instead of converting 2,000 arguments. Must be false when the client has a
+   * `keyPrefix` (ioredis would not apply it to a prebuilt frame).
+   */
+  prebuiltFrames?: boolean
+}
+
+/**
+ * A command whose RESP frame was built by the caller; ioredis queues and answers it like any other (its one
+ * argument, the key, serves slot and key lookups), but writes `frame` as is (ioredis `Command.toWritable`).
+ */
+class PrebuiltCommand extends Command {
+  constructor(name: string, key: string, private readonly frame: Buffer) {
+    super(name, [key])
+  }
+
+  override toWritable(): Buffer {
+    return this.frame
+  }
+}
+
+const CRLF_0 = 0x0d
+const CRLF_1 = 0x0a
+/** Longest `$<len>\r\n` of a packed value: values stay under 100,000 bytes (`maxEncodedLength` ≤ ~10 KB). */
+const VALUE_HEADER_MAX = 8
+
+/** Writes a RESP header (`*<n>\r\n` or `$<n>\r\n`) at `o`; returns the end offset. */
+function writeRespHeader(out: Buffer, o: number, type: 0x2a | 0x24, n: number): number {
+  out[o++] = type
+  o += out.write(String(n), o, 'latin1')
+  out[o++] = CRLF_0
+  out[o++] = CRLF_1
+  return o
+}
+
+
+/** True when every value's last confirmed write has its current count. */
+function allWritten(series: Map<string, Value>): boolean {
+  for (const v of series.values()) if (v.count !== v.writtenCount) return false
+  return true
 }
 
 /** djb2 string hash, for staggering a tier's writes over flushes. */
@@ -86,35 +128,58 @@ export class SeriesWriter {
   /** Requests that arrived for a bucket already being folded (clock skew); dropped. */
   droppedLateRequests = 0
 
+  private readonly prebuiltFrames: boolean
+  private readonly fieldHeads = new Map<string, Buffer>()
+  /** Where HSET frames are built (see `reserve`), and the bytes of it used by the flush being planned. */
+  private arena = Buffer.allocUnsafe(64 * 1024)
+  private arenaUsed = 0
+
   constructor(private readonly options: SeriesWriterOptions) {
     this.maxClosedBuckets = options.maxClosedBuckets ?? 60
+    this.prebuiltFrames = options.prebuiltFrames ?? true
   }
 
-  /** Adds a drained batch of 10 s deltas into the cumulative values of the 10 s tier (per series and total). */
-  absorb(batch: RequestBatch): void {
-    for (const [start10s, series] of batch) {
-      const b = this.bucketFor(TIER_10S, start10s, 'req')
-      const total = this.bucketFor(TIER_10S, start10s, 'tot')
-      if (b === null || total === null) {
-        for (const agg of series.values()) this.droppedLateRequests += agg.count
-        continue
-      }
-      let sum = total.series.get(TOTAL_FIELD)
-      if (sum === undefined) {
-        sum = emptyPacked()
-        total.series.set(TOTAL_FIELD, sum)
-      }
-      for (const [field, agg] of series) {
-        let packed = b.series.get(field)
-        if (packed === undefined) {
-          packed = emptyPacked()
-          b.series.set(field, packed)
+  /**
+   * Adopts the recorder's new 10 s buckets and closes those whose time has passed (all of them when `final`): their
+   * values are copied into accumulators, rolled up into the coarse tiers and released from the recorder. Runs every
+   * flush, connected or not, so the recorder only ever holds the open buckets.
+   */
+  sync(nowMs: number, final = false): void {
+    const recorder = this.options.recorder
+    for (const rb of [...recorder.buckets()]) {
+      const b = this.buckets.get(this.options.keys.requestBucket(this.options.service, TIER_10S.name, rb.start))
+      if (b === undefined) {
+        const req = this.bucketFor(TIER_10S, rb.start, 'req')
+        const tot = this.bucketFor(TIER_10S, rb.start, 'tot')
+        if (req === null || tot === null || !this.buckets.has(req.key) || !this.buckets.has(tot.key)) {
+          // Older than every bucket the cap keeps (or already folding): dropped.
+          this.droppedLateRequests += rb.total.count
+          recorder.release(rb.start)
+          continue
         }
-        addDeltaToPacked(packed, agg)
-        addDeltaToPacked(sum, agg)
-        b.dirty.add(field)
+        req.series = rb.series
+        req.live = true
+        tot.series = new Map<string, Value>([[TOTAL_FIELD, rb.total]])
+        tot.live = true
+      } else if (!b.live || b.series !== rb.series) {
+        // Requests for a bucket already closed here (the clock went back): dropped.
+        this.droppedLateRequests += rb.total.count
+        recorder.release(rb.start)
       }
-      total.dirty.add(TOTAL_FIELD)
+    }
+    for (const b of [...this.buckets.values()]) {
+      if (!b.live || !(final || nowMs >= b.start + b.tier.bucketMs + CLOSE_GRACE_MS)) continue
+      const copy = new Map<string, Value>()
+      for (const [field, v] of b.series) {
+        const acc = new SeriesAccumulator().addDelta(v as SeriesAggregate)
+        acc.writtenCount = v.writtenCount
+        copy.set(field, acc)
+      }
+      b.series = copy
+      b.live = false
+      b.state = 'closing'
+      this.rollUp(b)
+      if (b.kind === 'req') recorder.release(b.start)
     }
   }
 
@@ -124,14 +189,13 @@ export class SeriesWriter {
       if (tier === TIER_10S) continue
       const into = this.bucketFor(tier, bucketStart(b.start, tier.bucketMs), b.kind)
       if (into === null) {
-        for (const packed of b.series.values()) this.droppedLateRequests += packed[1] ?? 0
+        if (b.kind === 'req') for (const v of b.series.values()) this.droppedLateRequests += v.count
         continue
       }
-      for (const [field, packed] of b.series) {
-        const current = into.series.get(field)
-        if (current === undefined) into.series.set(field, mergePackedInto(emptyPacked(), packed))
-        else mergePackedInto(current, packed)
-        into.dirty.add(field)
+      for (const [field, v] of b.series) {
+        let current = into.series.get(field) as SeriesAccumulator | undefined
+        if (current === undefined) into.series.set(field, (current = new SeriesAccumulator()))
+        current.addAccumulator(v as SeriesAccumulator)
       }
     }
   }
@@ -149,16 +213,16 @@ export class SeriesWriter {
    * @param final write and fold everything regardless of time (collector.close)
    */
   plan(p: ChainableCommander, nowMs: number, flushNo: number, final = false): (ok: boolean) => void {
-    const written: [TierBucket, string[]][] = []
+    /** Values written by this flush and the count each had when it was encoded. */
+    const written: [Value[], number[]][] = []
     const folds: [TierBucket, number][] = []
     let foldBudget = final ? Number.POSITIVE_INFINITY : FOLDS_PER_FLUSH
     for (const b of this.buckets.values()) {
-      const grace = b.tier === TIER_10S ? CLOSE_GRACE_MS : COARSE_CLOSE_GRACE_MS
-      if (b.state === 'open' && (final || nowMs >= b.start + b.tier.bucketMs + grace)) {
+      // 10 s buckets are closed by sync(); coarse ones here, once their last 10 s bucket has been rolled up.
+      if (b.state === 'open' && b.tier !== TIER_10S && (final || nowMs >= b.start + b.tier.bucketMs + COARSE_CLOSE_GRACE_MS)) {
         b.state = 'closing'
-        if (b.tier === TIER_10S) this.rollUp(b)
       }
-      if (b.state === 'closing' && b.dirty.size === 0) {
+      if (b.state === 'closing' && allWritten(b.series)) {
         // The final value is confirmed in Redis: from now on only the fold remains.
         b.state = 'folding'
         b.toFold = [...b.series.keys()]
@@ -181,8 +245,10 @@ export class SeriesWriter {
       const cadence = b.state === 'closing' ? 1 : (CADENCE[b.tier.name] ?? 1)
       const slot = flushNo % cadence
       const fields: string[] = []
+      const values: Value[] = []
       let bound = 0
-      for (const field of b.dirty) {
+      for (const [field, v] of b.series) {
+        if (v.count === v.writtenCount) continue
         if (cadence > 1) {
           let s = b.slots.get(field)
           if (s === undefined) {
@@ -192,27 +258,38 @@ export class SeriesWriter {
           if (s !== slot) continue
         }
         fields.push(field)
-        bound += maxEncodedLength(b.series.get(field) as PackedSeries)
+        values.push(v)
+        bound += v.maxEncodedLength()
       }
       if (fields.length === 0) continue
-      // Every value of this HSET packed into one buffer, passed as views: one allocation, not one per field.
-      const buf = Buffer.allocUnsafe(bound)
-      const args: (string | Buffer)[] = []
-      let offset = 0
-      for (const field of fields) {
-        const packed = b.series.get(field) as PackedSeries
-        const end = encodePackedInto(packed, buf, offset)
-        const value = end < 0 ? Buffer.from(encodePacked(packed)) : buf.subarray(offset, end)
-        if (end >= 0) offset = end
-        args.push(ownSeriesField(field, this.options.ownTag), value)
+      // Counts as encoded now: a live value may grow while the pipeline is in flight.
+      written.push([values, values.map((v) => v.count)])
+      if (this.prebuiltFrames) (p as unknown as Pipeline).sendCommand(this.hsetFrame(b.key, fields, values))
+      else {
+        // Every value of this HSET packed into one buffer, passed as views: one allocation, not one per field.
+        const buf = Buffer.allocUnsafe(bound)
+        const args: (string | Buffer)[] = []
+        let offset = 0
+        for (let i = 0; i < fields.length; i++) {
+          const v = values[i] as Value
+          const end = v.encodeInto(buf, offset)
+          const value = end < 0 ? Buffer.from(encodePacked(v.toPacked())) : buf.subarray(offset, end)
+          if (end >= 0) offset = end
+          args.push(ownSeriesField(fields[i] as string, this.options.ownTag), value)
+        }
+        p.hset(b.key, ...(args as [string, Buffer]))
       }
-      p.hset(b.key, ...(args as [string, Buffer]))
       p.pexpireat(b.key, expireAt)
-      written.push([b, fields])
     }
     return (ok) => {
-      if (!ok) return
-      for (const [b, fields] of written) for (const f of fields) b.dirty.delete(f)
+      if (!ok) {
+        // Frames of this flush may still sit in the socket's buffer: never write over them.
+        if (this.arenaUsed > 0) this.arena = Buffer.allocUnsafe(this.arena.length)
+        this.arenaUsed = 0
+        return
+      }
+      this.arenaUsed = 0
+      for (const [values, counts] of written) for (let i = 0; i < values.length; i++) (values[i] as Value).writtenCount = counts[i] as number
       for (const [b, n] of folds) {
         b.toFold.splice(0, n)
         if (b.toFold.length === 0) this.buckets.delete(b.key)
@@ -220,12 +297,87 @@ export class SeriesWriter {
     }
   }
 
+  /**
+   * `HSET <key> <own field> <value> …` for `fields` of bucket `b` as one RESP frame, written into the arena (values
+   * encoded in place, no per-value allocation).
+   */
+  private hsetFrame(key: string, fields: string[], values: Value[]): PrebuiltCommand {
+    const keyLen = Buffer.byteLength(key)
+    let start = this.reserve(0, 0, 32 + keyLen)
+    let o = writeRespHeader(this.arena, start, 0x2a, 2 + 2 * fields.length)
+    o += this.arena.write('$4\r\nHSET\r\n', o, 'latin1')
+    o = writeRespHeader(this.arena, o, 0x24, keyLen)
+    o += this.arena.write(key, o, 'utf8')
+    this.arena[o++] = CRLF_0
+    this.arena[o++] = CRLF_1
+    for (let i = 0; i < fields.length; i++) {
+      const head = this.fieldHead(fields[i] as string)
+      const acc = values[i] as Value
+      const need = head.length + VALUE_HEADER_MAX + acc.maxEncodedLength() + 2
+      if (this.arena.length - o < need) {
+        const moved = this.reserve(start, o, need)
+        o = moved + (o - start)
+        start = moved
+      }
+      const arena = this.arena
+      o += head.copy(arena, o)
+      // Encode after room for the longest header, then close the gap once the length is known.
+      const at = o + VALUE_HEADER_MAX
+      let end = acc.encodeInto(arena, at)
+      if (end < 0) {
+        const bytes = encodePacked(acc.toPacked())
+        arena.set(bytes, at)
+        end = at + bytes.length
+      }
+      const len = end - at
+      o = writeRespHeader(arena, o, 0x24, len)
+      if (o !== at) arena.copyWithin(o, at, end)
+      o += len
+      arena[o++] = CRLF_0
+      arena[o++] = CRLF_1
+    }
+    this.arenaUsed = o
+    return new PrebuiltCommand('hset', key, this.arena.subarray(start, o))
+  }
+
+  /**
+   * Makes room for `need` more bytes after the frame being built at `[start, end)` of the arena and returns the
+   * frame's (possibly new) start. The arena is reused from flush to flush once the previous flush was answered
+   * (so every frame written from it has left the process); otherwise, or when it is too small, a new one is taken
+   * and the partial frame copied over.
+   */
+  private reserve(start: number, end: number, need: number): number {
+    if (end === 0 && start === 0) {
+      // A new frame: starts where the previous frame of this flush ended.
+      if (this.arena.length - this.arenaUsed >= need) return this.arenaUsed
+      this.arena = Buffer.allocUnsafe(Math.max(need, this.arena.length * 2))
+      this.arenaUsed = 0
+      return 0
+    }
+    const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, end - start + need))
+    this.arena.copy(next, 0, start, end)
+    this.arena = next
+    return 0
+  }
+
+  /** `$<len>\r\n<own field>\r\n` of a series (cached; the cache is dropped when it outgrows 4× a normal size). */
+  private fieldHead(field: string): Buffer {
+    let head = this.fieldHeads.get(field)
+    if (head === undefined) {
+      if (this.fieldHeads.size >= 20_000) this.fieldHeads.clear()
+      const name = Buffer.from(ownSeriesField(field, this.options.ownTag), 'utf8')
+      head = Buffer.concat([Buffer.from(`$${name.length}\r\n`, 'latin1'), name, Buffer.from('\r\n', 'latin1')])
+      this.fieldHeads.set(field, head)
+    }
+    return head
+  }
+
   private bucketFor(tier: Tier, start: number, kind: 'req' | 'tot'): TierBucket | null {
     const { keys, service } = this.options
     const key = kind === 'req' ? keys.requestBucket(service, tier.name, start) : keys.requestTotals(service, tier.name, start)
     const existing = this.buckets.get(key)
     if (existing !== undefined) return existing.state === 'folding' ? null : existing
-    const b: TierBucket = { tier, start, kind, key, state: 'open', series: new Map(), dirty: new Set(), toFold: [], slots: new Map() }
+    const b: TierBucket = { tier, start, kind, key, state: 'open', series: new Map(), live: false, toFold: [], slots: new Map() }
     this.buckets.set(key, b)
     this.enforceCap(tier, kind)
     return b
@@ -241,6 +393,7 @@ export class SeriesWriter {
     for (const b of closedUnwritten.slice(0, excess)) {
       this.buckets.delete(b.key)
       if (kind === 'req') this.droppedBuckets++
+      if (b.live && kind === 'req') this.options.recorder.release(b.start)
     }
   }
 }

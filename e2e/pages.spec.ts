@@ -1,8 +1,10 @@
 /**
  * Issue #5: every page renders real data from the demo fleet; each page is saved as a screenshot at 1280×800 and
- * 390×844 (docs/screenshots/<page>-<w>x<h>.png, the key ones are shown in the README).
+ * 390×844 (docs/screenshots/<page>-<w>x<h>.png, the key ones are shown in the README). The tables: sticky headers,
+ * sorting, filtering and keyboard navigation (the Endpoints grid, the request log, the small tables).
  */
-import { DESKTOP, PAGES, PHONE, expect, openPage, signedIn, test } from './helpers'
+import type { Locator } from '@playwright/test'
+import { DATA_TIMEOUT, DESKTOP, INSTANCES, PAGES, PHONE, SERVICE, expect, number, openPage, signedIn, test } from './helpers'
 
 const SHOTS = 'docs/screenshots'
 
@@ -39,3 +41,144 @@ test.describe('every page renders real data', () => {
     }
   })
 })
+
+/** The numbers in column `col` (1-based) of the grid's mounted rows; a missing value ("—") counts as -1, as the server sorts it. */
+async function column(rows: Locator, col: number): Promise<number[]> {
+  const texts = await rows.locator(`[role="gridcell"]:nth-child(${col})`).allTextContents()
+  return texts.map((t) => (Number.isNaN(number(t)) ? -1 : number(t)))
+}
+
+function sorted(xs: number[], dir: 'asc' | 'desc'): boolean {
+  return xs.every((x, i) => i === 0 || (dir === 'asc' ? (xs[i - 1] as number) <= x : (xs[i - 1] as number) >= x))
+}
+
+test.describe('tables', () => {
+  test('Endpoints: every route in one grid; header sorts, the filter narrows, the keyboard drills down, the URL keeps it', async ({ page }) => {
+    await page.setViewportSize(DESKTOP)
+    await signedIn(page, `/endpoints?service=${SERVICE}`)
+    const grid = page.getByTestId('endpoints-table')
+    await expect(grid).toHaveAttribute('role', 'grid')
+    const rows = grid.getByTestId('endpoint-row')
+    await expect.poll(() => rows.count(), { timeout: DATA_TIMEOUT }).toBeGreaterThanOrEqual(3)
+    // No pager any more: every route is in the grid, and aria-rowcount counts the header row too.
+    await expect(page.getByRole('button', { name: 'Next' })).toHaveCount(0)
+    const n = await rows.count()
+    await expect(grid).toHaveAttribute('aria-rowcount', String(n + 1))
+    await expect(grid.getByRole('row').first()).toHaveAttribute('aria-rowindex', '1')
+    await expect(rows.first()).toHaveAttribute('aria-rowindex', '2')
+    await expect(grid.getByRole('columnheader', { name: 'req/s' })).toHaveAttribute('aria-sort', 'descending')
+
+    // Sorting: a header click sorts high → low, a second click low → high; the URL keeps it.
+    const p95 = grid.getByRole('columnheader', { name: 'p95 ms' })
+    await p95.getByRole('button').click()
+    await expect(page).toHaveURL(/sort=p95Ms/)
+    await expect(p95).toHaveAttribute('aria-sort', 'descending')
+    await expect(grid.getByRole('columnheader', { name: 'req/s' })).toHaveAttribute('aria-sort', 'none')
+    await expect.poll(async () => sorted(await column(rows, 6), 'desc')).toBe(true)
+    await p95.getByRole('button').click()
+    await expect(page).toHaveURL(/dir=asc/)
+    await expect(p95).toHaveAttribute('aria-sort', 'ascending')
+    await expect.poll(async () => sorted(await column(rows, 6), 'asc')).toBe(true)
+
+    // Route A→Z (stable under live updates), then the keyboard: Home, ArrowDown, Enter opens that route.
+    await grid.getByRole('columnheader', { name: 'Route' }).getByRole('button').click()
+    await expect(grid.getByRole('columnheader', { name: 'Route' })).toHaveAttribute('aria-sort', 'ascending')
+    const routes = async () => rows.locator('[role="gridcell"]:nth-child(2)').allTextContents()
+    await expect.poll(async () => {
+      const r = await routes()
+      return r.every((x, i) => i === 0 || (r[i - 1] as string).localeCompare(x) <= 0)
+    }).toBe(true)
+    await grid.focus()
+    await page.keyboard.press('End')
+    await expect(rows.last()).toHaveAttribute('aria-selected', 'true')
+    await page.keyboard.press('Home')
+    await page.keyboard.press('ArrowDown')
+    const second = rows.nth(1)
+    await expect(second).toHaveAttribute('aria-selected', 'true')
+    const method = (await second.locator('[role="gridcell"]').nth(0).textContent()) ?? ''
+    const route = (await second.locator('[role="gridcell"]').nth(1).textContent()) ?? ''
+    await page.keyboard.press('Enter')
+    const drill = page.getByTestId('route-drilldown')
+    await expect(drill.getByRole('heading', { level: 2 })).toHaveText(`${method} ${route}`)
+    expect(new URL(page.url()).searchParams.get('route')).toBe(`${method} ${route}`)
+    await expect(second).toHaveAttribute('aria-current', 'true')
+
+    // A click drills down too.
+    const third = rows.nth(2)
+    const thirdName = `${await third.locator('[role="gridcell"]').nth(0).textContent()} ${await third.locator('[role="gridcell"]').nth(1).textContent()}`
+    await third.click()
+    await expect(drill.getByRole('heading', { level: 2 })).toHaveText(thirdName)
+
+    // The filter narrows the routes (server-side, debounced into the URL); no match shows the empty state.
+    const filter = page.getByRole('searchbox', { name: 'Filter routes' })
+    await filter.fill('/products')
+    await expect(page).toHaveURL(/filter=%2Fproducts/)
+    await expect.poll(async () => (await routes()).length > 0 && (await routes()).every((r) => r.includes('/products'))).toBe(true)
+    await expect.poll(async () => Number(await grid.getAttribute('aria-rowcount')) === (await rows.count()) + 1).toBe(true)
+
+    // Reload: sort, filter and the drilled-down route come back from the URL.
+    await page.reload()
+    await expect(grid.getByRole('columnheader', { name: 'Route' })).toHaveAttribute('aria-sort', 'ascending', { timeout: 30_000 })
+    await expect(filter).toHaveValue('/products')
+    await expect(drill.getByRole('heading', { level: 2 })).toHaveText(thirdName)
+
+    await filter.fill('no-such-route-zzz')
+    await expect(grid).toContainText('No route matches “no-such-route-zzz”.')
+    await expect(grid).toHaveAttribute('aria-rowcount', '1')
+  })
+
+  test('Requests: header row 1 stays in view while the keyboard pages through the log to its last row', async ({ page }) => {
+    await page.setViewportSize({ width: 1280, height: 500 })
+    await signedIn(page, `/requests?service=${SERVICE}`)
+    const grid = page.getByTestId('requests-grid')
+    const header = grid.getByRole('row').first()
+    await expect(header).toHaveAttribute('aria-rowindex', '1')
+    await expect(grid.getByTestId('request-row').first()).toHaveAttribute('aria-rowindex', '2', { timeout: DATA_TIMEOUT })
+    // Enough rows that the grid scrolls (the demo logs slow and failed requests continuously).
+    await expect.poll(async () => Number(await grid.getAttribute('aria-rowcount')), { timeout: DATA_TIMEOUT }).toBeGreaterThan(30)
+    const rowCount = Number(await grid.getAttribute('aria-rowcount'))
+
+    await grid.focus()
+    await page.keyboard.press('End')
+    const selected = grid.locator('[role="row"][aria-selected="true"]')
+    await expect.poll(async () => Number(await selected.getAttribute('aria-rowindex'))).toBeGreaterThanOrEqual(rowCount)
+    await expect.poll(() => grid.evaluate((el) => el.scrollTop)).toBeGreaterThan(0)
+    // The selected (last) row is mounted at the bottom, and the header is still at the top of the scrolled grid.
+    const indexes = (await grid.getByTestId('request-row').evaluateAll((els) => els.map((e) => Number(e.getAttribute('aria-rowindex')))))
+    expect(Math.max(...indexes)).toBe(Number(await selected.getAttribute('aria-rowindex')))
+    expect(indexes.length).toBeLessThanOrEqual(60)
+    const [g, h] = [await grid.boundingBox(), await header.boundingBox()]
+    expect(Math.abs((h?.y ?? -100) - (g?.y ?? 0))).toBeLessThanOrEqual(2)
+
+    await page.keyboard.press('Home')
+    await expect(grid.getByTestId('request-row').first()).toHaveAttribute('aria-selected', 'true')
+    await expect.poll(() => grid.evaluate((el) => el.scrollTop)).toBe(0)
+  })
+
+  test('the small tables: arrow keys move focus between rows, with the header sticky in its scroll box', async ({ page }) => {
+    await page.setViewportSize(DESKTOP)
+    await signedIn(page, `/instances?service=${SERVICE}`)
+    const first = page.getByTestId(`instance-row-${INSTANCES[0]}`)
+    await expect(first).toBeVisible({ timeout: DATA_TIMEOUT })
+    await expect(first).toHaveAttribute('tabindex', '0')
+    await expect(page.getByTestId(`instance-row-${INSTANCES[1]}`)).toHaveAttribute('tabindex', '-1')
+    await first.focus()
+    await page.keyboard.press('ArrowDown')
+    await expect(page.getByTestId(`instance-row-${INSTANCES[1]}`)).toBeFocused()
+    await page.keyboard.press('Home')
+    await expect(first).toBeFocused()
+    const th = page.getByTestId('instances-table').locator('thead th').first()
+    expect(await th.evaluate((el) => getComputedStyle(el).position)).toBe('sticky')
+
+    await page.goto(`/?service=${SERVICE}`)
+    const payments = page.getByTestId(`breaker-${SERVICE}-payments`)
+    await expect(payments).toBeVisible({ timeout: DATA_TIMEOUT })
+    const breakerRows = page.getByTestId(`breakers-${SERVICE}`).locator('tbody > tr')
+    await breakerRows.first().focus()
+    await page.keyboard.press('End')
+    await expect(breakerRows.last()).toBeFocused()
+    await expect(page.getByTestId(`instance-${INSTANCES[0]}`)).toHaveAttribute('tabindex', '0')
+    expect(await page.getByTestId(`breakers-${SERVICE}`).locator('thead th').first().evaluate((el) => getComputedStyle(el).position)).toBe('sticky')
+  })
+})
+

@@ -140,14 +140,15 @@ export function getSeries(
   return client.series.get.query(input, opts)
 }
 
-/** Input of `listEndpoints`; `filter` matches route or method case-insensitively; `limit` 1–500. */
+/** Input of `listEndpoints`; `filter` matches route or method case-insensitively; `limit` 1–ENDPOINTS_MAX_LIMIT (2000). */
 export interface EndpointsQuery {
   service: string
   windowMs: number
   sortBy: EndpointSortKey
   descending: boolean
   filter?: string
-  offset: number
+  /** First row to return (default 0). */
+  offset?: number
   limit: number
 }
 

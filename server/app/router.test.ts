@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
+import { ENDPOINTS_MAX_LIMIT } from '../../shared/schemas'
 import { createCollector, type Collector } from '../sdk/index'
 import { testRedisUrl } from '../testing/redis'
 import { Auth } from './auth'
@@ -122,6 +123,13 @@ describe('router (createCaller, real Redis)', () => {
     expect(filtered.rows.map((r) => r.route)).toEqual(['/cart'])
     const page = await viewer().endpoints.list({ service: 'shop', windowMs: 60_000, sortBy: 'route', descending: false, offset: 1, limit: 1 })
     expect(page.rows.map((r) => r.route)).toEqual(['/items/:id'])
+  })
+
+  it('endpoints.list returns up to ENDPOINTS_MAX_LIMIT routes in one call and refuses a larger limit', async () => {
+    const whole = await viewer().endpoints.list({ service: 'shop', windowMs: 60_000, limit: ENDPOINTS_MAX_LIMIT })
+    expect(whole.rows).toHaveLength(whole.total)
+    await expect(viewer().endpoints.list({ service: 'shop', limit: ENDPOINTS_MAX_LIMIT + 1 })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(viewer().endpoints.list({ service: 'shop', limit: 0 })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
   })
 
   it('requests.list pages the sampled request log by cursor and filters by status class, route and instance', async () => {

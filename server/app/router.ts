@@ -6,7 +6,7 @@
 import { TRPCError, tracked } from '@trpc/server'
 import { serialize as serializeCookie } from 'cookie'
 import { z } from 'zod'
-import { BreakerCommand, Name, type OverviewSnapshot } from '../../shared/schemas'
+import { BreakerCommand, ENDPOINTS_MAX_LIMIT, Name, type OverviewSnapshot } from '../../shared/schemas'
 import { appendAudit } from './audit'
 import { SESSION_COOKIE } from './auth'
 import { issueBreakerCommand, UnknownBreakerError } from './breakerCommands'
@@ -91,7 +91,7 @@ export const appRouter = router({
   }),
 
   endpoints: router({
-    /** Every route of a service with rps, error %, p50/p95/p99 over the window; sorted, filtered and paged here. */
+    /** Every route of a service with rps, error %, p50/p95/p99 over the window; sorted, filtered and paged here (limit ≤ ENDPOINTS_MAX_LIMIT). */
     list: viewerProcedure
       .input(
         z.object({
@@ -101,7 +101,8 @@ export const appRouter = router({
           descending: z.boolean().default(true),
           filter: z.string().max(200).regex(/^[^\p{Cc}]*$/u).optional(),
           offset: z.number().int().min(0).max(1_000_000).default(0),
-          limit: Limit,
+          // Higher than other lists: the dashboard takes a service's whole route table in one call.
+          limit: z.number().int().min(1).max(ENDPOINTS_MAX_LIMIT).default(100),
         }),
       )
       .query(({ ctx, input }) => readEndpoints(ctx.redis, ctx.keys, input, Date.now())),

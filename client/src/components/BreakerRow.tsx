@@ -3,22 +3,25 @@ import type { BreakerSummary } from '../../../shared/schemas'
 import { agreementText, breakerKey, commandProgress, isDisagreement, stateTone } from '../breakerView'
 import { useCommandStore } from '../store'
 import { ResetDialog } from './ResetDialog'
+import type { FocusableRowProps } from './table/useRowFocus'
 
 interface Props {
   breaker: BreakerSummary
   /** Why commands are disabled (shown as the button's title), or null when allowed. */
   blockedReason: string | null
+  /** Keyboard navigation between the table's rows (`useRowFocus`). */
+  rowProps?: FocusableRowProps
 }
 
 /** One breaker row; "Reset" opens the confirm dialog, then the row shows "applied on n/m" live. */
-export function BreakerRow({ breaker: b, blockedReason }: Props) {
+export function BreakerRow({ breaker: b, blockedReason, rowProps }: Props) {
   const id = `${b.service}-${b.name}`
   const [confirming, setConfirming] = useState(false)
   const issued = useCommandStore((s) => s.issued[breakerKey(b.service, b.name)])
   const progress = issued ? commandProgress(b, issued.generation) : null
 
   return (
-    <tr data-testid={`breaker-${id}`}>
+    <tr data-testid={`breaker-${id}`} {...rowProps}>
       <th scope="row" className="breaker-name">
         {b.name}
       </th>

@@ -3,18 +3,23 @@ import type { BreakerSummary } from '../../../shared/schemas'
 import { commandBlockedReason } from '../breakerView'
 import { useIsOffline, useSessionStore } from '../store'
 import { BreakerRow } from './BreakerRow'
+import { useRowFocus } from './table/useRowFocus'
 
 interface Props {
   service: string
   breakers: BreakerSummary[]
 }
 
-/** The breakers of one service: cluster state, agreement, per-instance states and the Reset action. */
+/**
+ * The breakers of one service: cluster state, agreement, per-instance states and the Reset action. Sticky header;
+ * arrow keys move between rows (Reset buttons keep their own tab stops). Loading and failure are the Overview's.
+ */
 export function BreakerTable({ service, breakers }: Props) {
   const headingId = useId()
   const role = useSessionStore((s) => s.role)
   const offline = useIsOffline()
   const blockedReason = commandBlockedReason({ role, offline })
+  const rowFocus = useRowFocus(breakers.length)
 
   return (
     <div className="breakers" data-testid={`breakers-${service}`}>
@@ -23,7 +28,7 @@ export function BreakerTable({ service, breakers }: Props) {
         <p className="muted">No breakers reported by this service.</p>
       ) : (
         <>
-          <div className="table-scroll">
+          <div className="table-scroll sticky-table">
             <table aria-labelledby={headingId}>
               <thead>
                 <tr>
@@ -36,8 +41,8 @@ export function BreakerTable({ service, breakers }: Props) {
                 </tr>
               </thead>
               <tbody>
-                {breakers.map((b) => (
-                  <BreakerRow key={b.name} breaker={b} blockedReason={blockedReason} />
+                {breakers.map((b, i) => (
+                  <BreakerRow key={b.name} breaker={b} blockedReason={blockedReason} rowProps={rowFocus(i)} />
                 ))}
               </tbody>
             </table>

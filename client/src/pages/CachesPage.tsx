@@ -1,6 +1,7 @@
 import { lazy, Suspense, useId, useState, type FormEvent } from 'react'
 import { invalidateCacheTag, listCaches, type CachesResult, type CacheSummaryData } from '../api'
 import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
+import { useRowFocus } from '../components/table/useRowFocus'
 import { classifyError } from '../errors'
 import { formatPercent, NO_VALUE } from '../format'
 import { useIsOffline, useSessionStore } from '../store'
@@ -28,6 +29,7 @@ export function CachesPage() {
     { pageKey: pageKey('caches', { service, range }), enabled: service !== null },
   )
   const caches = result.data?.caches ?? []
+  const rowFocus = useRowFocus(caches.length)
 
   return (
     <div className="page-body">
@@ -47,9 +49,15 @@ export function CachesPage() {
         <p className="empty-state">{service} reports no caches in this range.</p>
       ) : (
         <>
-          <div className="table-wrap">
+          {result.error?.kind === 'server' && (
+            // A network failure is the offline banner's to report; a server error is this page's.
+            <p className="notice small" role="alert">
+              Could not refresh the caches ({result.error.message}); showing the last answer.
+            </p>
+          )}
+          <div className="table-wrap sticky-head">
             <table className="data-table" data-testid="caches-table">
-              <caption className="visually-hidden">Caches of {service}</caption>
+              <caption className="visually-hidden">Caches of {service}; arrow keys move between rows</caption>
               <thead>
                 <tr>
                   <th scope="col">Cache</th>
@@ -61,8 +69,8 @@ export function CachesPage() {
                 </tr>
               </thead>
               <tbody>
-                {caches.map((c) => (
-                  <tr key={c.cache} data-testid={`cache-${c.cache}`}>
+                {caches.map((c, i) => (
+                  <tr key={c.cache} data-testid={`cache-${c.cache}`} {...rowFocus(i)}>
                     <th scope="row" className="mono">
                       {c.cache}
                     </th>

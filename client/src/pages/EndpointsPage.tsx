@@ -1,5 +1,6 @@
-import { lazy, Suspense, useEffect, useId, useState, type KeyboardEvent } from 'react'
+import { lazy, Suspense, useEffect, useId, useState } from 'react'
 import { useSearchParams } from 'react-router'
+import { ENDPOINTS_MAX_LIMIT } from '../../../shared/schemas'
 import {
   getSeries,
   listEndpoints,
@@ -9,40 +10,40 @@ import {
   type RouteMethod,
   type ServiceSeriesResult,
 } from '../api'
-import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
+import { SkeletonBlock } from '../components/shell/PageLoading'
+import { VirtualTable, type Column, type TableSort } from '../components/table/VirtualTable'
 import { formatMs, formatPercent, formatRps } from '../format'
 import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 const SeriesCharts = lazy(() => import('../components/charts/SeriesCharts').then((m) => ({ default: m.SeriesCharts })))
 
-/** Rows per page of the endpoints table. */
-export const ENDPOINTS_PAGE_SIZE = 50
 /** Quiet time after typing before the filter is sent. */
 const FILTER_DEBOUNCE_MS = 300
 
 const METHODS: readonly RouteMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER']
 
-interface Column {
-  key: EndpointSortKey | 'method'
-  label: string
-  numeric: boolean
-  sortable: boolean
-}
-
-const COLUMNS: readonly Column[] = [
-  { key: 'method', label: 'Method', numeric: false, sortable: false },
-  { key: 'route', label: 'Route', numeric: false, sortable: true },
-  { key: 'throughputRps', label: 'req/s', numeric: true, sortable: true },
-  { key: 'errorRate', label: 'Error %', numeric: true, sortable: true },
-  { key: 'p50Ms', label: 'p50 ms', numeric: true, sortable: true },
-  { key: 'p95Ms', label: 'p95 ms', numeric: true, sortable: true },
-  { key: 'p99Ms', label: 'p99 ms', numeric: true, sortable: true },
-  { key: 'requests', label: 'Requests', numeric: true, sortable: true },
+/** Column ids are the server's sort keys (`method` is not sortable). */
+const COLUMNS: Column<EndpointRowData>[] = [
+  { id: 'method', header: 'Method', width: '5.5rem', className: 'mono', render: (r) => r.method },
+  { id: 'route', header: 'Route', width: 'minmax(12rem, 3fr)', className: 'mono', sortable: true, render: (r) => <span title={r.route}>{r.route}</span> },
+  { id: 'throughputRps', header: 'req/s', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatRps(r.throughputRps) },
+  {
+    id: 'errorRate',
+    header: 'Error %',
+    width: '6.5rem',
+    className: 'num',
+    sortable: true,
+    render: (r) => <span className={r.errorRate > 0.05 ? 'text-bad' : undefined}>{formatPercent(r.errorRate)}</span>,
+  },
+  { id: 'p50Ms', header: 'p50 ms', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatMs(r.p50Ms) },
+  { id: 'p95Ms', header: 'p95 ms', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatMs(r.p95Ms) },
+  { id: 'p99Ms', header: 'p99 ms', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatMs(r.p99Ms) },
+  { id: 'requests', header: 'Requests', width: '7.5rem', className: 'num', sortable: true, render: (r) => r.requests.toLocaleString('en-US') },
 ]
 
 function isSortKey(x: string | null): x is EndpointSortKey {
-  return x !== null && COLUMNS.some((c) => c.sortable && c.key === x)
+  return x !== null && COLUMNS.some((c) => c.sortable && c.id === x)
 }
 
 /** Parses `?route=METHOD /path` into the drill-down target; null when absent or malformed. */
@@ -55,7 +56,11 @@ export function parseRouteParam(raw: string | null): { method: RouteMethod; rout
   return METHODS.includes(method) && route.length > 0 && route.length <= 300 ? { method, route } : null
 }
 
-/** Endpoints: every route of the service, sorted and filtered by the server, paged; Enter/click drills down. */
+/**
+ * Endpoints: every route of the service (one call, up to ENDPOINTS_MAX_LIMIT rows), sorted and filtered by the
+ * server, in a virtualized grid; header click sorts, Enter/click on a row drills down (`?route=`). URL state:
+ * `sort`, `dir`, `filter`, `route`.
+ */
 export function EndpointsPage() {
   const [service] = useService()
   const [range] = useRange()
@@ -65,7 +70,6 @@ export function EndpointsPage() {
   const sortRaw = params.get('sort')
   const sortBy: EndpointSortKey = isSortKey(sortRaw) ? sortRaw : 'throughputRps'
   const descending = params.get('dir') !== 'asc'
-  const offset = Math.max(0, Number(params.get('offset')) || 0)
   const filter = params.get('filter') ?? ''
   const selected = parseRouteParam(params.get('route'))
   const filterId = useId()
@@ -85,6 +89,7 @@ export function EndpointsPage() {
           if (v === null || v === '') next.delete(k)
           else next.set(k, v)
         }
+        next.delete('offset') // paging of the old table; links that still carry it show the whole table
         return next
       },
       { replace: !push },
@@ -93,7 +98,7 @@ export function EndpointsPage() {
   // Debounced: the URL (and the query) follow the filter box after a short pause in typing.
   useEffect(() => {
     if (filterText === filter) return undefined
-    const timer = setTimeout(() => update({ filter: filterText.trim() || null, offset: null }, false), FILTER_DEBOUNCE_MS)
+    const timer = setTimeout(() => update({ filter: filterText.trim() || null }, false), FILTER_DEBOUNCE_MS)
     return () => clearTimeout(timer)
     // `update` is a fresh closure each render; the timer only needs the text and the applied filter.
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -104,29 +109,37 @@ export function EndpointsPage() {
     windowMs,
     sortBy,
     descending,
-    offset,
-    limit: ENDPOINTS_PAGE_SIZE,
+    limit: ENDPOINTS_MAX_LIMIT,
     ...(filter ? { filter } : {}),
   }
   const result = usePolled<EndpointsResult>(
     (signal) => listEndpoints(query, { signal }),
     [query],
     live ? LIVE_POLL_INTERVAL_MS : null,
-    { pageKey: pageKey('endpoints', { service, range, sortBy, descending, offset, filter }), enabled: service !== null },
+    { pageKey: pageKey('endpoints', { service, range, sortBy, descending, filter }), enabled: service !== null },
   )
 
-  const onSort = (key: EndpointSortKey) =>
-    update({ sort: key === 'throughputRps' ? null : key, dir: key === sortBy ? (descending ? 'asc' : null) : key === 'route' ? 'asc' : null, offset: null })
-  const open = (row: EndpointRowData) => update({ route: `${row.method} ${row.route}` })
-  const onRowKey = (e: KeyboardEvent<HTMLTableRowElement>, row: EndpointRowData) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault()
-      open(row)
-    }
-  }
+  // A new sort or filter keeps the last rows of this service and range on screen (marked busy) until its answer
+  // arrives, instead of a skeleton flash.
+  const scope = `${service ?? ''}|${range}`
+  const [kept, setKept] = useState<{ scope: string; data: EndpointsResult } | null>(null)
+  if (result.data && (kept?.data !== result.data || kept.scope !== scope)) setKept({ scope, data: result.data })
+  const data = result.data ?? (kept?.scope === scope ? kept.data : undefined)
+  const stale = result.data === undefined && data !== undefined
 
-  const total = result.data?.total ?? 0
-  const rows = result.data?.rows ?? []
+  const sort: TableSort = {
+    columnId: sortBy,
+    direction: descending ? 'descending' : 'ascending',
+    onSort: (id) => {
+      if (!isSortKey(id)) return
+      // Same column: flip. New column: numbers start high-to-low, the route A→Z.
+      const dir = id === sortBy ? (descending ? 'asc' : null) : id === 'route' ? 'asc' : null
+      update({ sort: id === 'throughputRps' ? null : id, dir })
+    },
+  }
+  const open = (row: EndpointRowData) => update({ route: `${row.method} ${row.route}` })
+  const rows = data?.rows ?? []
+  const total = data?.total ?? 0
 
   return (
     <div className="page-body">
@@ -148,91 +161,48 @@ export function EndpointsPage() {
           maxLength={200}
           onChange={(e) => setFilterText(e.target.value)}
         />
-        <span className="muted small" role="status">
-          {result.data ? `${total.toLocaleString('en-US')} route${total === 1 ? '' : 's'}` : ''}
+        <span className="muted small" role="status" data-testid="endpoints-count">
+          {data ? `${total.toLocaleString('en-US')} route${total === 1 ? '' : 's'}` : ''}
+          {stale ? ' · updating…' : ''}
         </span>
       </div>
       {service === null ? (
         <p className="empty-state">No service selected.</p>
-      ) : result.loading ? (
-        <PageLoading label="Loading endpoints…" />
-      ) : result.error && !result.data ? (
+      ) : result.error && !data ? (
         <p className="error-state" role="alert">
           Could not load the endpoints: {result.error.kind === 'aborted' ? 'cancelled' : result.error.message}
         </p>
-      ) : rows.length === 0 ? (
-        <p className="empty-state">{filter ? `No route matches “${filter}”.` : 'No requests recorded in this range.'}</p>
       ) : (
         <>
-          <div className="table-wrap sticky-head">
-            <table className="data-table endpoints-table" data-testid="endpoints-table">
-              <caption className="visually-hidden">Routes of {service}; select a row for its charts</caption>
-              <thead>
-                <tr>
-                  {COLUMNS.map((c) => {
-                    const active = c.key === sortBy
-                    return (
-                      <th
-                        key={c.key}
-                        scope="col"
-                        className={c.numeric ? 'num' : undefined}
-                        aria-sort={c.sortable && active ? (descending ? 'descending' : 'ascending') : undefined}
-                      >
-                        {c.sortable ? (
-                          <button type="button" className="sort-button" onClick={() => onSort(c.key as EndpointSortKey)}>
-                            {c.label}
-                            <span aria-hidden="true" className="sort-mark">
-                              {active ? (descending ? ' ▼' : ' ▲') : ''}
-                            </span>
-                          </button>
-                        ) : (
-                          c.label
-                        )}
-                      </th>
-                    )
-                  })}
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => {
-                  const isSelected = selected?.method === r.method && selected.route === r.route
-                  return (
-                    <tr
-                      key={`${r.method} ${r.route}`}
-                      tabIndex={0}
-                      className={isSelected ? 'clickable selected' : 'clickable'}
-                      aria-current={isSelected ? 'true' : undefined}
-                      onClick={() => open(r)}
-                      onKeyDown={(e) => onRowKey(e, r)}
-                      data-testid="endpoint-row"
-                    >
-                      <td className="mono">{r.method}</td>
-                      <th scope="row" className="mono route-cell">
-                        {r.route}
-                      </th>
-                      <td className="num">{formatRps(r.throughputRps)}</td>
-                      <td className={r.errorRate > 0.05 ? 'num text-bad' : 'num'}>{formatPercent(r.errorRate)}</td>
-                      <td className="num">{formatMs(r.p50Ms)}</td>
-                      <td className="num">{formatMs(r.p95Ms)}</td>
-                      <td className="num">{formatMs(r.p99Ms)}</td>
-                      <td className="num">{r.requests.toLocaleString('en-US')}</td>
-                    </tr>
-                  )
-                })}
-              </tbody>
-            </table>
-          </div>
-          <div className="pager">
-            <button type="button" disabled={offset === 0} onClick={() => update({ offset: String(Math.max(0, offset - ENDPOINTS_PAGE_SIZE)) || null })}>
-              Previous
-            </button>
-            <span className="muted small">
-              {offset + 1}–{Math.min(offset + rows.length, total)} of {total.toLocaleString('en-US')}
-            </span>
-            <button type="button" disabled={offset + ENDPOINTS_PAGE_SIZE >= total} onClick={() => update({ offset: String(offset + ENDPOINTS_PAGE_SIZE) })}>
-              Next
-            </button>
-          </div>
+          {result.error?.kind === 'server' && (
+            // A network failure is the offline banner's to report; a server error is this page's.
+            <p className="notice small" role="alert">
+              Could not refresh the endpoints ({result.error.message}); showing the last answer.
+            </p>
+          )}
+          <VirtualTable
+            label={`Routes of ${service}; Enter or click opens a route's charts`}
+            columns={COLUMNS}
+            total={rows.length}
+            getRow={(i) => rows[i]}
+            testId="endpoints-table"
+            rowTestId="endpoint-row"
+            minWidth={760}
+            fit
+            loading={data === undefined}
+            busy={stale}
+            sort={sort}
+            onActivate={open}
+            isCurrentRow={(r) => selected?.method === r.method && selected.route === r.route}
+            resetKey={`${scope}|${sortBy}|${descending}|${filter}`}
+            emptyText={filter ? `No route matches “${filter}”.` : 'No requests recorded in this range.'}
+          />
+          {total > rows.length && (
+            <p className="muted small" data-testid="endpoints-truncated">
+              Showing the first {rows.length.toLocaleString('en-US')} of {total.toLocaleString('en-US')} routes in this order; narrow them with the
+              filter.
+            </p>
+          )}
         </>
       )}
     </div>

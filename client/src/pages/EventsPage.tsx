@@ -77,7 +77,8 @@ function AllEvents({ service }: { service: string }) {
         rowTestId="event-row"
         minWidth={880}
         resetKey={service}
-        emptyText={rows.total === null ? 'Loading…' : 'No events yet.'}
+        loading={rows.total === null && !rows.error}
+        emptyText={rows.error ? 'Could not load the events.' : 'No events yet.'}
       />
     </>
   )
@@ -116,7 +117,8 @@ function FilteredEvents({ service, filters }: { service: string; filters: Record
         rowTestId="event-row"
         minWidth={880}
         resetKey={`${service}|${breaker ?? ''}|${instance ?? ''}|${type ?? ''}`}
-        emptyText={rows.loading || rows.hasMore ? 'Loading…' : 'No matching events.'}
+        loading={entries.length === 0 && (rows.loading || (rows.hasMore && !rows.error))}
+        emptyText={rows.error ? 'Could not load matching events.' : 'No matching events.'}
       />
       {rows.hasMore && (
         <p>
@@ -161,7 +163,8 @@ function AuditLog({ actor }: { actor: string | undefined }) {
         minWidth={900}
         height="min(60vh, 560px)"
         resetKey={actor ?? ''}
-        emptyText={rows.loading || rows.hasMore ? 'Loading…' : 'No operator actions recorded.'}
+        loading={entries.length === 0 && (rows.loading || (rows.hasMore && !rows.error))}
+        emptyText={rows.error ? 'Could not load the audit log.' : 'No operator actions recorded.'}
       />
       {rows.hasMore && (
         <p>

@@ -1,6 +1,7 @@
 import { useId } from 'react'
 import { getRedisInfo, listInstances, type InstanceDetailData, type RedisHealthData } from '../api'
 import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
+import { useRowFocus } from '../components/table/useRowFocus'
 import { formatClock, formatMegabytes, formatMs, formatPercent, NO_VALUE } from '../format'
 import { pageKey, useLive, useService } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
@@ -37,6 +38,7 @@ export function InstancesPage() {
   })
   const rows = instances.data ?? []
   const up = rows.filter((i) => i.up).length
+  const rowFocus = useRowFocus(rows.length)
 
   return (
     <div className="page-body">
@@ -59,45 +61,53 @@ export function InstancesPage() {
       ) : rows.length === 0 ? (
         <p className="empty-state">No instance of {service} has reported.</p>
       ) : (
-        <div className="table-wrap">
-          <table className="data-table" data-testid="instances-table">
-            <caption className="visually-hidden">Instances of {service}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Instance</th>
-                <th scope="col">Status</th>
-                <th scope="col">Version</th>
-                <th scope="col" className="num">Uptime</th>
-                <th scope="col" className="num">CPU %</th>
-                <th scope="col" className="num">Heap</th>
-                <th scope="col" className="num">RSS</th>
-                <th scope="col" className="num">Event loop p99</th>
-                <th scope="col" className="num">Last seen</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((i) => (
-                <tr key={i.instance} data-testid={`instance-row-${i.instance}`}>
-                  <th scope="row" className="mono">
-                    {i.instance}
-                  </th>
-                  <td>
-                    <span className={`pill ${i.up ? 'tone-ok' : 'tone-bad'}`} data-testid={`instance-row-status-${i.instance}`}>
-                      {i.up ? 'up' : 'down'}
-                    </span>
-                  </td>
-                  <td className="mono">{i.version}</td>
-                  <td className="num">{formatUptime(i.uptimeS)}</td>
-                  <td className="num">{Number.isFinite(i.cpuPercent) ? i.cpuPercent.toFixed(1) : NO_VALUE}</td>
-                  <td className="num">{formatMegabytes(i.heapUsedBytes)}</td>
-                  <td className="num">{formatMegabytes(i.rssBytes)}</td>
-                  <td className="num">{formatMs(i.eventLoopDelayP99Ms)} ms</td>
-                  <td className="num">{formatClock(i.lastSeenMs)}</td>
+        <>
+          {instances.error?.kind === 'server' && (
+            // A network failure is the offline banner's to report; a server error is this page's.
+            <p className="notice small" role="alert">
+              Could not refresh the instances ({instances.error.message}); showing the last answer.
+            </p>
+          )}
+          <div className="table-wrap sticky-head">
+            <table className="data-table" data-testid="instances-table">
+              <caption className="visually-hidden">Instances of {service}; arrow keys move between rows</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Instance</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Version</th>
+                  <th scope="col" className="num">Uptime</th>
+                  <th scope="col" className="num">CPU %</th>
+                  <th scope="col" className="num">Heap</th>
+                  <th scope="col" className="num">RSS</th>
+                  <th scope="col" className="num">Event loop p99</th>
+                  <th scope="col" className="num">Last seen</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {rows.map((i, k) => (
+                  <tr key={i.instance} data-testid={`instance-row-${i.instance}`} {...rowFocus(k)}>
+                    <th scope="row" className="mono">
+                      {i.instance}
+                    </th>
+                    <td>
+                      <span className={`pill ${i.up ? 'tone-ok' : 'tone-bad'}`} data-testid={`instance-row-status-${i.instance}`}>
+                        {i.up ? 'up' : 'down'}
+                      </span>
+                    </td>
+                    <td className="mono">{i.version}</td>
+                    <td className="num">{formatUptime(i.uptimeS)}</td>
+                    <td className="num">{Number.isFinite(i.cpuPercent) ? i.cpuPercent.toFixed(1) : NO_VALUE}</td>
+                    <td className="num">{formatMegabytes(i.heapUsedBytes)}</td>
+                    <td className="num">{formatMegabytes(i.rssBytes)}</td>
+                    <td className="num">{formatMs(i.eventLoopDelayP99Ms)} ms</td>
+                    <td className="num">{formatClock(i.lastSeenMs)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
       )}
       <RedisCard redis={redis.data} failed={redis.error !== null && !redis.data} />
     </div>

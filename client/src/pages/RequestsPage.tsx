@@ -74,7 +74,8 @@ function WholeLog({ service }: { service: string }) {
         minWidth={960}
         rowClassName={rowClass}
         resetKey={service}
-        emptyText={rows.total === null ? 'Loading…' : 'No requests logged yet.'}
+        loading={rows.total === null && !rows.error}
+        emptyText={rows.error ? 'Could not load the request log.' : 'No requests logged yet.'}
       />
     </>
   )
@@ -117,7 +118,8 @@ function FilteredLog({ service, filters }: { service: string; filters: Record<st
         minWidth={960}
         rowClassName={rowClass}
         resetKey={`${service}|${route ?? ''}|${status ?? ''}|${instance ?? ''}`}
-        emptyText={rows.loading || rows.hasMore ? 'Loading…' : 'No matching requests.'}
+        loading={entries.length === 0 && (rows.loading || (rows.hasMore && !rows.error))}
+        emptyText={rows.error ? 'Could not load matching requests.' : 'No matching requests.'}
       />
       {rows.hasMore && (
         <p>

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
+  gridKeyAction,
   MAX_SCROLL_HEIGHT,
   maxScrollTop,
   nextActiveRow,
-  renderRange,
   rowPositionAt,
   scrollTopForRowPosition,
   scrollTopToReveal,
@@ -21,14 +21,14 @@ describe('scroll scaling', () => {
 
   it('maps scrollTop to rows one to one when the table fits under the cap', () => {
     expect(rowPositionAt(280, small)).toBeCloseTo(10)
-    expect(renderRange(280, small).first).toBe(10)
+    expect(scrollTopForRowPosition(10, small)).toBeCloseTo(280)
   })
 
   it('shows row 0 at the top and the last row at the bottom of a scaled table', () => {
     expect(rowPositionAt(0, million)).toBe(0)
-    const end = renderRange(maxScrollTop(million), million)
-    expect(end.first + end.count).toBe(1_000_000)
-    expect(end.first).toBe(1_000_000 - 20)
+    // 20 rows fit the viewport: the last one ends at its bottom.
+    expect(rowPositionAt(maxScrollTop(million), million)).toBe(1_000_000 - 20)
+    expect(rowPositionAt(maxScrollTop(million) + 500, million)).toBe(1_000_000 - 20)
   })
 
   it('maps the middle of a scaled scrollbar to the middle of the rows', () => {
@@ -38,17 +38,7 @@ describe('scroll scaling', () => {
 
   it('inverts the mapping, so scrolling to a row shows that row at the top', () => {
     const top = scrollTopForRowPosition(654_321, million)
-    expect(renderRange(top, million).first).toBe(654_321)
-  })
-
-  it('never mounts more than the row limit, whatever the viewport', () => {
-    const tall = { ...million, viewportHeight: 10_000 }
-    expect(renderRange(5000, tall, 60).count).toBe(60)
-    expect(renderRange(0, million).count).toBeLessThanOrEqual(22)
-  })
-
-  it('mounts nothing for an empty table', () => {
-    expect(renderRange(0, { ...small, total: 0 })).toEqual({ first: 0, count: 0, offsetPx: 0 })
+    expect(rowPositionAt(top, million)).toBeCloseTo(654_321, 6)
   })
 
   it('scrolls only as far as needed to reveal a row below or above the viewport', () => {
@@ -67,5 +57,24 @@ describe('keyboard navigation', () => {
     expect(nextActiveRow('Home', 7, 10, 5)).toBe(0)
     expect(nextActiveRow('End', 0, 10, 5)).toBe(9)
     expect(nextActiveRow('a', 0, 10, 5)).toBeNull()
+  })
+})
+
+describe('grid keys', () => {
+  it('opens the active row with Enter or Space only when rows can be opened', () => {
+    expect(gridKeyAction('Enter', 3, 10, 5, true)).toEqual({ kind: 'activate', index: 3 })
+    expect(gridKeyAction(' ', 3, 10, 5, true)).toEqual({ kind: 'activate', index: 3 })
+    expect(gridKeyAction('Enter', 3, 10, 5, false)).toBeNull()
+    expect(gridKeyAction('Enter', 0, 0, 5, true)).toBeNull()
+  })
+
+  it('opens the last row when the active row is past the end of a table that shrank', () => {
+    expect(gridKeyAction('Enter', 12, 10, 5, true)).toEqual({ kind: 'activate', index: 9 })
+  })
+
+  it('moves the active row with the navigation keys and ignores the rest', () => {
+    expect(gridKeyAction('End', 0, 1_000_000, 20, true)).toEqual({ kind: 'move', index: 999_999 })
+    expect(gridKeyAction('PageDown', 0, 1_000_000, 20, false)).toEqual({ kind: 'move', index: 20 })
+    expect(gridKeyAction('x', 0, 10, 5, true)).toBeNull()
   })
 })

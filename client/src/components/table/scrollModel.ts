@@ -48,30 +48,6 @@ export function scrollTopForRowPosition(row: number, g: ScrollGeometry, cap = MA
   return (r / maxRow) * maxScrollTop(g, cap)
 }
 
-/** What to render for a scrollTop: the first row, how many rows, and the pixel offset of the first row. */
-export interface RenderRange {
-  /** Index of the first mounted row. */
-  first: number
-  /** Rows to mount (never more than `maxRows`). */
-  count: number
-  /** Top of the first mounted row relative to the top of the viewport, px (≤ 0). */
-  offsetPx: number
-}
-
-/**
- * The rows to mount for a scrollTop: those overlapping the viewport plus one, never more than `maxRows`.
- * Row i is drawn at `offsetPx + (i - first) × rowHeight` below the top of the viewport.
- */
-export function renderRange(scrollTop: number, g: ScrollGeometry, maxRows = 60, cap = MAX_SCROLL_HEIGHT): RenderRange {
-  if (g.total <= 0) return { first: 0, count: 0, offsetPx: 0 }
-  const pos = rowPositionAt(scrollTop, g, cap)
-  const first = Math.min(Math.floor(pos), g.total - 1)
-  const offsetPx = -(pos - first) * g.rowHeight
-  const fit = Math.ceil((g.viewportHeight - offsetPx) / g.rowHeight) + 1
-  const count = Math.max(0, Math.min(fit, maxRows, g.total - first))
-  return { first, count, offsetPx }
-}
-
 /** Rows that are fully visible from `first` given the viewport (at least 1). */
 export function rowsPerPage(g: Pick<ScrollGeometry, 'rowHeight' | 'viewportHeight'>): number {
   return Math.max(1, Math.floor(g.viewportHeight / g.rowHeight))
@@ -108,4 +84,17 @@ export function nextActiveRow(key: string, active: number, total: number, pageRo
     default:
       return null
   }
+}
+
+/** What a key pressed on a grid does: move the active row to `index`, open the active row, or nothing (null). */
+export type GridKeyAction = { kind: 'move'; index: number } | { kind: 'activate'; index: number } | null
+
+/**
+ * The action of `key` on a grid with `total` rows whose active row is `active`: the navigation keys of
+ * `nextActiveRow`, and Enter or Space to open the active row when rows can be opened (`canActivate`).
+ */
+export function gridKeyAction(key: string, active: number, total: number, pageRows: number, canActivate: boolean): GridKeyAction {
+  if (key === 'Enter' || key === ' ') return canActivate && total > 0 ? { kind: 'activate', index: Math.min(Math.max(0, active), total - 1) } : null
+  const next = nextActiveRow(key, active, total, pageRows)
+  return next === null ? null : { kind: 'move', index: next }
 }

@@ -4,6 +4,7 @@ import { commandBlockedReason } from '../breakerView'
 import { BreakerPanel } from '../components/breakers/BreakerPanel'
 import { BREAKERS_POLL_MS } from '../components/breakers/commands'
 import { failureLine } from '../components/breakers/pageText'
+import { SkeletonBlock } from '../components/shell/PageLoading'
 import { StateTimeline } from '../components/breakers/StateTimeline'
 import { formatDateTime } from '../components/table/format'
 import { useIsOffline, useSessionStore } from '../store'
@@ -53,7 +54,7 @@ export function BreakerDetailPage() {
           {failureLine(polled.error)}
         </p>
       )}
-      {polled.loading && <p role="status">Loading {breaker}…</p>}
+      {polled.loading && <SkeletonBlock heightRem={16} label={`Loading ${breaker}…`} />}
       {detail && (
         <>
           <BreakerPanel breaker={detail.summary} blockedReason={blockedReason} linkToDetail={false} showHeading={false} />

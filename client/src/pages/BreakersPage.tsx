@@ -4,6 +4,7 @@ import { commandBlockedReason } from '../breakerView'
 import { BreakerPanel } from '../components/breakers/BreakerPanel'
 import { BREAKERS_POLL_MS } from '../components/breakers/commands'
 import { failureLine } from '../components/breakers/pageText'
+import { SkeletonBlock } from '../components/shell/PageLoading'
 import { useIsOffline, useSessionStore } from '../store'
 import { pageKey, useLive, useService } from '../uiState'
 import { usePolled } from '../usePolled'
@@ -60,7 +61,7 @@ export function BreakersPage() {
           {failureLine(polled.error)}
         </p>
       )}
-      {polled.loading && <p role="status">Loading breakers…</p>}
+      {polled.loading && <SkeletonBlock heightRem={12} label="Loading breakers…" />}
       {breakers && breakers.length === 0 && <p className="muted">No breakers reported{scope ? ` by ${scope}` : ''}.</p>}
       <div className="bk-list">
         {breakers?.map((b) => (

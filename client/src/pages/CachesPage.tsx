@@ -3,6 +3,7 @@ import { invalidateCacheTag, listCaches, type CachesResult, type CacheSummaryDat
 import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
 import { useRowFocus } from '../components/table/useRowFocus'
 import { classifyError } from '../errors'
+import { toast } from '../toasts'
 import { formatPercent, NO_VALUE } from '../format'
 import { useIsOffline, useSessionStore } from '../store'
 import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
@@ -136,22 +137,23 @@ function InvalidateTagForm({ service, caches }: { service: string; caches: reado
     setOutcome(null)
     try {
       const { removed } = await invalidateCacheTag({ service, cache: chosen, tag: t, reason: r })
-      setOutcome({ ok: true, text: `${chosen}: tag “${t}” — removed ${removed} key${removed === 1 ? '' : 's'}.` })
+      const text = `${chosen}: tag “${t}” — removed ${removed} key${removed === 1 ? '' : 's'}.`
+      setOutcome({ ok: true, text })
+      toast(`Invalidated ${text}`, 'success')
       setTag('')
       setReason('')
     } catch (err) {
       const f = classifyError(err)
-      setOutcome({
-        ok: false,
-        text:
-          f.kind === 'network'
-            ? 'Could not reach the server — nothing was invalidated.'
-            : f.kind === 'aborted'
-              ? 'Cancelled.'
-              : f.code === 'FORBIDDEN'
-                ? 'Only operators can invalidate cache entries.'
-                : f.message,
-      })
+      const text =
+        f.kind === 'network'
+          ? 'Could not reach the server — nothing was invalidated.'
+          : f.kind === 'aborted'
+            ? 'Cancelled.'
+            : f.code === 'FORBIDDEN'
+              ? 'Only operators can invalidate cache entries.'
+              : f.message
+      setOutcome({ ok: false, text })
+      if (f.kind !== 'aborted') toast(`Invalidation failed: ${text}`, 'error')
     } finally {
       setBusy(false)
     }

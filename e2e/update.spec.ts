@@ -8,7 +8,7 @@
  */
 import { copyFileSync, appendFileSync, existsSync, renameSync } from 'node:fs'
 import type { Page } from '@playwright/test'
-import { DATA_TIMEOUT, SERVICE, expect, number, signedIn, test, waitUntilControlled } from './helpers'
+import { DATA_TIMEOUT, SERVICE, expect, goOffline, goOnline, number, signedIn, test, waitUntilControlled } from './helpers'
 
 const SW = 'dist/sw.js'
 
@@ -40,7 +40,8 @@ test('a new build while the tab runs the old one shows the update prompt; Reload
 
     const build = `build-${Date.now()}`
     appendFileSync(SW, `\n// ${build}\nself.addEventListener('message', (e) => { if (e.data && e.data.type === 'E2E_BUILD') e.ports[0].postMessage(${JSON.stringify(build)}) })\n`)
-    // The app checks for a new worker only hourly (client/src/components/UpdatePrompt.tsx): ask now, as that timer would.
+    // The app checks for a new worker hourly, on `online` and when the tab becomes visible (at most once a minute,
+    // client/src/components/updateChecks.ts): ask now, as one of those would.
     await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()))
 
     const prompt = page.getByTestId('update-prompt')
@@ -79,3 +80,50 @@ test('"Later" hides the update prompt and keeps the old worker', async ({ page }
     renameSync(backup, SW)
   }
 })
+
+/** Counts `registration.update()` calls in the page (the app's own update checks; the browser's are not counted). */
+function countUpdateChecks(): void {
+  const w = window as unknown as { __e2eUpdateChecks: number }
+  w.__e2eUpdateChecks = 0
+  const update = ServiceWorkerRegistration.prototype.update
+  ServiceWorkerRegistration.prototype.update = function (this: ServiceWorkerRegistration) {
+    w.__e2eUpdateChecks++
+    return update.call(this)
+  }
+}
+
+const updateChecks = (page: Page) => page.evaluate(() => (window as unknown as { __e2eUpdateChecks: number }).__e2eUpdateChecks)
+
+// Chromium also checks by itself after a navigation (when the worker is idle), so a prompt alone would not prove
+// that the app asked: these count the app's `update()` calls, then expect the prompt for the new build.
+for (const trigger of ['the browser comes back online', 'the tab becomes visible again'] as const) {
+  test(`the app looks for a new build when ${trigger}, at most once a minute`, async ({ page, context }) => {
+    test.skip(!existsSync(SW), 'no production build (run `npx vite build`)')
+    const backup = `${SW}.e2e-backup`
+    copyFileSync(SW, backup)
+    try {
+      await context.addInitScript(countUpdateChecks)
+      await signedIn(page)
+      await waitUntilControlled(page)
+      expect(await updateChecks(page)).toBe(0)
+      appendFileSync(SW, `\n// ${trigger.replace(/ /g, '-')}-${Date.now()}\n`)
+      const fire = async () => {
+        if (trigger === 'the browser comes back online') {
+          await goOffline(context)
+          await goOnline(context)
+        } else {
+          // Headless tabs are always visible: the event is what switching back to the tab fires.
+          await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')))
+        }
+      }
+      // Fired until the app's listeners are up (they start once the worker is registered); throttled to one check.
+      await expect.poll(async () => (await fire(), updateChecks(page))).toBe(1)
+      await fire()
+      await fire()
+      expect(await updateChecks(page)).toBe(1)
+      await expect(page.getByTestId('update-prompt')).toBeVisible({ timeout: 30_000 })
+    } finally {
+      renameSync(backup, SW)
+    }
+  })
+}

@@ -37,6 +37,8 @@ let router: ReturnType<typeof createBrowserRouter> | null = null
 /**
  * The router of the signed-in (or offline) dashboard, created on first use: after `boot()` has removed a
  * `#token=` fragment from the address, so the router never starts from (or re-writes) a URL holding it.
+ * main.tsx creates it right after starting `boot()`, so the current page's lazy code loads while the
+ * persisted data is read and the session checked (not after).
  */
 export function getRouter(): ReturnType<typeof createBrowserRouter> {
   router ??= createBrowserRouter(ROUTES)

@@ -40,6 +40,7 @@ export function boot(): Promise<void> {
 }
 
 async function runBoot(): Promise<void> {
+  // Before the first await: main.tsx creates the router as soon as boot() returns, and it must not see the token.
   const token = takeLoginToken()
   window.addEventListener('online', onOnline)
   window.addEventListener('offline', () => useSessionStore.setState({ browserOnline: false }))

@@ -1,11 +1,10 @@
 import { useRegisterSW } from 'virtual:pwa-register/react'
-
-/** How often an open tab asks the server for a new service worker. */
-const UPDATE_CHECK_INTERVAL_MS = 60 * 60_000
+import { watchForUpdates } from './updateChecks'
 
 /**
  * Registers the service worker (prompt mode) and shows "Update available — Reload" when a new version is
- * waiting. Never reloads by itself: the operator may be in the middle of a command.
+ * waiting. Never reloads by itself: the operator may be in the middle of a command. Checks for a new version
+ * hourly, and when the tab becomes visible or the browser comes back online (at most once a minute; updateChecks.ts).
  */
 export function UpdatePrompt() {
   const {
@@ -13,7 +12,7 @@ export function UpdatePrompt() {
     updateServiceWorker,
   } = useRegisterSW({
     onRegisteredSW: (_url, registration) => {
-      if (registration) setInterval(() => void registration.update(), UPDATE_CHECK_INTERVAL_MS)
+      if (registration) watchForUpdates(registration)
     },
     onRegisterError: (err: unknown) => console.error('Service worker registration failed', err),
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isRangeKey, pageKey, RANGES } from './uiState'
+import { defaultService, isRangeKey, pageKey, RANGES } from './uiState'
 
 describe('uiState', () => {
   it('page keys name the page and its params in a stable order, dropping absent ones', () => {
@@ -15,5 +15,12 @@ describe('uiState', () => {
     expect(isRangeKey('6h')).toBe(true)
     expect(isRangeKey('toString')).toBe(false)
     expect(isRangeKey(null)).toBe(false)
+  })
+
+  it('without ?service= the first service with instances (up or recently down) is shown, else the first one', () => {
+    expect(defaultService([{ service: 'bench', instancesTotal: 0 }, { service: 'shop', instancesTotal: 2 }])).toBe('shop')
+    expect(defaultService([{ service: 'a', instancesTotal: 0 }, { service: 'b', instancesTotal: 0 }])).toBe('a')
+    expect(defaultService([])).toBeNull()
+    expect(defaultService(undefined)).toBeNull()
   })
 })

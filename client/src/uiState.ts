@@ -58,14 +58,24 @@ export function useServices(): ServiceListItem[] | undefined {
 }
 
 /**
- * The selected service: `?service=` when it is a valid name, else the first service of `services.list`, else
- * null (list not loaded yet, or no service has reported). The setter pushes a history entry.
+ * The service shown when the URL names none: the first (alphabetically, as `services.list` sorts) with any instance
+ * known — up or recently down, so the choice does not jump away from a service whose instances just died — else the
+ * first of all; null when the list is empty or not loaded yet.
+ */
+export function defaultService(services: readonly Pick<ServiceListItem, 'service' | 'instancesTotal'>[] | undefined): string | null {
+  if (!services || services.length === 0) return null
+  return (services.find((s) => s.instancesTotal > 0) ?? services[0])?.service ?? null
+}
+
+/**
+ * The selected service: `?service=` when it is a valid name, else `defaultService` of `services.list`, else null
+ * (list not loaded yet, or no service has reported). The setter pushes a history entry.
  */
 export function useService(): [string | null, (service: string) => void] {
   const [params] = useSearchParams()
   const services = useServices()
   const fromUrl = params.get('service')
-  const service = fromUrl !== null && SERVICE_NAME.test(fromUrl) ? fromUrl : (services?.[0]?.service ?? null)
+  const service = fromUrl !== null && SERVICE_NAME.test(fromUrl) ? fromUrl : defaultService(services)
   return [service, useParamSetter('service')]
 }
 

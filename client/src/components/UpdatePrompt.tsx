@@ -1,3 +1,4 @@
+import { useRef } from 'react'
 import { useRegisterSW } from 'virtual:pwa-register/react'
 import { watchForUpdates } from './updateChecks'
 
@@ -7,12 +8,14 @@ import { watchForUpdates } from './updateChecks'
  * hourly, and when the tab becomes visible or the browser comes back online (at most once a minute; updateChecks.ts).
  */
 export function UpdatePrompt() {
+  const registration = useRef<ServiceWorkerRegistration | null>(null)
   const {
     needRefresh: [needRefresh, setNeedRefresh],
-    updateServiceWorker,
   } = useRegisterSW({
-    onRegisteredSW: (_url, registration) => {
-      if (registration) watchForUpdates(registration)
+    onRegisteredSW: (_url, r) => {
+      if (!r) return
+      registration.current = r
+      watchForUpdates(r)
     },
     onRegisterError: (err: unknown) => console.error('Service worker registration failed', err),
   })
@@ -21,7 +24,7 @@ export function UpdatePrompt() {
   return (
     <div className="banner banner-update" role="status" data-testid="update-prompt">
       <span>Update available</span>
-      <button type="button" className="primary" onClick={() => void updateServiceWorker(true)}>
+      <button type="button" className="primary" onClick={() => activateWaitingWorker(registration.current)}>
         Reload
       </button>
       <button type="button" onClick={() => setNeedRefresh(false)}>
@@ -29,4 +32,21 @@ export function UpdatePrompt() {
       </button>
     </div>
   )
+}
+
+/**
+ * Lets the waiting worker take over, then reloads once it controls the page. Done here rather than with
+ * `updateServiceWorker(true)`, which reloads only if workbox-window's `controlling` event reports `isUpdate` (its
+ * own bookkeeping of whether a controller existed when the page registered): the browser's `controllerchange`
+ * does not depend on that. (The full e2e suite once saw "Reload" do nothing through the old path.)
+ */
+function activateWaitingWorker(registration: ServiceWorkerRegistration | null): void {
+  const waiting = registration?.waiting
+  if (!waiting) {
+    // Nothing waiting any more (another tab accepted it): the new version already controls; just reload.
+    window.location.reload()
+    return
+  }
+  navigator.serviceWorker.addEventListener('controllerchange', () => window.location.reload(), { once: true })
+  waiting.postMessage({ type: 'SKIP_WAITING' })
 }

@@ -136,6 +136,9 @@ test.describe('tables', () => {
     await expect(grid.getByTestId('request-row').first()).toHaveAttribute('aria-rowindex', '2', { timeout: DATA_TIMEOUT })
     // Enough rows that the grid scrolls (the demo logs slow and failed requests continuously).
     await expect.poll(async () => Number(await grid.getAttribute('aria-rowcount')), { timeout: DATA_TIMEOUT }).toBeGreaterThan(30)
+    // Pause live updates so the log stops growing under the keyboard (a live refresh adds rows at any moment).
+    await page.getByRole('button', { name: 'Live', exact: true }).click()
+    await expect(page.getByRole('button', { name: 'Paused', exact: true })).toHaveAttribute('aria-pressed', 'false')
     const rowCount = Number(await grid.getAttribute('aria-rowcount'))
 
     await grid.focus()

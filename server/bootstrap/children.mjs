@@ -106,6 +106,11 @@ export function spawnChild(name, command, args, options = {}) {
     async stop(signal = 'SIGTERM', graceMs = 5000) {
       handle.stopping = true
       if (!running) return exited
+      // A SIGKILLed guard cannot pass the signal on, and the command lives in its own process group: kill that
+      // group directly, or the command would outlive its guard.
+      if (signal === 'SIGKILL' && commandPid !== undefined) {
+        try { process.kill(-commandPid, 'SIGKILL') } catch { /* gone */ }
+      }
       try { process.kill(guardPid, signal) } catch { /* already gone */ }
       /** @type {NodeJS.Timeout | undefined} */
       let timer

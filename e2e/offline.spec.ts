@@ -4,7 +4,7 @@
  * reload ("as of" moves, the banner goes).
  */
 import type { Page } from '@playwright/test'
-import { PAGES, expect, goOffline, goOnline, openPage, signedIn, test, waitUntilControlled } from './helpers'
+import { DATA_TIMEOUT, PAGES, SERVICE, SIGNED_OUT, expect, goOffline, goOnline, loginWithLink, number, openPage, signedIn, test, waitUntilControlled } from './helpers'
 
 /** Waits until the service worker's API cache holds at least one answer (the last data of this page). */
 async function apiCacheFilled(page: Page): Promise<void> {
@@ -50,4 +50,49 @@ for (const p of PAGES) {
       await expect(page.getByRole('button', { name: p.actions }).first()).toBeEnabled()
     }
   })
+}
+
+test.describe('sign-out', () => {
+  // Its own session: signing out ends it, so the shared operator session of the other specs stays valid.
+  test.use({ storageState: SIGNED_OUT })
+
+  test('clears the cached API answers and the persisted snapshot: an offline reload then shows no data', async ({ page, context }) => {
+    await loginWithLink(page, undefined, `/?service=${SERVICE}`)
+    await waitUntilControlled(page)
+    await expect.poll(async () => number(await page.getByTestId(`throughput-${SERVICE}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
+    await apiCacheFilled(page)
+    await expect.poll(() => persistedSnapshotExists(page)).toBe(true)
+
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await expect(page.locator('form.login-form')).toBeVisible()
+    expect(await page.evaluate(() => caches.has('fusebox-api'))).toBe(false)
+    expect(await persistedSnapshotExists(page)).toBe(false)
+
+    await goOffline(context)
+    try {
+      await page.reload()
+      await expect(page.locator('form.login-form')).toBeVisible({ timeout: 30_000 })
+      await expect(page.getByTestId(`throughput-${SERVICE}`)).toHaveCount(0)
+    } finally {
+      await goOnline(context)
+    }
+  })
+})
+
+/** Whether IndexedDB (idb-keyval's default store) still holds the persisted snapshot. */
+function persistedSnapshotExists(page: Page): Promise<boolean> {
+  return page.evaluate(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const open = indexedDB.open('keyval-store')
+        open.onerror = () => resolve(false)
+        open.onsuccess = () => {
+          const db = open.result
+          if (!db.objectStoreNames.contains('keyval')) return resolve(false)
+          const get = db.transaction('keyval').objectStore('keyval').get('fusebox-snapshot')
+          get.onsuccess = () => resolve(get.result !== undefined)
+          get.onerror = () => resolve(false)
+        }
+      }),
+  )
 }

@@ -96,3 +96,24 @@ function persistedSnapshotExists(page: Page): Promise<boolean> {
       }),
   )
 }
+
+test('the service worker never answers /trpc or /metrics with the app shell and never caches the live stream or auth', async ({ page, context }) => {
+  await signedIn(page, `/?service=${SERVICE}`)
+  await waitUntilControlled(page)
+  await expect.poll(async () => number(await page.getByTestId(`throughput-${SERVICE}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
+  await apiCacheFilled(page)
+  const cached = await page.evaluate(async () => (await (await caches.open('fusebox-api')).keys()).map((r) => new URL(r.url).pathname))
+  expect(cached.some((p) => p.startsWith('/trpc/'))).toBe(true)
+  expect(cached.filter((p) => p.startsWith('/trpc/live.') || p.startsWith('/trpc/auth.'))).toEqual([])
+
+  await goOffline(context)
+  try {
+    // Navigations the shell's fallback would otherwise catch: offline they must fail, not show the app.
+    for (const path of ['/metrics', '/trpc/no.such.procedure', '/healthz']) {
+      await page.goto(path).catch(() => null)
+      await expect(page.locator('#root'), path).toHaveCount(0)
+    }
+  } finally {
+    await goOnline(context)
+  }
+})

@@ -1,6 +1,7 @@
 import { lazy, Suspense, useId, useState, type FormEvent } from 'react'
 import { invalidateCacheTag, listCaches, type CachesResult, type CacheSummaryData } from '../api'
 import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
+import { RefreshFailed } from '../components/shell/RefreshFailed'
 import { useRowFocus } from '../components/table/useRowFocus'
 import { classifyError } from '../errors'
 import { toast } from '../toasts'
@@ -50,12 +51,7 @@ export function CachesPage() {
         <p className="empty-state">{service} reports no caches in this range.</p>
       ) : (
         <>
-          {result.error?.kind === 'server' && (
-            // A network failure is the offline banner's to report; a server error is this page's.
-            <p className="notice small" role="alert">
-              Could not refresh the caches ({result.error.message}); showing the last answer.
-            </p>
-          )}
+          <RefreshFailed what="caches" error={result.error} />
           <div className="table-wrap sticky-head">
             <table className="data-table" data-testid="caches-table">
               <caption className="visually-hidden">Caches of {service}; arrow keys move between rows</caption>

@@ -11,6 +11,7 @@ import {
   type ServiceSeriesResult,
 } from '../api'
 import { SkeletonBlock } from '../components/shell/PageLoading'
+import { RefreshFailed } from '../components/shell/RefreshFailed'
 import { VirtualTable, type Column, type TableSort } from '../components/table/VirtualTable'
 import { formatMs, formatPercent, formatRps } from '../format'
 import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
@@ -174,12 +175,7 @@ export function EndpointsPage() {
         </p>
       ) : (
         <>
-          {result.error?.kind === 'server' && (
-            // A network failure is the offline banner's to report; a server error is this page's.
-            <p className="notice small" role="alert">
-              Could not refresh the endpoints ({result.error.message}); showing the last answer.
-            </p>
-          )}
+          <RefreshFailed what="endpoints" error={result.error} />
           <VirtualTable
             label={`Routes of ${service}; Enter or click opens a route's charts`}
             columns={COLUMNS}

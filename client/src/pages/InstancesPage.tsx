@@ -1,6 +1,7 @@
 import { useId } from 'react'
 import { getRedisInfo, listInstances, type InstanceDetailData, type RedisHealthData } from '../api'
 import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
+import { RefreshFailed } from '../components/shell/RefreshFailed'
 import { useRowFocus } from '../components/table/useRowFocus'
 import { formatClock, formatMegabytes, formatMs, formatPercent, NO_VALUE } from '../format'
 import { pageKey, useLive, useService } from '../uiState'
@@ -62,12 +63,7 @@ export function InstancesPage() {
         <p className="empty-state">No instance of {service} has reported.</p>
       ) : (
         <>
-          {instances.error?.kind === 'server' && (
-            // A network failure is the offline banner's to report; a server error is this page's.
-            <p className="notice small" role="alert">
-              Could not refresh the instances ({instances.error.message}); showing the last answer.
-            </p>
-          )}
+          <RefreshFailed what="instances" error={instances.error} />
           <div className="table-wrap sticky-head">
             <table className="data-table" data-testid="instances-table">
               <caption className="visually-hidden">Instances of {service}; arrow keys move between rows</caption>

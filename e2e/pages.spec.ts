@@ -139,7 +139,16 @@ test.describe('tables', () => {
     // Pause live updates so the log stops growing under the keyboard (a live refresh adds rows at any moment).
     await page.getByRole('button', { name: 'Live', exact: true }).click()
     await expect(page.getByRole('button', { name: 'Paused', exact: true })).toHaveAttribute('aria-pressed', 'false')
-    const rowCount = Number(await grid.getAttribute('aria-rowcount'))
+    // A fetch in flight when pausing (or the paused view's own as-of read) may still add rows: wait until it settles.
+    let rowCount = -1
+    await expect
+      .poll(async () => {
+        const before = Number(await grid.getAttribute('aria-rowcount'))
+        await page.waitForTimeout(1000)
+        rowCount = Number(await grid.getAttribute('aria-rowcount'))
+        return rowCount === before
+      }, { timeout: 20_000 })
+      .toBe(true)
 
     await grid.focus()
     await page.keyboard.press('End')

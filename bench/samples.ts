@@ -2,29 +2,13 @@
  * Deterministic sample generation for the benchmarks: a seeded PRNG, lognormal and bimodal durations, and a
  * pre-generated request mix (method, route template, status, duration) so every contender sees the same input.
  */
+import { seededRandom, standardNormal } from '../shared/random'
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). Same seed, same sequence, on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
-/** Standard normal draw (Box–Muller) from a uniform source. */
-function normal(random: () => number): number {
-  const u = 1 - random()
-  const v = random()
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
-}
+export { seededRandom }
 
 /** Lognormal duration in ms with the given median (ms) and sigma (of the underlying normal). */
 export function lognormalMs(random: () => number, medianMs: number, sigma: number): number {
-  return medianMs * Math.exp(sigma * normal(random))
+  return medianMs * Math.exp(sigma * standardNormal(random))
 }
 
 /** `n` lognormal durations: median 20 ms, σ 0.8 (p99 ≈ 130 ms) — a typical API endpoint. */

@@ -12,24 +12,7 @@ import {
   recordValue,
   toSparse,
 } from './histogram'
-
-/** Deterministic PRNG (mulberry32) so a failure is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function normal(rand: () => number): number {
-  const u = 1 - rand()
-  const v = rand()
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
-}
+import { seededRandom as rng, standardNormal as normal } from './random'
 
 const N = 1_000_000
 const PS = [50, 95, 99, 99.9]

@@ -221,6 +221,14 @@ export function mergeSeriesInto(into: SeriesValue, from: SeriesValue): SeriesVal
   return into
 }
 
+/** Request totals of a series value: counts, errors, duration sum (µs), per status class [1xx … 5xx]. */
+export interface SeriesTotals {
+  count: number
+  errors: number
+  sumUs: number
+  statusCounts: ArrayLike<number>
+}
+
 /** Spare buckets added on each side when an accumulator's window grows, so a growing range reallocates rarely. */
 const ACC_GROW_MARGIN = 16
 
@@ -260,34 +268,27 @@ export class SeriesAccumulator implements EncodableSeries {
 
   /** Adds a delta recorded in process (histogram non-zero only in `[d.lo, d.hi]`). */
   addDelta(d: SeriesDelta): this {
-    this.count += d.count
-    this.errors += d.errors
-    this.sumUs += d.sumUs
-    for (let i = 0; i < 5; i++) this.statusCounts[i] = (this.statusCounts[i] ?? 0) + (d.statusCounts[i] ?? 0)
-    if (d.lo > d.hi) return this
-    this.cover(d.lo, d.hi)
-    const src = d.histogram.counts
-    const dst = this.counts
-    const shift = this.base
-    for (let i = d.lo; i <= d.hi; i++) dst[i - shift] = (dst[i - shift] as number) + (src[i] as number)
-    if (d.lo < this.lo) this.lo = d.lo
-    if (d.hi > this.hi) this.hi = d.hi
-    return this
+    return this.add(d, d.histogram.counts, 0, d.lo, d.hi)
   }
 
   /** Adds another accumulator's content (rolling a closed bucket up into a coarser one). */
   addAccumulator(o: SeriesAccumulator): this {
-    this.count += o.count
-    this.errors += o.errors
-    this.sumUs += o.sumUs
-    for (let i = 0; i < 5; i++) this.statusCounts[i] = (this.statusCounts[i] ?? 0) + (o.statusCounts[i] ?? 0)
-    if (o.lo > o.hi) return this
-    this.cover(o.lo, o.hi)
-    const src = o.counts
+    return this.add(o, o.counts, o.base, o.lo, o.hi)
+  }
+
+  /** Adds totals and the counts of buckets `[lo, hi]`, held at `src[i - srcBase]`. */
+  private add(totals: SeriesTotals, src: Float64Array, srcBase: number, lo: number, hi: number): this {
+    this.count += totals.count
+    this.errors += totals.errors
+    this.sumUs += totals.sumUs
+    for (let i = 0; i < 5; i++) this.statusCounts[i] = (this.statusCounts[i] ?? 0) + (totals.statusCounts[i] ?? 0)
+    if (lo > hi) return this
+    this.cover(lo, hi)
     const dst = this.counts
-    for (let i = o.lo; i <= o.hi; i++) dst[i - this.base] = (dst[i - this.base] as number) + (src[i - o.base] as number)
-    if (o.lo < this.lo) this.lo = o.lo
-    if (o.hi > this.hi) this.hi = o.hi
+    const base = this.base
+    for (let i = lo; i <= hi; i++) dst[i - base] = (dst[i - base] as number) + (src[i - srcBase] as number)
+    if (lo < this.lo) this.lo = lo
+    if (hi > this.hi) this.hi = hi
     return this
   }
 
@@ -336,7 +337,7 @@ export function maxDenseEncodedLength(lo: number, hi: number): number {
 export function encodeDenseInto(
   out: Uint8Array,
   offset: number,
-  totals: { count: number; errors: number; sumUs: number; statusCounts: ArrayLike<number> },
+  totals: SeriesTotals,
   counts: Float64Array,
   base: number,
   lo: number,

@@ -1,18 +1,8 @@
 /** children.mjs: a guarded command never outlives a stop, even one that SIGKILLs the guard. */
-import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
+import { isAlive as alive } from '../testing/processes'
 import { spawnChild } from './children.mjs'
-
-/** Whether `pid` is a live process (a zombie waiting for a reaper that may never come in a container is not). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 async function commandPidOf(child: ReturnType<typeof spawnChild>): Promise<number> {
   for (let i = 0; i < 100; i++) {

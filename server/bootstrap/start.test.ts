@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { isAlive } from '../testing/processes'
 import { findFreePort } from './redis.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -51,16 +52,6 @@ function descendantsOf(rootPid: number): ProcessInfo[] {
     }
   }
   return found
-}
-
-/** A zombie has exited; only its parent has not reaped it yet (PID 1 in some containers never does). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
 }
 
 async function survivorsAfter(pids: number[], timeoutMs: number): Promise<number[]> {

@@ -8,6 +8,7 @@
  * - inventory: a latency spike (×8) from 120 s to 160 s.
  * - recommendations: 3% errors, with a burst of slow responses (1.5 s, beyond the breaker's timeout) at 180–210 s.
  */
+import { boxMuller } from '../../shared/random'
 
 /** Length of one incident cycle, ms. */
 export const CYCLE_MS = 240_000
@@ -48,6 +49,5 @@ export function behaviourAt(upstream: Upstream, elapsedMs: number): Behaviour {
 
 /** Draws a latency (ms) from the behaviour's lognormal distribution using two uniforms in (0, 1]. */
 export function drawLatencyMs(b: Behaviour, u1: number, u2: number): number {
-  const z = Math.sqrt(-2 * Math.log(Math.max(u1, 1e-12))) * Math.cos(2 * Math.PI * u2)
-  return b.latencyMedianMs * Math.exp(b.latencySigma * z)
+  return b.latencyMedianMs * Math.exp(b.latencySigma * boxMuller(u1, u2))
 }

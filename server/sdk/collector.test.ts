@@ -14,7 +14,7 @@ import { testRedisUrl } from '../testing/redis'
 import { startTcpProxy } from '../testing/tcpProxy'
 import CircuitBreaker from 'opossum'
 import Fastify from 'fastify'
-import { createCollector, type Collector } from './index'
+import { createCollector, type Collector, type CollectorOptions } from './index'
 
 let redis: Redis
 const open: Collector[] = []
@@ -34,7 +34,7 @@ function freshPrefix(): string {
   return `t${randomBytes(4).toString('hex')}`
 }
 
-function collector(prefix: string, instance: string, extra: { flushIntervalMs?: number; reconcileIntervalMs?: number } = {}): Collector {
+function collector(prefix: string, instance: string, extra: Partial<CollectorOptions> = {}): Collector {
   const c = createCollector({ redis: testRedisUrl(), service: 'shop', instance, prefix, flushIntervalMs: 60_000, ...extra })
   open.push(c)
   return c
@@ -136,8 +136,7 @@ describe('collector flush', () => {
     const prefix = freshPrefix()
     const borrowed = new Redis(testRedisUrl(), { keyPrefix: 'kp:' })
     try {
-      const c = createCollector({ redis: borrowed, service: 'shop', instance: 'a', prefix, flushIntervalMs: 60_000 })
-      open.push(c)
+      const c = collector(prefix, 'a', { redis: borrowed })
       await until(() => borrowed.status === 'ready')
       for (let i = 0; i < 20; i++) c.recordRequest({ method: 'GET', route: '/z', status: 200, durationMs: 3 })
       await c.flush()
@@ -418,8 +417,7 @@ describe('sampled request log', () => {
   it('writes slow and failed requests, with route, status, duration, instance and error type, and skips the rest', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
-    const c = createCollector({ redis: testRedisUrl(), service: 'shop', instance: 'i1', prefix, flushIntervalMs: 60_000, slowRequestThresholdMs: 200 })
-    open.push(c)
+    const c = collector(prefix, 'i1', { slowRequestThresholdMs: 200 })
     await connected(c)
     c.recordRequest({ method: 'GET', route: '/fast', status: 200, durationMs: 5 })
     c.recordRequest({ method: 'GET', route: '/slow', status: 200, durationMs: 250 })
@@ -435,8 +433,7 @@ describe('sampled request log', () => {
   it('keeps a uniform sample of at most requestLogPerFlush entries per flush and counts the rest', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
-    const c = createCollector({ redis: testRedisUrl(), service: 'shop', instance: 'i1', prefix, flushIntervalMs: 60_000, requestLogPerFlush: 20 })
-    open.push(c)
+    const c = collector(prefix, 'i1', { requestLogPerFlush: 20 })
     await connected(c)
     for (let i = 0; i < 1000; i++) c.recordRequest({ method: 'GET', route: `/r${i % 10}`, status: 503, durationMs: 1 })
     await c.flush()

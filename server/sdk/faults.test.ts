@@ -14,7 +14,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server } from 'node:http'
-import { createConnection, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -28,6 +27,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { findFreePort, startEmbeddedRedis } from '../bootstrap/redis.mjs'
 import { testRedisUrl } from '../testing/redis'
+import { startBlackHole, startTcpProxy } from '../testing/tcpProxy'
 import { createCollector, type Collector } from './index'
 
 type EmbeddedRedis = Awaited<ReturnType<typeof startEmbeddedRedis>>
@@ -240,55 +240,6 @@ function memoryAfterGc(gc: () => void): number {
   return m.heapUsed + m.arrayBuffers
 }
 
-/** A TCP listener that accepts connections, reads everything and never writes a byte. */
-async function startBlackHole(): Promise<number> {
-  const sockets = new Set<Socket>()
-  const server: NetServer = createNetServer((socket) => {
-    sockets.add(socket)
-    socket.on('error', () => {})
-    socket.on('close', () => sockets.delete(socket))
-    socket.resume()
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(() => {
-    for (const s of sockets) s.destroy()
-    return new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('black hole has no port')
-  return address.port
-}
-
-/**
- * A TCP proxy to a real Redis that can be switched to "silent": from then on it forwards nothing either way, so
- * a connection that was ready stops answering (a hung Redis, a dead network path) without closing.
- */
-async function startSilenceableProxy(targetPort: number): Promise<{ port: number; silence: () => void }> {
-  let silent = false
-  const sockets = new Set<Socket>()
-  const server: NetServer = createNetServer((client) => {
-    const upstream = createConnection({ host: '127.0.0.1', port: targetPort })
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.on('data', (chunk) => void (silent || upstream.write(chunk)))
-    upstream.on('data', (chunk) => void (silent || client.write(chunk)))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(() => {
-    for (const s of sockets) s.destroy()
-    return new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('proxy has no port')
-  return { port: address.port, silence: () => void (silent = true) }
-}
-
 /**
  * Wraps `collector.flush` (the periodic timer calls it through the instance too) to time every distinct flush
  * and count how many are in flight at once. A call during a flush returns the same promise, so a new promise
@@ -377,7 +328,9 @@ describe('faults: Redis killed under load', () => {
 
 describe('faults: a Redis that accepts and never answers', () => {
   it('When Redis accepts connections and never answers, every flush ends within its timeout, never two at once, and no rejection escapes', async () => {
-    const port = await startBlackHole()
+    const hole = await startBlackHole()
+    cleanups.push(() => hole.close())
+    const port = hole.port
     const errors: string[] = []
     const c = closeLater(
       createCollector({
@@ -417,7 +370,8 @@ describe('faults: a Redis that accepts and never answers', () => {
   })
 
   it('When a connected Redis stops answering, each flush is abandoned at its timeout, counted as an error, and the next starts cleanly', async () => {
-    const proxy = await startSilenceableProxy(Number(new URL(testRedisUrl()).port))
+    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
+    cleanups.push(() => proxy.close())
     const c = closeLater(
       createCollector({
         redis: `redis://127.0.0.1:${proxy.port}`,
@@ -458,7 +412,9 @@ describe('faults: a Redis that accepts and never answers', () => {
   })
 
   it('While Redis never answers, buffered metrics stop growing: time buckets beyond the cap are dropped and counted', async () => {
-    const port = await startBlackHole()
+    const hole = await startBlackHole()
+    cleanups.push(() => hole.close())
+    const port = hole.port
     const cap = 10
     const c = closeLater(
       createCollector({

@@ -61,10 +61,15 @@ export interface BreakerCommandInput {
   breaker: string
   command: BreakerCommand
   reason: string
+  /** The one instance to command; omitted: every instance. */
+  instance?: string
 }
 
-/** Issues a command on one breaker on every instance; 403 for viewers. Returns the generation to watch for. */
-export function sendBreakerCommand(input: BreakerCommandInput): Promise<{ commandId: string; generation: number }> {
+/**
+ * Issues a command on one breaker, on every instance or on `instance` only; 403 for viewers. Returns the
+ * generation to watch for and the command id (`getCommandStatus`).
+ */
+export function issueBreakerCommand(input: BreakerCommandInput): Promise<{ commandId: string; generation: number }> {
   return client.breakers.command.mutate(input)
 }
 
@@ -80,10 +85,13 @@ export interface LiveHandlers {
   onError: (err: unknown) => void
 }
 
-/** Subscribes to `live.snapshot` (SSE); returns a function that stops the subscription. */
-export function subscribeLive(handlers: LiveHandlers): () => void {
+/**
+ * Subscribes to `live.snapshot` (SSE) over `windowMs` (server default 5 min when omitted; the server computes one
+ * stream per window); returns a function that stops the subscription.
+ */
+export function subscribeLive(handlers: LiveHandlers, windowMs?: number): () => void {
   const sub = client.live.snapshot.subscribe(
-    { lastEventId: null },
+    windowMs === undefined ? { lastEventId: null } : { lastEventId: null, windowMs },
     {
       onData: (event) => handlers.onSnapshot(event.data),
       onConnectionStateChange: (state) => {
@@ -177,22 +185,6 @@ export function getRedisInfo(opts: CallOptions = {}): Promise<RedisHealthData> {
   return client.redis.info.query(undefined, opts)
 }
 
-/** Like `subscribeLive`, for snapshots over `windowMs` (the server computes one stream per window). */
-export function subscribeLiveWindow(windowMs: number, handlers: LiveHandlers): () => void {
-  const sub = client.live.snapshot.subscribe(
-    { lastEventId: null, windowMs },
-    {
-      onData: (event) => handlers.onSnapshot(event.data),
-      onConnectionStateChange: (state) => {
-        if (state.state === 'pending') handlers.onConnected()
-        else if (state.state === 'connecting' && state.error) handlers.onConnectionError(state.error)
-      },
-      onError: (err) => handlers.onError(err),
-    },
-  )
-  return () => sub.unsubscribe()
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Breakers, Breaker detail, Requests and Events & audit pages (helper H). Types inferred from the client (types only).
 // ---------------------------------------------------------------------------------------------------------------
@@ -231,24 +223,30 @@ export function getBreaker(input: { service: string; breaker: string; windowMs: 
   return client.breakers.get.query(input, opts)
 }
 
-/** Issues a command on one breaker, on every instance or on `instance` only (operator). */
-export function issueBreakerCommand(input: BreakerCommandInput & { instance?: string }): Promise<{ commandId: string; generation: number }> {
-  return client.breakers.command.mutate(input)
-}
-
 /** "Applied on n/m" of an issued command. */
 export function getCommandStatus(input: { service: string; commandId: string }, opts: CallOptions = {}): Promise<CommandStatusData> {
   return client.breakers.commandStatus.query(input, opts)
 }
 
-/** Filters of the request log (`status`: a code like `503` or a class like `5xx`). */
-export interface RequestsQuery {
+/** What the request log and the events stream are both paged by: a cursor (null/omitted: newest) and a limit. */
+export interface LogPageQuery {
   service: string
   cursor?: string | null
   limit: number
+  instance?: string
+}
+
+/** Rows [offset, offset + limit) of a whole log (request log or events stream; limit ≤ 500). */
+export interface LogWindowQuery {
+  service: string
+  offset: number
+  limit: number
+}
+
+/** Filters of the request log (`status`: a code like `503` or a class like `5xx`). */
+export interface RequestsQuery extends LogPageQuery {
   route?: string
   status?: string
-  instance?: string
   fromMs?: number
   toMs?: number
 }
@@ -259,17 +257,13 @@ export function listRequests(input: RequestsQuery, opts: CallOptions = {}): Prom
 }
 
 /** Rows [offset, offset + limit) of the whole request log (limit ≤ 500). */
-export function getRequestsWindow(input: { service: string; offset: number; limit: number }, opts: CallOptions = {}): Promise<RequestsWindowData> {
+export function getRequestsWindow(input: LogWindowQuery, opts: CallOptions = {}): Promise<RequestsWindowData> {
   return client.requests.window.query(input, opts)
 }
 
 /** Filters of the events stream. */
-export interface EventsQuery {
-  service: string
-  cursor?: string | null
-  limit: number
+export interface EventsQuery extends LogPageQuery {
   breaker?: string
-  instance?: string
   type?: EventType
 }
 
@@ -279,7 +273,7 @@ export function listEvents(input: EventsQuery, opts: CallOptions = {}): Promise<
 }
 
 /** Rows [offset, offset + limit) of the whole events stream (limit ≤ 500). */
-export function getEventsWindow(input: { service: string; offset: number; limit: number }, opts: CallOptions = {}): Promise<EventsWindowData> {
+export function getEventsWindow(input: LogWindowQuery, opts: CallOptions = {}): Promise<EventsWindowData> {
   return client.events.window.query(input, opts)
 }
 

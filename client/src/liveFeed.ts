@@ -3,20 +3,14 @@
  * offline), then the `live.snapshot` SSE subscription, whose every event replaces the snapshot. Network
  * failures set `linkDown` (offline banner); any successful answer clears it; a 401 ends the session.
  */
-import { getOverview, subscribeLive, subscribeLiveWindow, type LiveHandlers } from './api'
-import { classifyError } from './errors'
-import { sessionEnded } from './session'
+import { getOverview, subscribeLive, type LiveHandlers } from './api'
 import { useSessionStore, useSnapshotStore } from './store'
+import { handleCallFailure } from './usePolled'
 
 function onFailure(err: unknown): void {
-  const failure = classifyError(err)
-  if (failure.kind === 'aborted') return
-  if (failure.kind === 'server' && failure.code === 'UNAUTHORIZED') {
-    sessionEnded()
-    return
-  }
-  if (failure.kind === 'network') useSessionStore.setState({ linkDown: true })
-  else console.warn('Live data failed', failure)
+  const failure = handleCallFailure(err)
+  // Network failures show as the offline banner; anything else has no place on screen here.
+  if (failure !== null && failure.kind !== 'network') console.warn('Live data failed', failure)
 }
 
 /** Fetches one snapshot over `windowMs` (paused mode: no stream); returns a function that aborts it. */
@@ -62,7 +56,7 @@ export function startLiveFeed(windowMs?: number): () => void {
     onConnectionError: onFailure,
     onError: onFailure,
   }
-  const unsubscribe = windowMs === undefined ? subscribeLive(handlers) : subscribeLiveWindow(windowMs, handlers)
+  const unsubscribe = subscribeLive(handlers, windowMs)
 
   return () => {
     abort.abort()

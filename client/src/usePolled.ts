@@ -37,6 +37,22 @@ export interface Polled<T> {
   refresh: () => void
 }
 
+/**
+ * What every data call (polled pages, the live feed) does with a failure: nothing for an abort, ends the session
+ * on a 401, raises the offline banner (`linkDown`) on a network failure. Returns the failure for the caller to
+ * show, or null when there is nothing left to show (aborted, or the session ended).
+ */
+export function handleCallFailure(err: unknown): CallFailure | null {
+  const failure = classifyError(err)
+  if (failure.kind === 'aborted') return null
+  if (failure.kind === 'server' && failure.code === 'UNAUTHORIZED') {
+    sessionEnded()
+    return null
+  }
+  if (failure.kind === 'network') useSessionStore.setState({ linkDown: true })
+  return failure
+}
+
 interface Result<T> {
   key: string
   data?: T
@@ -87,13 +103,8 @@ export function usePolled<T>(
         (err: unknown) => {
           inFlight = false
           if (abort.signal.aborted) return
-          const failure = classifyError(err)
-          if (failure.kind === 'aborted') return
-          if (failure.kind === 'server' && failure.code === 'UNAUTHORIZED') {
-            sessionEnded()
-            return
-          }
-          if (failure.kind === 'network') useSessionStore.setState({ linkDown: true })
+          const failure = handleCallFailure(err)
+          if (failure === null) return
           setResult((prev) => (prev?.key === depsKey ? { ...prev, error: failure } : { key: depsKey, asOfMs: null, error: failure }))
         },
       )

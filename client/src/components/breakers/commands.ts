@@ -23,7 +23,7 @@ export const COMMAND_LABELS: Record<BreakerCommand, string> = {
 
 /** What each command does, for the confirm dialog. */
 export const COMMAND_EFFECTS: Record<BreakerCommand, string> = {
-  reset: 'The breaker closes and its rolling stats are cleared. A forced mode stays in force until released.',
+  reset: 'The breaker closes and its rolling stats are cleared; a forced mode is lifted (back to normal).',
   forceOpen: 'The breaker opens and stays open (every call is rejected or falls back) until released.',
   forceClosed: 'The breaker closes and stays closed (failures never open it) until released.',
   release: 'A forced breaker goes back to normal: opossum decides its state again.',

@@ -12,6 +12,21 @@ import { DATA_TIMEOUT, SERVICE, expect, goOffline, goOnline, number, signedIn, t
 
 const SW = 'dist/sw.js'
 
+/**
+ * Runs `fn`, which may append a "new build" to dist/sw.js, and restores the original file afterwards. Skips the test
+ * when there is no production build.
+ */
+async function withNewBuildRestored(fn: () => Promise<void>): Promise<void> {
+  test.skip(!existsSync(SW), 'no production build (run `npx vite build`)')
+  const backup = `${SW}.e2e-backup`
+  copyFileSync(SW, backup)
+  try {
+    await fn()
+  } finally {
+    renameSync(backup, SW)
+  }
+}
+
 /** The marker of the worker controlling the page (null: the original build, which does not answer). */
 function controllerBuild(page: Page): Promise<string | null> {
   return page.evaluate(
@@ -28,10 +43,7 @@ function controllerBuild(page: Page): Promise<string | null> {
 }
 
 test('a new build while the tab runs the old one shows the update prompt; Reload loads the new one', async ({ page }) => {
-  test.skip(!existsSync(SW), 'no production build (run `npx vite build`)')
-  const backup = `${SW}.e2e-backup`
-  copyFileSync(SW, backup)
-  try {
+  await withNewBuildRestored(async () => {
     await signedIn(page)
     await waitUntilControlled(page)
     await expect.poll(async () => number(await page.getByTestId(`throughput-${SERVICE}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
@@ -57,16 +69,11 @@ test('a new build while the tab runs the old one shows the update prompt; Reload
     await expect.poll(() => controllerBuild(page), { timeout: 20_000 }).toBe(build)
     await expect(page.getByTestId('update-prompt')).toBeHidden()
     await expect.poll(async () => number(await page.getByTestId(`throughput-${SERVICE}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
-  } finally {
-    renameSync(backup, SW)
-  }
+  })
 })
 
 test('"Later" hides the update prompt and keeps the old worker', async ({ page }) => {
-  test.skip(!existsSync(SW), 'no production build (run `npx vite build`)')
-  const backup = `${SW}.e2e-backup`
-  copyFileSync(SW, backup)
-  try {
+  await withNewBuildRestored(async () => {
     await signedIn(page)
     await waitUntilControlled(page)
     appendFileSync(SW, `\n// later-${Date.now()}\n`)
@@ -76,9 +83,7 @@ test('"Later" hides the update prompt and keeps the old worker', async ({ page }
     await prompt.getByRole('button', { name: 'Later' }).click()
     await expect(prompt).toBeHidden()
     expect(await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.waiting !== null))).toBe(true)
-  } finally {
-    renameSync(backup, SW)
-  }
+  })
 })
 
 /** Counts `registration.update()` calls in the page (the app's own update checks; the browser's are not counted). */
@@ -98,10 +103,7 @@ const updateChecks = (page: Page) => page.evaluate(() => (window as unknown as {
 // that the app asked: these count the app's `update()` calls, then expect the prompt for the new build.
 for (const trigger of ['the browser comes back online', 'the tab becomes visible again'] as const) {
   test(`the app looks for a new build when ${trigger}, at most once a minute`, async ({ page, context }) => {
-    test.skip(!existsSync(SW), 'no production build (run `npx vite build`)')
-    const backup = `${SW}.e2e-backup`
-    copyFileSync(SW, backup)
-    try {
+    await withNewBuildRestored(async () => {
       await context.addInitScript(countUpdateChecks)
       await signedIn(page)
       await waitUntilControlled(page)
@@ -122,8 +124,6 @@ for (const trigger of ['the browser comes back online', 'the tab becomes visible
       await fire()
       expect(await updateChecks(page)).toBe(1)
       await expect(page.getByTestId('update-prompt')).toBeVisible({ timeout: 30_000 })
-    } finally {
-      renameSync(backup, SW)
-    }
+    })
   })
 }

@@ -1,7 +1,7 @@
 import { lazy, Suspense, useId, useState, type FormEvent } from 'react'
 import { invalidateCacheTag, listCaches, type CachesResult, type CacheSummaryData } from '../api'
-import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
-import { RefreshFailed } from '../components/shell/RefreshFailed'
+import { SkeletonBlock } from '../components/shell/PageLoading'
+import { PolledTableStates } from '../components/table/PolledTableStates'
 import { useRowFocus } from '../components/table/useRowFocus'
 import { classifyError } from '../errors'
 import { toast } from '../toasts'
@@ -39,60 +39,57 @@ export function CachesPage() {
         <h1>Caches</h1>
         {service && <p className="muted small">{service} · {RANGES[range].label.toLowerCase()}</p>}
       </div>
-      {service === null ? (
-        <p className="empty-state">No service selected.</p>
-      ) : result.loading ? (
-        <PageLoading label="Loading caches…" />
-      ) : result.error && !result.data ? (
-        <p className="error-state" role="alert">
-          Could not load the caches: {result.error.kind === 'aborted' ? 'cancelled' : result.error.message}
-        </p>
-      ) : caches.length === 0 ? (
-        <p className="empty-state">{service} reports no caches in this range.</p>
-      ) : (
-        <>
-          <RefreshFailed what="caches" error={result.error} />
-          <div className="table-wrap sticky-head">
-            <table className="data-table" data-testid="caches-table">
-              <caption className="visually-hidden">Caches of {service}; arrow keys move between rows</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Cache</th>
-                  <th scope="col" className="num">Hits</th>
-                  <th scope="col" className="num">Misses</th>
-                  <th scope="col" className="num">Sets</th>
-                  <th scope="col" className="num">Invalidations</th>
-                  <th scope="col" className="num">Hit ratio</th>
-                </tr>
-              </thead>
-              <tbody>
-                {caches.map((c, i) => (
-                  <tr key={c.cache} data-testid={`cache-${c.cache}`} {...rowFocus(i)}>
-                    <th scope="row" className="mono">
-                      {c.cache}
-                    </th>
-                    <td className="num">{INTEGER.format(c.hits)}</td>
-                    <td className="num">{INTEGER.format(c.misses)}</td>
-                    <td className="num">{INTEGER.format(c.sets)}</td>
-                    <td className="num">{INTEGER.format(c.invalidations)}</td>
-                    <td className="num" data-testid={`cache-hit-ratio-${c.cache}`}>
-                      {ratioText(c.hitRatio)}
-                    </td>
+      <PolledTableStates
+        service={service}
+        polled={result}
+        what="caches"
+        empty={caches.length === 0}
+        emptyText={(s) => `${s} reports no caches in this range.`}
+      >
+        {(service) => (
+          <>
+            <div className="table-wrap sticky-head">
+              <table className="data-table" data-testid="caches-table">
+                <caption className="visually-hidden">Caches of {service}; arrow keys move between rows</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Cache</th>
+                    <th scope="col" className="num">Hits</th>
+                    <th scope="col" className="num">Misses</th>
+                    <th scope="col" className="num">Sets</th>
+                    <th scope="col" className="num">Invalidations</th>
+                    <th scope="col" className="num">Hit ratio</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div className="chart-grid">
-            {caches.map((c) => (
-              <Suspense key={c.cache} fallback={<SkeletonBlock heightRem={12} label="Loading chart…" />}>
-                <CacheHitChart cache={c} windowMs={windowMs} />
-              </Suspense>
-            ))}
-          </div>
-          <InvalidateTagForm service={service} caches={caches} />
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {caches.map((c, i) => (
+                    <tr key={c.cache} data-testid={`cache-${c.cache}`} {...rowFocus(i)}>
+                      <th scope="row" className="mono">
+                        {c.cache}
+                      </th>
+                      <td className="num">{INTEGER.format(c.hits)}</td>
+                      <td className="num">{INTEGER.format(c.misses)}</td>
+                      <td className="num">{INTEGER.format(c.sets)}</td>
+                      <td className="num">{INTEGER.format(c.invalidations)}</td>
+                      <td className="num" data-testid={`cache-hit-ratio-${c.cache}`}>
+                        {ratioText(c.hitRatio)}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div className="chart-grid">
+              {caches.map((c) => (
+                <Suspense key={c.cache} fallback={<SkeletonBlock heightRem={12} label="Loading chart…" />}>
+                  <CacheHitChart cache={c} windowMs={windowMs} />
+                </Suspense>
+              ))}
+            </div>
+            <InvalidateTagForm service={service} caches={caches} />
+          </>
+        )}
+      </PolledTableStates>
     </div>
   )
 }

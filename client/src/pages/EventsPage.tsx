@@ -3,8 +3,9 @@ import { useSearchParams } from 'react-router'
 import { getEventsWindow, listAudit, listEvents, type AuditEntryData, type EventEntryData, type EventType } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
 import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
+import { CursorLogGrid, WindowedLogGrid } from '../components/table/LogGrid'
 import { useCursorRows } from '../components/table/useCursorRows'
-import { VirtualTable, type Column } from '../components/table/VirtualTable'
+import type { Column } from '../components/table/VirtualTable'
 import { useService } from '../uiState'
 import { useLiveLog } from './useLiveLog'
 
@@ -45,42 +46,31 @@ const AUDIT_COLUMNS: Column<AuditEntryData>[] = [
   { id: 'outcome', header: 'Outcome', width: 'minmax(8rem, 1.3fr)', render: (a) => <span title={a.outcome}>{a.outcome || '—'}</span> },
 ]
 
+/** Grid settings shared by the whole and the filtered events log. */
+const EVENT_GRID = {
+  columns: EVENT_COLUMNS,
+  statusTestId: 'events-status',
+  testId: 'events-grid',
+  rowTestId: 'event-row',
+  minWidth: 880,
+}
+
 function AllEvents({ service }: { service: string }) {
   const fetcher = useCallback(
     (offset: number, limit: number, signal: AbortSignal) => getEventsWindow({ service, offset, limit }, { signal }),
     [service],
   )
   const rows = useLiveLog<EventEntryData>(fetcher)
-  const { onRange, source } = rows
   return (
-    <>
-      <div className="table-status" data-testid="events-status">
-        <span>{rows.total === null ? 'Loading…' : `${formatCount(rows.total)} events, newest first`}</span>
-        {rows.approximate && <span>Position approximate (located by time)</span>}
-        {rows.loading && rows.total !== null && <span>Loading rows…</span>}
-        {rows.error && (
-          <span className="error" role="alert">
-            {rows.error}
-          </span>
-        )}
-        <button type="button" onClick={() => source.refresh()}>
-          Refresh
-        </button>
-      </div>
-      <VirtualTable
-        label={`Events of ${service}`}
-        columns={EVENT_COLUMNS}
-        total={rows.total ?? 0}
-        getRow={(i) => source.row(i)}
-        onRangeChange={onRange}
-        testId="events-grid"
-        rowTestId="event-row"
-        minWidth={880}
-        resetKey={service}
-        loading={rows.total === null && !rows.error}
-        emptyText={rows.error ? 'Could not load the events.' : 'No events yet.'}
-      />
-    </>
+    <WindowedLogGrid
+      {...EVENT_GRID}
+      rows={rows}
+      summary={(total) => `${formatCount(total)} events, newest first`}
+      label={`Events of ${service}`}
+      resetKey={service}
+      emptyText="No events yet."
+      errorText="Could not load the events."
+    />
   )
 }
 
@@ -92,88 +82,37 @@ function FilteredEvents({ service, filters }: { service: string; filters: Record
     [service, breaker, instance, type],
   )
   const rows = useCursorRows<EventEntryData>(fetcher)
-  const { source, entries } = rows
   return (
-    <>
-      <div className="table-status" data-testid="events-status">
-        <span>
-          {formatCount(entries.length)} matching event{entries.length === 1 ? '' : 's'} loaded
-          {rows.hasMore ? ' · more available' : ' · end of log'}
-        </span>
-        {rows.loading && <span>Loading…</span>}
-        {rows.error && (
-          <span className="error" role="alert">
-            {rows.error}
-          </span>
-        )}
-      </div>
-      <VirtualTable
-        label={`Events of ${service}, filtered`}
-        columns={EVENT_COLUMNS}
-        total={entries.length}
-        getRow={(i) => entries[i]}
-        onRangeChange={source.request}
-        testId="events-grid"
-        rowTestId="event-row"
-        minWidth={880}
-        resetKey={`${service}|${breaker ?? ''}|${instance ?? ''}|${type ?? ''}`}
-        loading={entries.length === 0 && (rows.loading || (rows.hasMore && !rows.error))}
-        emptyText={rows.error ? 'Could not load matching events.' : 'No matching events.'}
-      />
-      {rows.hasMore && (
-        <p>
-          <button type="button" onClick={source.loadMore} disabled={rows.loading}>
-            {rows.loading ? 'Loading…' : 'Load more'}
-          </button>
-        </p>
-      )}
-    </>
+    <CursorLogGrid
+      {...EVENT_GRID}
+      rows={rows}
+      summary={(n) => `${formatCount(n)} matching event${n === 1 ? '' : 's'} loaded`}
+      label={`Events of ${service}, filtered`}
+      resetKey={`${service}|${breaker ?? ''}|${instance ?? ''}|${type ?? ''}`}
+      emptyText="No matching events."
+      errorText="Could not load matching events."
+    />
   )
 }
 
 function AuditLog({ actor }: { actor: string | undefined }) {
   const fetcher = useCallback((cursor: string | null, signal: AbortSignal) => listAudit({ cursor, limit: 200, actor }, { signal }), [actor])
   const rows = useCursorRows<AuditEntryData>(fetcher)
-  const { source, entries } = rows
   return (
-    <>
-      <div className="table-status" data-testid="audit-status">
-        <span>
-          {formatCount(entries.length)} audit entr{entries.length === 1 ? 'y' : 'ies'} loaded (all services)
-          {rows.hasMore ? ' · more available' : ' · end of log'}
-        </span>
-        {rows.loading && <span>Loading…</span>}
-        {rows.error && (
-          <span className="error" role="alert">
-            {rows.error}
-          </span>
-        )}
-        <button type="button" onClick={() => source.refresh()}>
-          Refresh
-        </button>
-      </div>
-      <VirtualTable
-        label="Audit log"
-        columns={AUDIT_COLUMNS}
-        total={entries.length}
-        getRow={(i) => entries[i]}
-        onRangeChange={source.request}
-        testId="audit-grid"
-        rowTestId="audit-row"
-        minWidth={900}
-        height="min(60vh, 560px)"
-        resetKey={actor ?? ''}
-        loading={entries.length === 0 && (rows.loading || (rows.hasMore && !rows.error))}
-        emptyText={rows.error ? 'Could not load the audit log.' : 'No operator actions recorded.'}
-      />
-      {rows.hasMore && (
-        <p>
-          <button type="button" onClick={source.loadMore} disabled={rows.loading}>
-            {rows.loading ? 'Loading…' : 'Load more'}
-          </button>
-        </p>
-      )}
-    </>
+    <CursorLogGrid
+      rows={rows}
+      summary={(n) => `${formatCount(n)} audit entr${n === 1 ? 'y' : 'ies'} loaded (all services)`}
+      statusTestId="audit-status"
+      label="Audit log"
+      columns={AUDIT_COLUMNS}
+      testId="audit-grid"
+      rowTestId="audit-row"
+      minWidth={900}
+      height="min(60vh, 560px)"
+      resetKey={actor ?? ''}
+      emptyText="No operator actions recorded."
+      errorText="Could not load the audit log."
+    />
   )
 }
 

@@ -1,7 +1,7 @@
 import { useId } from 'react'
 import { getRedisInfo, listInstances, type InstanceDetailData, type RedisHealthData } from '../api'
-import { PageLoading, SkeletonBlock } from '../components/shell/PageLoading'
-import { RefreshFailed } from '../components/shell/RefreshFailed'
+import { SkeletonBlock } from '../components/shell/PageLoading'
+import { PolledTableStates } from '../components/table/PolledTableStates'
 import { useRowFocus } from '../components/table/useRowFocus'
 import { formatClock, formatMegabytes, formatMs, formatPercent, NO_VALUE } from '../format'
 import { pageKey, useLive, useService } from '../uiState'
@@ -51,19 +51,14 @@ export function InstancesPage() {
           </p>
         )}
       </div>
-      {service === null ? (
-        <p className="empty-state">No service selected.</p>
-      ) : instances.loading ? (
-        <PageLoading label="Loading instances…" />
-      ) : instances.error && !instances.data ? (
-        <p className="error-state" role="alert">
-          Could not load the instances: {instances.error.kind === 'aborted' ? 'cancelled' : instances.error.message}
-        </p>
-      ) : rows.length === 0 ? (
-        <p className="empty-state">No instance of {service} has reported.</p>
-      ) : (
-        <>
-          <RefreshFailed what="instances" error={instances.error} />
+      <PolledTableStates
+        service={service}
+        polled={instances}
+        what="instances"
+        empty={rows.length === 0}
+        emptyText={(s) => `No instance of ${s} has reported.`}
+      >
+        {(service) => (
           <div className="table-wrap sticky-head">
             <table className="data-table" data-testid="instances-table">
               <caption className="visually-hidden">Instances of {service}; arrow keys move between rows</caption>
@@ -103,8 +98,8 @@ export function InstancesPage() {
               </tbody>
             </table>
           </div>
-        </>
-      )}
+        )}
+      </PolledTableStates>
       <RedisCard redis={redis.data} failed={redis.error !== null && !redis.data} />
     </div>
   )

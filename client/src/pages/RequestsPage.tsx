@@ -2,8 +2,9 @@ import { useCallback } from 'react'
 import { getRequestsWindow, listRequests, type RequestEntryData } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
 import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
+import { CursorLogGrid, WindowedLogGrid } from '../components/table/LogGrid'
 import { useCursorRows } from '../components/table/useCursorRows'
-import { VirtualTable, type Column } from '../components/table/VirtualTable'
+import type { Column } from '../components/table/VirtualTable'
 import { useService } from '../uiState'
 import { useLiveLog } from './useLiveLog'
 
@@ -39,6 +40,16 @@ const COLUMNS: Column<RequestEntryData>[] = [
 
 const rowClass = (r: RequestEntryData) => (r.status >= 500 || r.errorType ? 'vt-row-error' : undefined)
 
+/** Grid settings shared by the whole and the filtered request log. */
+const REQUEST_GRID = {
+  columns: COLUMNS,
+  statusTestId: 'requests-status',
+  testId: 'requests-grid',
+  rowTestId: 'request-row',
+  minWidth: 960,
+  rowClassName: rowClass,
+}
+
 /** Unfiltered: the whole log by offset (random access while scrolling, any size). */
 function WholeLog({ service }: { service: string }) {
   const fetcher = useCallback(
@@ -46,38 +57,17 @@ function WholeLog({ service }: { service: string }) {
     [service],
   )
   const rows = useLiveLog<RequestEntryData>(fetcher)
-  const { onRange, source } = rows
-
   return (
-    <>
-      <div className="table-status" data-testid="requests-status">
-        <span>{rows.total === null ? 'Loading…' : `${formatCount(rows.total)} sampled requests (slow or failed), newest first`}</span>
-        {rows.approximate && <span title="Beyond the first 5,000 rows the server locates rows by time">Position approximate (located by time)</span>}
-        {rows.loading && rows.total !== null && <span>Loading rows…</span>}
-        {rows.error && (
-          <span className="error" role="alert">
-            {rows.error}
-          </span>
-        )}
-        <button type="button" onClick={() => source.refresh()}>
-          Refresh
-        </button>
-      </div>
-      <VirtualTable
-        label={`Request log of ${service}`}
-        columns={COLUMNS}
-        total={rows.total ?? 0}
-        getRow={(i) => source.row(i)}
-        onRangeChange={onRange}
-        testId="requests-grid"
-        rowTestId="request-row"
-        minWidth={960}
-        rowClassName={rowClass}
-        resetKey={service}
-        loading={rows.total === null && !rows.error}
-        emptyText={rows.error ? 'Could not load the request log.' : 'No requests logged yet.'}
-      />
-    </>
+    <WindowedLogGrid
+      {...REQUEST_GRID}
+      rows={rows}
+      summary={(total) => `${formatCount(total)} sampled requests (slow or failed), newest first`}
+      approximateTitle="Beyond the first 5,000 rows the server locates rows by time"
+      label={`Request log of ${service}`}
+      resetKey={service}
+      emptyText="No requests logged yet."
+      errorText="Could not load the request log."
+    />
   )
 }
 
@@ -89,46 +79,17 @@ function FilteredLog({ service, filters }: { service: string; filters: Record<st
     [service, route, status, instance],
   )
   const rows = useCursorRows<RequestEntryData>(fetcher)
-  const { source, entries } = rows
   return (
-    <>
-      <div className="table-status" data-testid="requests-status">
-        <span>
-          {formatCount(entries.length)} matching request{entries.length === 1 ? '' : 's'} loaded
-          {rows.hasMore ? ' · more available' : ' · end of log'} ({formatCount(rows.scanned)} scanned)
-        </span>
-        {rows.loading && <span>Loading…</span>}
-        {rows.error && (
-          <span className="error" role="alert">
-            {rows.error}
-          </span>
-        )}
-        <button type="button" onClick={() => source.refresh()}>
-          Refresh
-        </button>
-      </div>
-      <VirtualTable
-        label={`Request log of ${service}, filtered`}
-        columns={COLUMNS}
-        total={entries.length}
-        getRow={(i) => entries[i]}
-        onRangeChange={source.request}
-        testId="requests-grid"
-        rowTestId="request-row"
-        minWidth={960}
-        rowClassName={rowClass}
-        resetKey={`${service}|${route ?? ''}|${status ?? ''}|${instance ?? ''}`}
-        loading={entries.length === 0 && (rows.loading || (rows.hasMore && !rows.error))}
-        emptyText={rows.error ? 'Could not load matching requests.' : 'No matching requests.'}
-      />
-      {rows.hasMore && (
-        <p>
-          <button type="button" onClick={source.loadMore} disabled={rows.loading}>
-            {rows.loading ? 'Loading…' : 'Load more'}
-          </button>
-        </p>
-      )}
-    </>
+    <CursorLogGrid
+      {...REQUEST_GRID}
+      rows={rows}
+      summary={(n) => `${formatCount(n)} matching request${n === 1 ? '' : 's'} loaded`}
+      showScanned
+      label={`Request log of ${service}, filtered`}
+      resetKey={`${service}|${route ?? ''}|${status ?? ''}|${instance ?? ''}`}
+      emptyText="No matching requests."
+      errorText="Could not load matching requests."
+    />
   )
 }
 

@@ -24,7 +24,8 @@ export interface TableSort {
   onSort: (columnId: string) => void
 }
 
-interface Props<T> {
+/** Props of `VirtualTable`. */
+export interface VirtualTableProps<T> {
   /** Accessible name of the grid. */
   label: string
   columns: Column<T>[]
@@ -93,7 +94,7 @@ export function VirtualTable<T>({
   onActivate,
   sort,
   resetKey = '',
-}: Props<T>) {
+}: VirtualTableProps<T>) {
   const idBase = useId()
   const scrollRef = useRef<HTMLDivElement>(null)
   const headerRef = useRef<HTMLDivElement>(null)

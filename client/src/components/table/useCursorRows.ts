@@ -1,17 +1,13 @@
-import { useEffect, useMemo, useSyncExternalStore } from 'react'
 import { CursorSource, type CursorSnapshot, type PageFetcher } from './cursorSource'
+import { useRowSource } from './useRowSource'
 
 export interface CursorRows<T> extends CursorSnapshot<T> {
   source: CursorSource<T>
 }
 
+const createCursorSource = <T>(fetcher: PageFetcher<T>) => new CursorSource<T>(fetcher)
+
 /** Rows of a cursor-paged log for `VirtualTable`; a new (memoised) `fetcher` — new filters — starts over. */
 export function useCursorRows<T>(fetcher: PageFetcher<T>): CursorRows<T> {
-  const source = useMemo(() => new CursorSource<T>(fetcher), [fetcher])
-  useEffect(() => {
-    source.start()
-    return () => source.dispose()
-  }, [source])
-  const snap = useSyncExternalStore(source.subscribe, source.getSnapshot, source.getSnapshot)
-  return { ...snap, source }
+  return useRowSource(fetcher, createCursorSource<T>)
 }

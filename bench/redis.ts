@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { parseInfo } from '../server/app/reads/instances'
 import { startEmbeddedRedis } from '../server/bootstrap/redis.mjs'
 
 /** A running benchmark Redis: its URL, an admin client, and `stop()` (stops it and removes its folder). */
@@ -31,16 +32,6 @@ export async function startBenchRedis(): Promise<BenchRedis> {
     await rm(dir, { recursive: true, force: true })
     throw error
   }
-}
-
-/** Parses an INFO section into field → value. */
-export function parseInfo(info: string): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const line of info.split('\r\n')) {
-    const i = line.indexOf(':')
-    if (i > 0 && !line.startsWith('#')) out.set(line.slice(0, i), line.slice(i + 1))
-  }
-  return out
 }
 
 /** `INFO commandstats` as command → calls. */

@@ -92,6 +92,19 @@ export interface InstanceHealth {
   up: boolean
 }
 
+/**
+ * Summary statistics of requests over a duration: how many, throughput in requests per second, error rate as a
+ * fraction 0–1, and latency percentiles in ms (null when there were no requests).
+ */
+export interface SeriesStats {
+  requests: number
+  throughputRps: number
+  errorRate: number
+  p50Ms: number | null
+  p95Ms: number | null
+  p99Ms: number | null
+}
+
 /** One point of a service's latency/throughput series (one time bucket). */
 export interface SeriesPoint {
   /** Bucket start, epoch ms. */
@@ -118,16 +131,10 @@ export interface BreakerSummary {
   instances: BreakerInstanceReport[]
 }
 
-/** Overview of one service over a window. Rates are per second, error rate a fraction 0–1, latencies ms. */
-export interface ServiceOverview {
+/** Overview of one service over a window (`windowMs`, ms): its totals (see SeriesStats), instances and series. */
+export interface ServiceOverview extends SeriesStats {
   service: string
   windowMs: number
-  requests: number
-  throughputRps: number
-  errorRate: number
-  p50Ms: number | null
-  p95Ms: number | null
-  p99Ms: number | null
   instances: InstanceHealth[]
   series: SeriesPoint[]
 }

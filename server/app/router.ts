@@ -6,6 +6,7 @@
 import { TRPCError, tracked } from '@trpc/server'
 import { serialize as serializeCookie } from 'cookie'
 import { z } from 'zod'
+import type { KeySpace } from '../../shared/keys'
 import { BreakerCommand, ENDPOINTS_MAX_LIMIT, Name, type OverviewSnapshot } from '../../shared/schemas'
 import { appendAudit } from './audit'
 import { SESSION_COOKIE } from './auth'
@@ -15,7 +16,7 @@ import { readBreakerDetail, readBreakers, readCommandStatus } from './reads/brea
 import { invalidateCacheTag, readCaches } from './reads/caches'
 import { readInstances, readRedisHealth, readServices } from './reads/instances'
 import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
-import { auditEntry, eventEntry, readStreamPage, readStreamWindow, requestLogEntry } from './reads/streams'
+import { auditEntry, eventEntry, readStreamPage, readStreamWindow, requestLogEntry, type StreamEntry } from './reads/streams'
 import { operatorProcedure, publicProcedure, router, viewerProcedure, type Context } from './trpc'
 
 /** Default overview window: the last 5 minutes (issue #2). */
@@ -34,6 +35,19 @@ const Text = (max: number) =>
   z.string().min(1).max(max).regex(/^[^\p{Cc}]*$/u, { error: 'control characters are not allowed' })
 const Reason = z.string().trim().min(1, { error: 'a reason is required' }).max(500)
 const Limit = z.number().int().min(1).max(500).default(100)
+/** Cursor paging of a stream list (`StreamQuery`): entries older than `cursor`, at most `limit` (1–500, default 100). */
+const StreamPaging = { cursor: Cursor.nullish(), limit: Limit }
+/** Time bounds of a stream list (`StreamQuery`): entries within [fromMs, toMs], epoch ms, both optional. */
+const StreamTimeBounds = { fromMs: EpochMs.optional(), toMs: EpochMs.optional() }
+/**
+ * Input of a service's stream list (`requests.list`, `events.list`): the service, cursor paging, the stream's own
+ * `filters` (all optional), and time bounds.
+ */
+function streamListInput<S extends z.ZodRawShape>(filters: S) {
+  return z.object({ service: Name, ...StreamPaging, ...filters, ...StreamTimeBounds })
+}
+/** Input of a `.window` procedure: rows [offset, offset + limit) of one service's stream, offset 0 = newest. */
+const StreamWindowInput = z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit })
 /** HTTP method as the SDK records it (OpenTelemetry: known methods or `_OTHER`). */
 const Method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER'])
 
@@ -42,6 +56,16 @@ function setSessionCookie(ctx: Context, value: string, maxAgeS: number): void {
     'Set-Cookie',
     serializeCookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', maxAge: maxAgeS }),
   )
+}
+
+/**
+ * A `.window` procedure over one service's stream (`keyOf` names it): rows [offset, offset + limit), newest first,
+ * as `readStreamWindow` returns them (`{ total, offset, entries, exact }`). `entry` maps a stream entry unfiltered.
+ */
+function streamWindowProcedure<T>(keyOf: (keys: KeySpace, service: string) => string, entry: (e: StreamEntry) => T) {
+  return viewerProcedure
+    .input(StreamWindowInput)
+    .query(({ ctx, input }) => readStreamWindow(ctx.redis, keyOf(ctx.keys, input.service), input.offset, input.limit, entry))
 }
 
 export const appRouter = router({
@@ -112,15 +136,10 @@ export const appRouter = router({
     /** The sampled request log (slow and failed requests), newest first, cursor-paged and filterable. */
     list: viewerProcedure
       .input(
-        z.object({
-          service: Name,
-          cursor: Cursor.nullish(),
-          limit: Limit,
+        streamListInput({
           route: Text(300).optional(),
           status: z.string().regex(/^([1-5]xx|[1-5]\d\d)$/, { error: 'status is a code (503) or a class (5xx)' }).optional(),
           instance: Name.optional(),
-          fromMs: EpochMs.optional(),
-          toMs: EpochMs.optional(),
         }),
       )
       .query(({ ctx, input }) =>
@@ -132,26 +151,17 @@ export const appRouter = router({
      * Rows [offset, offset + limit) of the whole request log, newest first, for a virtualized table at any size:
      * exact for the first 5,000 rows, located by time beyond (`exact: false`). Unfiltered; use `list` to filter.
      */
-    window: viewerProcedure
-      .input(z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit }))
-      .query(({ ctx, input }) =>
-        readStreamWindow(ctx.redis, ctx.keys.requestLog(input.service), input.offset, input.limit, (e) => requestLogEntry(e, {}) as NonNullable<ReturnType<typeof requestLogEntry>>),
-      ),
+    window: streamWindowProcedure((keys, service) => keys.requestLog(service), (e) => requestLogEntry(e)),
   }),
 
   events: router({
     /** Breaker transitions, commands issued and applied, newest first, cursor-paged and filterable. */
     list: viewerProcedure
       .input(
-        z.object({
-          service: Name,
-          cursor: Cursor.nullish(),
-          limit: Limit,
+        streamListInput({
           breaker: Name.optional(),
           instance: Name.optional(),
           type: z.enum(['transition', 'commandApplied', 'commandIssued']).optional(),
-          fromMs: EpochMs.optional(),
-          toMs: EpochMs.optional(),
         }),
       )
       .query(({ ctx, input }) =>
@@ -160,11 +170,7 @@ export const appRouter = router({
         ),
       ),
     /** Rows [offset, offset + limit) of the whole events stream, newest first (see `requests.window`). */
-    window: viewerProcedure
-      .input(z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit }))
-      .query(({ ctx, input }) =>
-        readStreamWindow(ctx.redis, ctx.keys.events(input.service), input.offset, input.limit, (e) => eventEntry(e, {}) as NonNullable<ReturnType<typeof eventEntry>>),
-      ),
+    window: streamWindowProcedure((keys, service) => keys.events(service), (e) => eventEntry(e)),
   }),
 
   audit: router({
@@ -172,7 +178,7 @@ export const appRouter = router({
     list: viewerProcedure
       .input(
         z
-          .object({ cursor: Cursor.nullish(), limit: Limit, service: Name.optional(), actor: Text(100).optional(), fromMs: EpochMs.optional(), toMs: EpochMs.optional() })
+          .object({ ...StreamPaging, service: Name.optional(), actor: Text(100).optional(), ...StreamTimeBounds })
           .default({ limit: 100 }),
       )
       .query(({ ctx, input }) =>

@@ -4,8 +4,9 @@
  */
 import type { Redis } from 'ioredis'
 import { cacheField, type KeySpace } from '../../../shared/keys'
-import { TIERS, bucketExpiresAt, bucketStart, bucketStartsInWindow, tierForWindow } from '../../../shared/timeBuckets'
+import { TIERS, bucketExpiresAt, bucketStart } from '../../../shared/timeBuckets'
 import { FuseboxCache } from '../../sdk/cache'
+import { readEach, windowBuckets } from './windowRead'
 
 const KINDS = ['hits', 'misses', 'sets', 'invalidations'] as const
 
@@ -37,16 +38,9 @@ export async function readCaches(
   windowMs: number,
   maxPoints = 1000,
 ): Promise<{ tier: string; caches: CacheSummary[] }> {
-  const tier = tierForWindow(windowMs, maxPoints)
+  const { tier, starts } = windowBuckets(nowMs, windowMs, maxPoints)
   const names = (await redis.smembers(keys.caches(service))).sort()
-  const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
-  const p = redis.pipeline()
-  for (const t of starts) p.hgetall(keys.cacheBucket(service, tier.name, t))
-  const results = (await p.exec()) ?? []
-  const buckets = results.map(([err, h]) => {
-    if (err) throw err
-    return h as Record<string, string>
-  })
+  const buckets = await readEach(redis, starts, (p, t) => p.hgetall(keys.cacheBucket(service, tier.name, t)), {} as Record<string, string>)
   const caches = names.map((cache): CacheSummary => {
     const total = [0, 0, 0, 0]
     const points = starts.map((t, i) => {

@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../../shared/keys'
 import type { InstanceHealth } from '../../../shared/schemas'
+import { readEach } from './windowRead'
 
 /** An instance counts as down after this many missed heartbeats (DESIGN.md, issue #3). */
 export const MISSED_HEARTBEATS_DOWN = 3
@@ -21,14 +22,10 @@ export async function readInstances(redis: Redis, keys: KeySpace, service: strin
   const flat = await redis.zrange(keys.instances(service), '0', '-1', 'WITHSCORES')
   const names: [string, number][] = []
   for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i] as string, Number(flat[i + 1])])
-  const p = redis.pipeline()
-  for (const [name] of names) p.hgetall(keys.instanceInfo(service, name))
-  const infos = (await p.exec()) ?? []
+  const infos = await readEach(redis, names, (p, [name]) => p.hgetall(keys.instanceInfo(service, name)), {} as Record<string, string>)
   return names
     .map(([instance, lastSeenMs], i): InstanceDetail => {
-      const [err, raw] = infos[i] ?? [null, {}]
-      if (err) throw err
-      const info = raw as Record<string, string>
+      const info = infos[i] as Record<string, string>
       const heartbeatIntervalMs = Number(info.heartbeatIntervalMs) > 0 ? Number(info.heartbeatIntervalMs) : 1000
       return {
         instance,
@@ -76,7 +73,10 @@ export interface RedisHealth {
   aofEnabled: boolean
 }
 
-/** Parses INFO's `key:value` lines. */
+/**
+ * Parses the text of INFO (any sections) into field → value: each `field:value` line, split at its first `:`;
+ * section headers (`# Memory`) and blank lines are skipped. Values stay strings (`db0` → `keys=1,expires=0,…`).
+ */
 export function parseInfo(text: string): Map<string, string> {
   const m = new Map<string, string>()
   for (const line of text.split('\r\n')) {

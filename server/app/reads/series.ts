@@ -8,27 +8,21 @@
  */
 import type { Redis } from 'ioredis'
 import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../../../shared/keys'
-import type { SeriesPoint } from '../../../shared/schemas'
+import type { SeriesPoint, SeriesStats } from '../../../shared/schemas'
 import { decodePacked, emptyPacked, mergePackedInto, packedPercentiles, type PackedSeries } from '../../../shared/seriesCodec'
-import { bucketStartsInWindow, tierForWindow, type Tier } from '../../../shared/timeBuckets'
+import type { Tier } from '../../../shared/timeBuckets'
 import { SettledBucketCache } from './bucketCache'
+import { readEach, windowBuckets, type WindowBuckets } from './windowRead'
 
 /** Decoded totals of settled buckets, shared by every request of this process (see bucketCache.ts). */
 const settledTotals = new SettledBucketCache()
 
-/** Summary statistics of a series value over `seconds`. Latencies in ms, error rate 0–1. */
-export interface SeriesStats {
-  requests: number
-  throughputRps: number
-  errorRate: number
-  p50Ms: number | null
-  p95Ms: number | null
-  p99Ms: number | null
-}
-
 const PS = [50, 95, 99] as const
 
-/** Stats of a merged packed value over a duration (s). Percentiles in one pass over the packed bucket run. */
+/**
+ * Stats of a merged packed value over a duration (s): the same `SeriesStats` the overview shows. Percentiles in one
+ * pass over the packed bucket run.
+ */
 export function statsOf(v: PackedSeries, seconds: number): SeriesStats {
   const count = v[1] ?? 0
   const [p50Ms = null, p95Ms = null, p99Ms = null] = packedPercentiles(v, PS)
@@ -101,6 +95,16 @@ function windowTotal(values: PackedSeries[], starts: number[], nowMs: number): S
   return statsOf(total, coveredS)
 }
 
+/** The series of a window: one point per bucket (`values[i]` is bucket `starts[i]`'s merged value) and the totals. */
+function seriesOf({ tier, starts }: WindowBuckets, values: PackedSeries[], nowMs: number): ServiceSeries {
+  return {
+    tier: tier.name,
+    bucketMs: tier.bucketMs,
+    points: starts.map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
+    total: windowTotal(values, starts, nowMs),
+  }
+}
+
 /**
  * A service's series over `[nowMs - windowMs, nowMs]` in the finest tier giving ≤ `maxPoints` buckets, read from
  * the totals hashes (one small HGETALL per bucket, one pipeline).
@@ -113,31 +117,19 @@ export async function readServiceSeries(
   windowMs: number,
   maxPoints = 1000,
 ): Promise<ServiceSeries> {
-  const tier = tierForWindow(windowMs, maxPoints)
-  const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
-  const keyOf = (t: number) => keys.requestTotals(service, tier.name, t)
+  const w = windowBuckets(nowMs, windowMs, maxPoints)
+  const keyOf = (t: number) => keys.requestTotals(service, w.tier.name, t)
   // Settled buckets come from the cache; only the others (the last minute or so, or cache misses) are read.
-  const values: (PackedSeries | undefined)[] = starts.map((t) => settledTotals.get(keyOf(t), nowMs))
-  const missing = starts.flatMap((t, i) => (values[i] === undefined ? [i] : []))
-  if (missing.length > 0) {
-    const p = redis.pipeline()
-    for (const i of missing) p.hgetallBuffer(keyOf(starts[i] as number))
-    const results = (await p.exec()) ?? []
-    missing.forEach((i, j) => {
-      const [err, hash] = results[j] ?? [null, {}]
-      if (err) throw err
-      const t = starts[i] as number
-      const v = foldAll(hash as Record<string, Buffer>)
-      values[i] = v
-      if (SettledBucketCache.isSettled(t, tier.bucketMs, nowMs)) settledTotals.set(keyOf(t), v, nowMs)
-    })
-  }
-  return {
-    tier: tier.name,
-    bucketMs: tier.bucketMs,
-    points: starts.map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
-    total: windowTotal(values as PackedSeries[], starts, nowMs),
-  }
+  const values: (PackedSeries | undefined)[] = w.starts.map((t) => settledTotals.get(keyOf(t), nowMs))
+  const missing = w.starts.flatMap((t, i) => (values[i] === undefined ? [i] : []))
+  const hashes = await readEach(redis, missing, (p, i) => p.hgetallBuffer(keyOf(w.starts[i] as number)), {} as Record<string, Buffer>)
+  missing.forEach((i, j) => {
+    const t = w.starts[i] as number
+    const v = foldAll(hashes[j] as Record<string, Buffer>)
+    values[i] = v
+    if (SettledBucketCache.isSettled(t, w.tier.bucketMs, nowMs)) settledTotals.set(keyOf(t), v, nowMs)
+  })
+  return seriesOf(w, values as PackedSeries[], nowMs)
 }
 
 /** Escapes Redis glob specials (`* ? [ ] \`) so a route template matches itself in HSCAN MATCH. */
@@ -159,18 +151,16 @@ export async function readRouteSeries(
   windowMs: number,
   maxPoints = 1000,
 ): Promise<ServiceSeries> {
-  const tier = tierForWindow(windowMs, maxPoints)
-  const starts = bucketStartsInWindow(nowMs, windowMs, tier.bucketMs)
-  const field = seriesField(method, route)
-  const pattern = `${globEscape(field)}*`
-  const p = redis.pipeline()
+  const w = windowBuckets(nowMs, windowMs, maxPoints)
+  const pattern = `${globEscape(seriesField(method, route))}*`
   // COUNT far above any bucket's field count: one HSCAN call walks the whole hash (server-side), cursor 0 back.
-  for (const t of starts) p.hscanBuffer(keys.requestBucket(service, tier.name, t), 0, 'MATCH', pattern, 'COUNT', 100_000)
-  const results = (await p.exec()) ?? []
-  const values = starts.map((_, i) => {
-    const [err, reply] = results[i] ?? [null, [Buffer.from('0'), []]]
-    if (err) throw err
-    const flat = (reply as [Buffer, Buffer[]])[1]
+  const replies = await readEach(
+    redis,
+    w.starts,
+    (p, t) => p.hscanBuffer(keys.requestBucket(service, w.tier.name, t), 0, 'MATCH', pattern, 'COUNT', 100_000),
+    [Buffer.from('0'), []] as [Buffer, Buffer[]],
+  )
+  const values = replies.map(([, flat]) => {
     const v = emptyPacked()
     for (let j = 0; j + 1 < flat.length; j += 2) {
       const parsed = parseSeriesField((flat[j] as Buffer).toString())
@@ -179,12 +169,7 @@ export async function readRouteSeries(
     }
     return v
   })
-  return {
-    tier: tier.name,
-    bucketMs: tier.bucketMs,
-    points: starts.map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
-    total: windowTotal(values, starts, nowMs),
-  }
+  return seriesOf(w, values, nowMs)
 }
 
 /** One row of the endpoints table. */
@@ -220,15 +205,11 @@ export async function readEndpoints(
   q: EndpointQuery,
   nowMs: number,
 ): Promise<{ tier: string; total: number; rows: EndpointRow[] }> {
-  const tier = tierForWindow(q.windowMs, 60)
-  const starts = bucketStartsInWindow(nowMs, q.windowMs, tier.bucketMs)
-  const p = redis.pipeline()
-  for (const t of starts) p.hgetallBuffer(keys.requestBucket(q.service, tier.name, t))
-  const results = (await p.exec()) ?? []
+  const { tier, starts } = windowBuckets(nowMs, q.windowMs, 60)
+  const hashes = await readEach(redis, starts, (p, t) => p.hgetallBuffer(keys.requestBucket(q.service, tier.name, t)), {} as Record<string, Buffer>)
   const bySeries = new Map<string, { method: string; route: string; value: PackedSeries; first: number }>()
-  results.forEach(([err, hash], i) => {
-    if (err) throw err
-    for (const [name, bytes] of Object.entries(hash as Record<string, Buffer>)) {
+  hashes.forEach((hash, i) => {
+    for (const [name, bytes] of Object.entries(hash)) {
       const parsed = parseSeriesField(name)
       if (parsed === null || parsed.method === TOTAL_FIELD) continue
       const key = seriesField(parsed.method, parsed.route)

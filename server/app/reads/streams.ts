@@ -81,6 +81,15 @@ export async function readStreamPage<T>(
   return { entries, nextCursor: exhausted || last === null ? null : last, scanned }
 }
 
+/**
+ * True when every filter value that is set equals the entry's field of the same name (exact, case-sensitive);
+ * unset (undefined) filter values match everything.
+ */
+function fieldsMatch(fields: Record<string, string>, filter: object): boolean {
+  for (const [name, want] of Object.entries(filter)) if (want !== undefined && fields[name] !== want) return false
+  return true
+}
+
 /** A sampled request (slow or failed). Times epoch ms, duration ms. */
 export interface RequestLogEntry {
   id: string
@@ -101,12 +110,16 @@ export interface RequestLogFilter {
   instance?: string
 }
 
-/** Maps a request-log stream entry, or null when it does not match the filter. */
-export function requestLogEntry(e: StreamEntry, f: RequestLogFilter): RequestLogEntry | null {
+/**
+ * Maps a request-log stream entry, or null when it does not match the filter (route and instance exactly, status
+ * by code or class). Without a filter, every entry maps (never null).
+ */
+export function requestLogEntry(e: StreamEntry): RequestLogEntry
+export function requestLogEntry(e: StreamEntry, f: RequestLogFilter): RequestLogEntry | null
+export function requestLogEntry(e: StreamEntry, f: RequestLogFilter = {}): RequestLogEntry | null {
   const x = e.fields
   const status = Number(x.status)
-  if (f.route !== undefined && x.route !== f.route) return null
-  if (f.instance !== undefined && x.instance !== f.instance) return null
+  if (!fieldsMatch(x, { route: f.route, instance: f.instance })) return null
   if (f.status !== undefined) {
     const cls = /^([1-5])xx$/.exec(f.status)
     if (cls ? Math.floor(status / 100) !== Number(cls[1]) : String(status) !== f.status) return null
@@ -144,12 +157,15 @@ export interface EventFilter {
   type?: string
 }
 
-/** Maps an events stream entry, or null when it does not match the filter. */
-export function eventEntry(e: StreamEntry, f: EventFilter): EventEntry | null {
+/**
+ * Maps an events stream entry, or null when it does not match the filter (every set field exactly). Without a
+ * filter, every entry maps (never null).
+ */
+export function eventEntry(e: StreamEntry): EventEntry
+export function eventEntry(e: StreamEntry, f: EventFilter): EventEntry | null
+export function eventEntry(e: StreamEntry, f: EventFilter = {}): EventEntry | null {
   const x = e.fields
-  if (f.breaker !== undefined && x.breaker !== f.breaker) return null
-  if (f.instance !== undefined && x.instance !== f.instance) return null
-  if (f.type !== undefined && x.type !== f.type) return null
+  if (!fieldsMatch(x, f)) return null
   return {
     id: e.id,
     atMs: Number(x.atMs),
@@ -183,11 +199,10 @@ export interface AuditFilter {
   actor?: string
 }
 
-/** Maps an audit stream entry, or null when it does not match the filter. */
+/** Maps an audit stream entry, or null when it does not match the filter (every set field exactly). */
 export function auditEntry(e: StreamEntry, f: AuditFilter): AuditEntry | null {
   const x = e.fields
-  if (f.service !== undefined && x.service !== f.service) return null
-  if (f.actor !== undefined && x.actor !== f.actor) return null
+  if (!fieldsMatch(x, f)) return null
   const breaker = x.breaker ?? ''
   return {
     id: e.id,

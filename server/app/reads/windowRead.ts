@@ -1,0 +1,45 @@
+/**
+ * The bucket walk the windowed reads share (service and route series, endpoints, caches): which buckets a window
+ * covers, and one Redis reply per bucket (or per any item) read in a single pipeline.
+ */
+import type { ChainableCommander, Redis } from 'ioredis'
+import { bucketStartsInWindow, tierForWindow, type Tier } from '../../../shared/timeBuckets'
+
+/** The buckets a windowed read covers: the tier chosen and each bucket's start (epoch ms), oldest first. */
+export interface WindowBuckets {
+  tier: Tier
+  starts: number[]
+}
+
+/**
+ * The buckets covering `[nowMs - windowMs, nowMs]` (the partial current bucket included) in the finest tier giving
+ * at most `maxPoints` of them (`tierForWindow`). Times in epoch ms, `windowMs` in ms.
+ * @throws RangeError when `windowMs` is not positive (the API's input validation rules that out)
+ */
+export function windowBuckets(nowMs: number, windowMs: number, maxPoints: number): WindowBuckets {
+  const tier = tierForWindow(windowMs, maxPoints)
+  return { tier, starts: bucketStartsInWindow(nowMs, windowMs, tier.bucketMs) }
+}
+
+/**
+ * Queues one command per item (`queue` adds it to the pipeline), sends them all in one round trip and returns the
+ * replies in item order, typed `R` as the caller states; `absent` stands in for a reply Redis did not give. No
+ * items, no round trip.
+ * @throws the first failed command's error (in item order), or the connection's
+ */
+export async function readEach<I, R>(
+  redis: Redis,
+  items: readonly I[],
+  queue: (p: ChainableCommander, item: I) => unknown,
+  absent: R,
+): Promise<R[]> {
+  if (items.length === 0) return []
+  const p = redis.pipeline()
+  for (const item of items) queue(p, item)
+  const results = (await p.exec()) ?? []
+  return items.map((_, i) => {
+    const [err, reply] = results[i] ?? [null, absent]
+    if (err) throw err
+    return reply as R
+  })
+}

@@ -22,8 +22,10 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'x-fusebox-csrf': '1'
 let redis: Redis
 const cleanups: (() => Promise<void>)[] = []
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = new Redis(testRedisUrl())
+  // /healthz answers 503 until the client is 'ready'; the counts below expect the 200 (CI once raced this).
+  await redis.ping()
 })
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c()

@@ -118,7 +118,13 @@ function countTests() {
       const v = read(file)
       if (!v) continue
       out.passed += v.numPassedTests ?? 0
-      out.failed += (v.numFailedTests ?? 0) + (v.numFailedTestSuites ?? 0)
+      // numFailedTestSuites also counts every describe block and file around a failed test; only a file that failed
+      // without a failed test (an import or hook error) adds a failure of its own.
+      const brokenFiles = (v.testResults ?? []).filter(
+        (/** @type {{ status?: string, assertionResults?: Array<{ status?: string }> }} */ f) =>
+          f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
+      ).length
+      out.failed += (v.numFailedTests ?? 0) + brokenFiles
       out.skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0)
     }
     const p = read(PLAYWRIGHT_REPORT)

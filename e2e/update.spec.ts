@@ -8,7 +8,7 @@
  */
 import { copyFileSync, appendFileSync, existsSync, renameSync } from 'node:fs'
 import type { Page } from '@playwright/test'
-import { DATA_TIMEOUT, SERVICE, expect, goOffline, goOnline, number, signedIn, test, waitUntilControlled } from './helpers'
+import { DATA_TIMEOUT, SERVICE, expect, number, signedIn, test, waitUntilControlled } from './helpers'
 
 const SW = 'dist/sw.js'
 
@@ -111,8 +111,10 @@ for (const trigger of ['the browser comes back online', 'the tab becomes visible
       appendFileSync(SW, `\n// ${trigger.replace(/ /g, '-')}-${Date.now()}\n`)
       const fire = async () => {
         if (trigger === 'the browser comes back online') {
-          await goOffline(context)
-          await goOnline(context)
+          // setOffline alone fires `offline` then `online` in the page. Not goOffline/goOnline: toggling request
+          // interception this fast once left `unroute` hanging until the test timed out (CI, 2026-11-21).
+          await context.setOffline(true)
+          await context.setOffline(false)
         } else {
           // Headless tabs are always visible: the event is what switching back to the tab fires.
           await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')))

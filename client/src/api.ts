@@ -236,11 +236,15 @@ export interface LogPageQuery {
   instance?: string
 }
 
-/** Rows [offset, offset + limit) of a whole log (request log or events stream; limit ≤ 500). */
+/**
+ * Rows [offset, offset + limit) of a whole log (request log or events stream; limit ≤ 500), newest first; with
+ * `untilId` (a stream ID) offset 0 is the newest entry at or before it.
+ */
 export interface LogWindowQuery {
   service: string
   offset: number
   limit: number
+  untilId?: string
 }
 
 /** Filters of the request log (`status`: a code like `503` or a class like `5xx`). */

@@ -159,6 +159,36 @@ describe('router (createCaller, real Redis)', () => {
     expect(far).toMatchObject({ total: 6000, exact: false })
     expect(far.entries).toHaveLength(10)
     expect(Math.abs(Number(far.entries[0]!.route.slice(2)) - (6000 - 1 - 5500))).toBeLessThanOrEqual(2)
+    expect(far.newestId).toBe(`${1_700_000_000_000 + 5999 * 1000}-0`)
+  })
+
+  it('a window anchored at untilId keeps its rows when newer entries arrive (a paused log)', async () => {
+    const key = keys.requestLog('anchored')
+    const add = async (from: number, to: number) => {
+      const p = redis.pipeline()
+      for (let i = from; i < to; i++) p.xadd(key, `${1_700_000_000_000 + i * 1000}-0`, 'atMs', String(1_700_000_000_000 + i * 1000), 'route', `/r${i}`, 'status', '500')
+      await p.exec()
+    }
+    await add(0, 6000)
+    const top = await viewer().requests.window({ service: 'anchored', offset: 0, limit: 5 })
+    expect(top.newestId).toBe(`${1_700_000_000_000 + 5999 * 1000}-0`)
+    const before = await viewer().requests.window({ service: 'anchored', offset: 100, limit: 5, untilId: top.newestId! })
+    const farBefore = await viewer().requests.window({ service: 'anchored', offset: 5500, limit: 5, untilId: top.newestId! })
+    await add(6000, 6050)
+    // Unanchored, the rows moved by the 50 new entries; anchored, they did not.
+    const live = await viewer().requests.window({ service: 'anchored', offset: 100, limit: 5 })
+    expect(live.entries[0]!.route).toBe('/r5949')
+    const after = await viewer().requests.window({ service: 'anchored', offset: 100, limit: 5, untilId: top.newestId! })
+    expect(after.entries.map((e) => e.id)).toEqual(before.entries.map((e) => e.id))
+    expect(after.entries[0]!.route).toBe('/r5899')
+    expect(after).toMatchObject({ total: 6050, exact: true, newestId: top.newestId })
+    // Far down, rows are located by time between the oldest entry and the anchor: approximately where they were.
+    const farAfter = await viewer().requests.window({ service: 'anchored', offset: 5500, limit: 5, untilId: top.newestId! })
+    expect(farAfter).toMatchObject({ exact: false, newestId: top.newestId })
+    expect(Math.abs(Number(farAfter.entries[0]!.route.slice(2)) - Number(farBefore.entries[0]!.route.slice(2)))).toBeLessThanOrEqual(50)
+    await expect(viewer().requests.window({ service: 'anchored', offset: 0, limit: 5, untilId: 'newest' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
   })
 
   it('breakers.command issues a command, commandStatus follows it to "applied on 2/2", events and audit record it', async () => {

@@ -46,8 +46,11 @@ const StreamTimeBounds = { fromMs: EpochMs.optional(), toMs: EpochMs.optional() 
 function streamListInput<S extends z.ZodRawShape>(filters: S) {
   return z.object({ service: Name, ...StreamPaging, ...filters, ...StreamTimeBounds })
 }
-/** Input of a `.window` procedure: rows [offset, offset + limit) of one service's stream, offset 0 = newest. */
-const StreamWindowInput = z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit })
+/**
+ * Input of a `.window` procedure: rows [offset, offset + limit) of one service's stream, offset 0 = newest, or the
+ * newest at or before `untilId` (a paused view's anchor, see `readStreamWindow`).
+ */
+const StreamWindowInput = z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit, untilId: Cursor.optional() })
 /** HTTP method as the SDK records it (OpenTelemetry: known methods or `_OTHER`). */
 const Method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER'])
 
@@ -60,12 +63,12 @@ function setSessionCookie(ctx: Context, value: string, maxAgeS: number): void {
 
 /**
  * A `.window` procedure over one service's stream (`keyOf` names it): rows [offset, offset + limit), newest first,
- * as `readStreamWindow` returns them (`{ total, offset, entries, exact }`). `entry` maps a stream entry unfiltered.
+ * as `readStreamWindow` returns them (`{ total, offset, entries, exact, newestId }`). `entry` maps a stream entry unfiltered.
  */
 function streamWindowProcedure<T>(keyOf: (keys: KeySpace, service: string) => string, entry: (e: StreamEntry) => T) {
   return viewerProcedure
     .input(StreamWindowInput)
-    .query(({ ctx, input }) => readStreamWindow(ctx.redis, keyOf(ctx.keys, input.service), input.offset, input.limit, entry))
+    .query(({ ctx, input }) => readStreamWindow(ctx.redis, keyOf(ctx.keys, input.service), input.offset, input.limit, entry, input.untilId))
 }
 
 export const appRouter = router({

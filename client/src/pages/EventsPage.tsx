@@ -57,7 +57,8 @@ const EVENT_GRID = {
 
 function AllEvents({ service }: { service: string }) {
   const fetcher = useCallback(
-    (offset: number, limit: number, signal: AbortSignal) => getEventsWindow({ service, offset, limit }, { signal }),
+    (offset: number, limit: number, signal: AbortSignal, untilId?: string) =>
+      getEventsWindow({ service, offset, limit, untilId }, { signal }),
     [service],
   )
   const rows = useLiveLog<EventEntryData>(fetcher)

@@ -53,7 +53,8 @@ const REQUEST_GRID = {
 /** Unfiltered: the whole log by offset (random access while scrolling, any size). */
 function WholeLog({ service }: { service: string }) {
   const fetcher = useCallback(
-    (offset: number, limit: number, signal: AbortSignal) => getRequestsWindow({ service, offset, limit }, { signal }),
+    (offset: number, limit: number, signal: AbortSignal, untilId?: string) =>
+      getRequestsWindow({ service, offset, limit, untilId }, { signal }),
     [service],
   )
   const rows = useLiveLog<RequestEntryData>(fetcher)

@@ -230,6 +230,11 @@ export interface StreamWindow<T> {
   entries: T[]
   /** False when the offset was mapped to a time (beyond EXACT_WINDOW): rows are the right neighbourhood, not index-exact. */
   exact: boolean
+  /**
+   * ID of the entry at offset 0 that the offsets count from: `untilId` when given, else the stream's newest entry
+   * (null for an empty stream). A paused view passes it back as `untilId` so its offsets stop moving.
+   */
+  newestId: string | null
 }
 
 function idMs(id: string | undefined): number {
@@ -240,6 +245,10 @@ function idMs(id: string | undefined): number {
  * Rows `[offset, offset + limit)` of a stream, newest first, for random access while scrolling (the 1,000,000-row
  * log). Exact for offsets < EXACT_WINDOW; beyond, the offset is mapped to a time by linear interpolation between the
  * oldest and newest entry IDs and the window starts there (`exact: false`) — a stream cannot skip N entries cheaply.
+ *
+ * `untilId` (a stream ID) anchors the offsets: offset 0 is the newest entry at or before it, so entries added later
+ * do not shift the rows of a paused view. `total` stays the stream's XLEN either way (counting the entries newer than
+ * the anchor would mean reading them); the caller keeps the count it had when it anchored.
  */
 export async function readStreamWindow<T>(
   redis: Redis,
@@ -247,19 +256,21 @@ export async function readStreamWindow<T>(
   offset: number,
   limit: number,
   map: (e: StreamEntry) => T,
+  untilId?: string,
 ): Promise<StreamWindow<T>> {
   const total = await redis.xlen(key)
   const off = Math.max(0, Math.min(offset, total - 1))
-  if (total === 0) return { total, offset: 0, entries: [], exact: true }
+  if (total === 0) return { total, offset: 0, entries: [], exact: true, newestId: untilId ?? null }
+  const end = untilId ?? '+'
   const toEntries = (page: [string, string[]][]) => page.map(([id, flat]) => map({ id, fields: toFields(flat) }))
   if (off + limit <= EXACT_WINDOW) {
-    const page = await redis.xrevrange(key, '+', '-', 'COUNT', off + limit)
-    return { total, offset: off, entries: toEntries(page.slice(off)), exact: true }
+    const page = await redis.xrevrange(key, end, '-', 'COUNT', off + limit)
+    return { total, offset: off, entries: toEntries(page.slice(off)), exact: true, newestId: untilId ?? page[0]?.[0] ?? null }
   }
-  const [[newest], [oldest]] = await Promise.all([redis.xrevrange(key, '+', '-', 'COUNT', 1), redis.xrange(key, '-', '+', 'COUNT', 1)])
+  const [[newest], [oldest]] = await Promise.all([redis.xrevrange(key, end, '-', 'COUNT', 1), redis.xrange(key, '-', '+', 'COUNT', 1)])
   const newestMs = idMs(newest?.[0])
   const oldestMs = idMs(oldest?.[0])
   const targetMs = Math.floor(newestMs - (off / Math.max(1, total - 1)) * (newestMs - oldestMs))
   const page = await redis.xrevrange(key, String(targetMs), '-', 'COUNT', limit)
-  return { total, offset: off, entries: toEntries(page), exact: false }
+  return { total, offset: off, entries: toEntries(page), exact: false, newestId: untilId ?? newest?.[0] ?? null }
 }

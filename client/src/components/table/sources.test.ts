@@ -8,7 +8,7 @@ function fakeWindows() {
   const fetcher = (offset: number, limit: number): Promise<RowWindow<number>> => {
     calls.push(offset)
     const entries = Array.from({ length: Math.min(limit, TOTAL - offset) }, (_, i) => offset + i)
-    return Promise.resolve({ total: TOTAL, offset, entries, exact: offset < 5000 })
+    return Promise.resolve({ total: TOTAL, offset, entries, exact: offset < 5000, newestId: `${TOTAL}-0` })
   }
   return { calls, fetcher }
 }
@@ -50,6 +50,82 @@ describe('windowed rows', () => {
     await flush()
     expect(calls).toEqual([0, 0])
     expect(s.getSnapshot().total).toBe(TOTAL)
+  })
+})
+
+/**
+ * A growing, capped log like a Redis stream: entry ids 1, 2, 3…, newest first, keeping the newest `cap`. The fetcher
+ * honours `untilId` as the server does (offset 0 = newest id ≤ untilId; total = the whole log).
+ */
+function liveLog(initial: number, cap = Infinity) {
+  let newest = initial
+  const oldest = () => Math.max(1, newest - cap + 1)
+  const calls: { offset: number; untilId: string | undefined }[] = []
+  const fetcher = (offset: number, limit: number, _signal: AbortSignal, untilId?: string): Promise<RowWindow<number>> => {
+    calls.push({ offset, untilId })
+    const top = untilId === undefined ? newest : Math.min(newest, Number(untilId.split('-')[0]))
+    const entries: number[] = []
+    for (let id = top - offset; id >= oldest() && entries.length < limit; id--) entries.push(id)
+    return Promise.resolve({ total: newest - oldest() + 1, offset, entries, exact: true, newestId: `${top}-0` })
+  }
+  return { calls, fetcher, add: (n: number) => (newest += n) }
+}
+
+describe('windowed rows, paused', () => {
+  it('keep their rows and row count while new entries arrive, and move again on resume', async () => {
+    vi.useFakeTimers()
+    const log = liveLog(1000)
+    const s = new WindowedSource(log.fetcher, 100)
+    s.start()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(s.row(0)).toBe(1000)
+    s.pause()
+    log.add(30)
+    // Scrolling down while paused fetches windows anchored at the newest entry seen before the pause.
+    s.request(450, 20)
+    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    expect(log.calls.at(-1)).toEqual({ offset: 400, untilId: '1000-0' })
+    expect(s.row(450)).toBe(550)
+    expect(s.getSnapshot().total).toBe(1000)
+    s.request(0, 20)
+    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    expect(s.row(0)).toBe(1000)
+
+    s.resume()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(log.calls.at(-1)?.untilId).toBeUndefined()
+    expect(s.row(0)).toBe(1030)
+    expect(s.getSnapshot().total).toBe(1030)
+  })
+
+  it('shrink their row count when the oldest rows were trimmed meanwhile, never grow it', async () => {
+    vi.useFakeTimers()
+    const log = liveLog(500, 500)
+    const s = new WindowedSource(log.fetcher, 100)
+    s.start()
+    await vi.advanceTimersByTimeAsync(0)
+    s.pause()
+    expect(s.getSnapshot().total).toBe(500)
+    log.add(50) // the cap trims ids 1–50: under the anchor 500, ids 500…51 remain (450 rows)
+    s.request(480, 20)
+    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    expect(s.getSnapshot().total).toBe(450)
+    expect(s.row(449)).toBe(51)
+  })
+
+  it('anchor at the first window when paused before any arrived', async () => {
+    vi.useFakeTimers()
+    const log = liveLog(300)
+    const s = new WindowedSource(log.fetcher, 100)
+    s.pause()
+    s.start()
+    await vi.advanceTimersByTimeAsync(0)
+    log.add(10)
+    s.request(150, 20)
+    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    expect(log.calls.at(-1)).toEqual({ offset: 100, untilId: '300-0' })
+    expect(s.row(150)).toBe(150)
+    expect(s.getSnapshot().total).toBe(300)
   })
 })
 

@@ -6,15 +6,23 @@
 import { classifyError } from '../../errors'
 import { WindowCache, windowsForRange } from './windowCache'
 
-/** One window as the server returns it. `exact: false`: the rows were located by time (offsets ≥ 5,000). */
+/**
+ * One window as the server returns it. `exact: false`: the rows were located by time (offsets ≥ 5,000). `newestId`:
+ * the stream ID at offset 0 that the offsets count from (the anchor when one was sent).
+ */
 export interface RowWindow<T> {
   total: number
   offset: number
   entries: T[]
   exact: boolean
+  newestId: string | null
 }
 
-export type WindowFetcher<T> = (offset: number, limit: number, signal: AbortSignal) => Promise<RowWindow<T>>
+/**
+ * Fetches rows [offset, offset + limit), newest first. `untilId`, when given, anchors offset 0 at that stream ID (a
+ * paused view: entries added since do not shift the rows).
+ */
+export type WindowFetcher<T> = (offset: number, limit: number, signal: AbortSignal, untilId?: string) => Promise<RowWindow<T>>
 
 /** What the table renders from; replaced (new object) on every change. */
 export interface WindowedSnapshot {
@@ -55,6 +63,11 @@ export class WindowedSource<T> {
   private range = { first: 0, count: 1 }
   private timer: ReturnType<typeof setTimeout> | null = null
   private disposed = false
+  /** Paused: windows are fetched anchored at `anchor` and the row count stays what it was when paused. */
+  private paused = false
+  private anchor: string | null = null
+  /** The newest ID and row count of the last unanchored window: the pair a pause anchors at. */
+  private latest: { newestId: string | null; total: number } | null = null
 
   constructor(
     private readonly fetcher: WindowFetcher<T>,
@@ -103,6 +116,29 @@ export class WindowedSource<T> {
     this.emit({})
   }
 
+  /**
+   * Stops the rows from moving: from now on windows are fetched anchored at the newest entry the last window saw,
+   * and the row count stays as it was (it only shrinks when the oldest rows were trimmed away meanwhile). Rows
+   * already on screen are kept. No-op when already paused.
+   */
+  pause(): void {
+    if (this.paused) return
+    this.paused = true
+    this.anchor = this.latest?.newestId ?? null
+    // Windows in flight were asked unanchored: ask again, anchored.
+    this.abortAll()
+    if (this.latest) this.emit({ total: this.latest.total })
+    if (!this.disposed) this.fetchNeeded()
+  }
+
+  /** Back to live rows: drops the anchor and reloads the visible windows (see `refresh`). No-op when not paused. */
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.anchor = null
+    this.refresh()
+  }
+
   /** Whether the visible range is within the first window (the newest rows). */
   atTop(): boolean {
     return this.range.first < this.windowSize
@@ -145,15 +181,16 @@ export class WindowedSource<T> {
   private load(offset: number): void {
     const controller = new AbortController()
     this.inflight.set(offset, controller)
-    this.fetcher(offset, this.windowSize, controller.signal).then(
+    this.fetcher(offset, this.windowSize, controller.signal, this.anchor ?? undefined).then(
       (w) => {
         if (controller.signal.aborted || this.disposed) return
         this.inflight.delete(offset)
         this.cache.set(offset, w.entries)
         if (w.exact) this.inexact.delete(offset)
         else this.inexact.add(offset)
-        const totalChanged = this.snap.total !== w.total
-        this.emit({ total: w.total, error: null, version: this.snap.version + 1, asOfMs: Date.now() })
+        const total = this.totalAfter(w)
+        const totalChanged = this.snap.total !== total
+        this.emit({ total, error: null, version: this.snap.version + 1, asOfMs: Date.now() })
         // The first answer tells us the total: the visible range may need more windows now.
         if (totalChanged) this.fetchNeeded()
       },
@@ -163,6 +200,23 @@ export class WindowedSource<T> {
         this.emit({ error: failureText(err) })
       },
     )
+  }
+
+  /** The row count to show once window `w` arrived (see `pause`). */
+  private totalAfter(w: RowWindow<T>): number {
+    if (!this.paused) {
+      this.latest = { newestId: w.newestId, total: w.total }
+      return w.total
+    }
+    if (this.anchor === null) {
+      // Paused before any window arrived: this one (asked unanchored) sets the anchor and the count.
+      this.anchor = w.newestId
+      return w.total
+    }
+    const frozen = this.snap.total ?? w.total
+    // An exact window that came back short ends the log: the oldest rows were trimmed since the pause.
+    const end = w.offset + w.entries.length
+    return w.exact && w.entries.length < this.windowSize && end < frozen ? end : frozen
   }
 
   private emit(patch: Partial<WindowedSnapshot>): void {

@@ -1,11 +1,13 @@
 /**
  * Internal errors (issue #4): a real failure inside the server reaches the client as a 500 with the generic message
  * `Internal error (id <uuid>)` and that id in `error.data.errorId` — no stack, no cause, no Redis address — while the
- * server log carries the cause under the same id.
+ * server log carries the cause under the same id. Redis being unreachable is not an internal error: 503 with the
+ * plain REDIS_UNAVAILABLE_MESSAGE, and nothing else leaks either.
  */
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { testRedisUrl } from '../testing/redis'
+import { REDIS_UNAVAILABLE_MESSAGE } from './redisUnavailable'
 import { call, startTestServer, type CallResult, type TestServer } from './testing/testServer'
 
 const redisUrl = new URL(testRedisUrl())
@@ -36,7 +38,18 @@ function expectGenericInternalError(res: CallResult): string {
   return m![1]!
 }
 
-function expectNoLeak(text: string): void {
+/** Asserts the answer is 503 "Redis is unreachable: …" for `path`. */
+function expectRedisUnavailable(res: CallResult, path: string): void {
+  expect(res.status, res.text).toBe(503)
+  expectNoLeak(res.text)
+  const body = JSON.parse(res.text) as ErrorBody
+  expect(body.error.message).toBe(REDIS_UNAVAILABLE_MESSAGE)
+  expect(body.error.data).toEqual({ code: 'SERVICE_UNAVAILABLE', httpStatus: 503, path })
+}
+
+function expectNoLeak(answer: string): void {
+  // The one sentence that names Redis on purpose; no address, port, cause or stack besides it.
+  const text = answer.replaceAll(REDIS_UNAVAILABLE_MESSAGE, '')
   expect(text).not.toMatch(/stack/i)
   expect(text).not.toMatch(/\bat [^\s"]+ \(?[^\s"]*:\d+:\d+\)?/)
   expect(text).not.toMatch(/redis/i)
@@ -72,28 +85,16 @@ afterAll(async () => {
   for (const c of clients) c.disconnect()
 })
 
-describe('internal errors reach the client as a generic message with an error id', () => {
-  it('a query whose Redis connection is closed: 500, generic message, id logged with the cause', async () => {
+describe('Redis unreachable: 503 with a plain message, not an internal error', () => {
+  it('a query whose Redis connection is closed', async () => {
     const broken = await closedClient()
     clients.push(broken)
     const srv = await server({ appRedis: broken })
-    const res = await call(srv.base, 'overview.get', 'query', undefined, await srv.login('viewer'))
-    const id = expectGenericInternalError(res)
-    expect((JSON.parse(res.text) as ErrorBody).error.data.path).toBe('overview.get')
-    expect(logged(errorSpy)).toContain(id)
-    expect(logged(errorSpy)).toMatch(/Connection is closed/)
+    expectRedisUnavailable(await call(srv.base, 'overview.get', 'query', undefined, await srv.login('viewer')), 'overview.get')
+    expect(logged(errorSpy)).not.toMatch(/internal error/)
   })
 
-  it('a real Redis error reply (WRONGTYPE) inside a resolver: 500, generic message', async () => {
-    const srv = await server()
-    await srv.redis.set(srv.keys.services(), 'not a set')
-    const res = await call(srv.base, 'overview.get', 'query', undefined, await srv.login('viewer'))
-    const id = expectGenericInternalError(res)
-    expect(logged(errorSpy)).toContain(id)
-    expect(logged(errorSpy)).toMatch(/WRONGTYPE/)
-  })
-
-  it('the session lookup failing (Redis down before any resolver runs): still generic, no leak', async () => {
+  it('the session lookup failing (Redis down before any resolver runs): queries and mutations alike', async () => {
     const broken = await closedClient()
     clients.push(broken)
     const srv = await server({ authRedis: broken })
@@ -103,10 +104,19 @@ describe('internal errors reach the client as a generic message with an error id
       ['auth.me', 'query', undefined],
       ['breakers.command', 'mutation', { service: 'storefront', breaker: 'payments', command: 'reset', reason: 'x' }],
     ] as const) {
-      const res = await call(srv.base, path, type, input, cookie)
-      const id = expectGenericInternalError(res)
-      expect(logged(errorSpy), path).toContain(id)
+      expectRedisUnavailable(await call(srv.base, path, type, input, cookie), path)
     }
+  })
+})
+
+describe('internal errors reach the client as a generic message with an error id', () => {
+  it('a real Redis error reply (WRONGTYPE) inside a resolver: 500, generic message', async () => {
+    const srv = await server()
+    await srv.redis.set(srv.keys.services(), 'not a set')
+    const res = await call(srv.base, 'overview.get', 'query', undefined, await srv.login('viewer'))
+    const id = expectGenericInternalError(res)
+    expect(logged(errorSpy)).toContain(id)
+    expect(logged(errorSpy)).toMatch(/WRONGTYPE/)
   })
 
   it('a subscription whose Redis fails: the live hub skips the tick and logs it, the stream leaks nothing', async () => {

@@ -6,9 +6,10 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { testRedisUrl } from '../testing/redis'
-import { startTcpProxy } from '../testing/tcpProxy'
-import { Auth } from './auth'
+import { startBlackHole, startTcpProxy } from '../testing/tcpProxy'
+import { Auth, SESSION_COOKIE } from './auth'
 import { createHttpApp, shouldCompress, type HttpOptions } from './http'
+import { REDIS_UNAVAILABLE_MESSAGE } from './redisUnavailable'
 
 const OPERATOR = 'operator-token-for-tests-0001'
 const VIEWER = 'viewer-token-for-tests-00001'
@@ -215,6 +216,54 @@ describe('rate limits', () => {
       await new Promise((r) => srv.close(r))
       flaky.disconnect()
       await proxy.close()
+      const found = await redis.keys(`${k.prefix}:*`)
+      if (found.length > 0) await redis.unlink(...found)
+    }
+  })
+
+  it('answers 503 "Redis is unreachable" (not a 500) while Redis is down or hangs, and serves again once it is back', async () => {
+    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
+    const hole = await startBlackHole()
+    const down = new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+    const hung = new Redis(`redis://127.0.0.1:${hole.port}`, { maxRetriesPerRequest: 1, commandTimeout: 300, lazyConnect: true })
+    for (const c of [down, hung]) c.on('error', () => undefined)
+    await down.ping()
+    const k = createKeySpace(`h${randomBytes(6).toString('hex')}`)
+    const healthyAuth = new Auth(redis, k, [OPERATOR], [VIEWER], 3600)
+    const apps = await Promise.all(
+      [
+        { data: down, auth: new Auth(down, k, [OPERATOR], [VIEWER], 3600) }, // the session lookup fails
+        { data: hung, auth: healthyAuth }, // signed in, then the query hangs until commandTimeout
+      ].map(async ({ data, auth }) => {
+        const srv = createHttpApp({ redis: data, keys: k, auth, tls: false }, { staticDir: 'dist' }).listen(0, '127.0.0.1')
+        await new Promise((r) => srv.once('listening', r))
+        return { srv, at: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` }
+      }),
+    )
+    try {
+      const session = await healthyAuth.createSession('viewer', 'viewer-actor', Date.now())
+      const cookie = `${SESSION_COOKIE}=${session.id}`
+      proxy.cut()
+      for (const { at } of apps) {
+        const res = await fetch(`${at}/trpc/overview.get`, { headers: { cookie } })
+        expect(res.status).toBe(503)
+        const body = (await res.json()) as { error: { message: string; data: { code: string } } }
+        expect(body.error.message).toBe(REDIS_UNAVAILABLE_MESSAGE)
+        expect(body.error.data.code).toBe('SERVICE_UNAVAILABLE')
+      }
+      proxy.restore()
+      await new Promise<void>((resolve) => (down.status === 'ready' ? resolve() : down.once('ready', () => resolve())))
+      // The proxied client reaches the same Redis: the session made on the healthy one is found once it is back.
+      expect((await fetch(`${apps[0]!.at}/trpc/overview.get`, { headers: { cookie } })).status).toBe(200)
+    } finally {
+      for (const { srv } of apps) {
+        srv.closeAllConnections()
+        await new Promise((r) => srv.close(r))
+      }
+      down.disconnect()
+      hung.disconnect()
+      await proxy.close()
+      await hole.close()
       const found = await redis.keys(`${k.prefix}:*`)
       if (found.length > 0) await redis.unlink(...found)
     }

@@ -12,6 +12,7 @@ import { SESSION_COOKIE, type Auth, type Session } from './auth'
 import { LiveHub } from './liveHub'
 import { observeProcedure } from './metrics'
 import { readOverview } from './readModel'
+import { asRedisUnavailable } from './redisUnavailable'
 
 /** Everything a procedure may use. `secure` is true when the request came over TLS. */
 export interface Context {
@@ -52,10 +53,15 @@ export function hubOf(deps: AppDeps): LiveHub {
   return hub
 }
 
-/** Builds the context of one request: resolves the session cookie against Redis. */
+/**
+ * Builds the context of one request: resolves the session cookie against Redis.
+ * @throws TRPCError SERVICE_UNAVAILABLE when Redis cannot be reached (see redisUnavailable.ts)
+ */
 export async function createContext(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<Context> {
   const cookies = parseCookie(req.headers.cookie ?? '')
-  const session = await deps.auth.getSession(cookies[SESSION_COOKIE])
+  const session = await deps.auth.getSession(cookies[SESSION_COOKIE]).catch((err: unknown) => {
+    throw asRedisUnavailable(err)
+  })
   const secure = deps.tls || (req.socket as { encrypted?: boolean }).encrypted === true
   return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, hub: hubOf(deps), session, secure }
 }
@@ -89,8 +95,18 @@ const timed = t.middleware(async ({ path, type, next }) => {
   return result
 })
 
+/** A query or mutation that failed because Redis is unavailable answers 503 with a plain message, not a 500. */
+const redisUnavailable = t.middleware(async ({ next }) => {
+  const result = await next()
+  if (!result.ok) {
+    const mapped = asRedisUnavailable(result.error)
+    if (mapped !== result.error) throw mapped
+  }
+  return result
+})
+
 /** No session needed (login only). */
-export const publicProcedure = t.procedure.use(timed)
+export const publicProcedure = t.procedure.use(timed).use(redisUnavailable)
 
 /** Any logged-in session (viewer or operator). 401 without one. */
 export const viewerProcedure = publicProcedure.use(({ ctx, next }) => {

@@ -70,10 +70,14 @@ function hasSavedData(): boolean {
 }
 
 /** Offline mode if there is a persisted snapshot to render, else the login form with a notice; retries. */
-function enterUnreachable(): void {
-  useSessionStore.setState(
-    hasSavedData() ? { auth: 'offline', authNotice: null } : { auth: 'unreachable', authNotice: UNREACHABLE_NOTICE },
-  )
+/** The server cannot be asked, or answered with an error (`reason`: its message, e.g. a 503 "Redis is unreachable"). */
+function enterUnreachable(reason: string | null = null): void {
+  useSessionStore.setState({
+    ...(hasSavedData()
+      ? { auth: 'offline' as const, authNotice: null }
+      : { auth: 'unreachable' as const, authNotice: reason === null ? UNREACHABLE_NOTICE : `The Fusebox server answered: ${reason} — retrying.` }),
+    liveError: reason,
+  })
   retryTimer ??= setInterval(() => {
     if (navigator.onLine) void checkSession()
   }, RETRY_INTERVAL_MS)
@@ -86,7 +90,7 @@ function stopRetrying(): void {
 
 function enterSignedIn(role: 'viewer' | 'operator'): void {
   stopRetrying()
-  useSessionStore.setState({ auth: 'signedIn', role, authNotice: null, linkDown: false })
+  useSessionStore.setState({ auth: 'signedIn', role, authNotice: null, linkDown: false, liveError: null })
 }
 
 /** Asks the server who we are (`auth.me`); one check at a time. */
@@ -102,7 +106,7 @@ export function checkSession(): Promise<void> {
         useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: null })
       } else {
         // Network failures, timeouts and server-side errors alike: keep what we have and retry.
-        enterUnreachable()
+        enterUnreachable(failure.kind === 'server' ? failure.message : null)
       }
     } finally {
       checkInFlight = null

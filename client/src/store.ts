@@ -149,6 +149,11 @@ interface SessionState {
   browserOnline: boolean
   /** The last fetch or the live subscription failed at the network level and has not recovered since. */
   linkDown: boolean
+  /**
+   * Why live data stopped while the server is reachable (its message, e.g. a 503 "Redis is unreachable: …"); null
+   * when the last live snapshot arrived fine. Set and cleared by liveFeed.ts.
+   */
+  liveError: string | null
 }
 
 export const useSessionStore = create<SessionState>()(() => ({
@@ -157,6 +162,7 @@ export const useSessionStore = create<SessionState>()(() => ({
   authNotice: null,
   browserOnline: typeof navigator === 'undefined' ? true : navigator.onLine,
   linkDown: false,
+  liveError: null,
 }))
 
 /** Whether the dashboard is showing persisted rather than live data (banner, commands disabled). */

@@ -49,7 +49,8 @@ export function handleCallFailure(err: unknown): CallFailure | null {
     sessionEnded()
     return null
   }
-  if (failure.kind === 'network') useSessionStore.setState({ linkDown: true })
+  // Unreachable: whatever the server last said (liveError) is no longer known to hold.
+  if (failure.kind === 'network') useSessionStore.setState({ linkDown: true, liveError: null })
   return failure
 }
 

@@ -4,6 +4,7 @@ import { useSessionStore } from '../../store'
 import { SERVICES_PAGE_KEY, useLive } from '../../uiState'
 import { usePolled } from '../../usePolled'
 import { InstallButton } from '../InstallButton'
+import { LiveErrorBanner } from '../LiveErrorBanner'
 import { OfflineBanner } from '../OfflineBanner'
 import { SignOutButton } from '../SignOutButton'
 import { AsOf } from './AsOf'
@@ -56,6 +57,7 @@ export function AppShell() {
       </header>
       <PageNav />
       <OfflineBanner />
+      <LiveErrorBanner />
       {navigation.state === 'loading' && (
         <div className="route-progress" role="status">
           <span className="visually-hidden">Loading page…</span>

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis'
 import { cacheField, type KeySpace } from '../../../shared/keys'
 import { TIERS, bucketExpiresAt, bucketStart } from '../../../shared/timeBuckets'
 import { FuseboxCache } from '../../sdk/cache'
-import { readEach, windowBuckets } from './windowRead'
+import { chartedBucketCount, readEach, windowBuckets } from './windowRead'
 
 const KINDS = ['hits', 'misses', 'sets', 'invalidations'] as const
 
@@ -38,18 +38,21 @@ export async function readCaches(
   windowMs: number,
   maxPoints = 1000,
 ): Promise<{ tier: string; caches: CacheSummary[] }> {
-  const { tier, starts } = windowBuckets(nowMs, windowMs, maxPoints)
+  const w = windowBuckets(nowMs, windowMs, maxPoints)
+  const { tier, starts } = w
+  const charted = chartedBucketCount(w, nowMs)
   const names = (await redis.smembers(keys.caches(service))).sort()
   const buckets = await readEach(redis, starts, (p, t) => p.hgetall(keys.cacheBucket(service, tier.name, t)), {} as Record<string, string>)
   const caches = names.map((cache): CacheSummary => {
     const total = [0, 0, 0, 0]
-    const points = starts.map((t, i) => {
+    const all = starts.map((t, i) => {
       const h = buckets[i] ?? {}
       const c = KINDS.map((k) => Number(h[cacheField(cache, k)] ?? 0))
       c.forEach((n, j) => (total[j] = (total[j] ?? 0) + n))
       return { t, ...counts(c[0] ?? 0, c[1] ?? 0, c[2] ?? 0, c[3] ?? 0) }
     })
-    return { cache, ...counts(total[0] ?? 0, total[1] ?? 0, total[2] ?? 0, total[3] ?? 0), points }
+    // Totals count every bucket; the chart leaves out a young open one (see chartedBucketCount).
+    return { cache, ...counts(total[0] ?? 0, total[1] ?? 0, total[2] ?? 0, total[3] ?? 0), points: all.slice(0, charted) }
   })
   return { tier: tier.name, caches }
 }

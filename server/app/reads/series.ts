@@ -12,7 +12,7 @@ import type { SeriesPoint, SeriesStats } from '../../../shared/schemas'
 import { decodePacked, emptyPacked, mergePackedInto, packedPercentiles, type PackedSeries } from '../../../shared/seriesCodec'
 import type { Tier } from '../../../shared/timeBuckets'
 import { SettledBucketCache } from './bucketCache'
-import { readEach, windowBuckets, type WindowBuckets } from './windowRead'
+import { chartedBucketCount, readEach, windowBuckets, type WindowBuckets } from './windowRead'
 
 /** Decoded totals of settled buckets, shared by every request of this process (see bucketCache.ts). */
 const settledTotals = new SettledBucketCache()
@@ -95,12 +95,16 @@ function windowTotal(values: PackedSeries[], starts: number[], nowMs: number): S
   return statsOf(total, coveredS)
 }
 
-/** The series of a window: one point per bucket (`values[i]` is bucket `starts[i]`'s merged value) and the totals. */
-function seriesOf({ tier, starts }: WindowBuckets, values: PackedSeries[], nowMs: number): ServiceSeries {
+/**
+ * The series of a window: one point per bucket (`values[i]` is bucket `starts[i]`'s merged value) but a young open
+ * one (`chartedBucketCount`), and the totals over every bucket.
+ */
+function seriesOf(w: WindowBuckets, values: PackedSeries[], nowMs: number): ServiceSeries {
+  const { tier, starts } = w
   return {
     tier: tier.name,
     bucketMs: tier.bucketMs,
-    points: starts.map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
+    points: starts.slice(0, chartedBucketCount(w, nowMs)).map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
     total: windowTotal(values, starts, nowMs),
   }
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { TIER_10S, TIER_1M } from '../../../shared/timeBuckets'
+import { TIER_10S, TIER_1H, TIER_1M } from '../../../shared/timeBuckets'
 import { testRedisUrl } from '../../testing/redis'
-import { readEach, windowBuckets } from './windowRead'
+import { chartedBucketCount, readEach, windowBuckets } from './windowRead'
 
 const prefix = `w${randomBytes(4).toString('hex')}`
 let redis: Redis
@@ -28,6 +28,32 @@ describe('windowBuckets', () => {
 
   it('rejects a window that is not positive', () => {
     expect(() => windowBuckets(1_000_000_000, 0, 1000)).toThrow(RangeError)
+  })
+})
+
+describe('chartedBucketCount', () => {
+  const at = (nowMs: number, windowMs: number, maxPoints = 1000) => {
+    const w = windowBuckets(nowMs, windowMs, maxPoints)
+    return { w, charted: chartedBucketCount(w, nowMs) }
+  }
+
+  it('leaves out the open 10 s bucket (a second or two of flushes would chart as a dip to zero)', () => {
+    for (const into of [0, 1_000, 9_999]) {
+      const { w, charted } = at(1_000_000_000 + into, 15 * 60_000)
+      expect(w.tier).toBe(TIER_10S)
+      expect(charted).toBe(w.starts.length - 1)
+    }
+  })
+
+  it('charts an open 1 min bucket from 30 s on, an open 1 h bucket from 30 min on', () => {
+    const minute = (into: number) => at(1_000_020_000 + into, 6 * 3_600_000) // 1_000_020_000 is a minute start
+    expect(minute(0).w.tier).toBe(TIER_1M)
+    expect(minute(29_999).charted).toBe(minute(29_999).w.starts.length - 1)
+    expect(minute(30_000).charted).toBe(minute(30_000).w.starts.length)
+    const hour = (into: number) => at(3_600_000 * 300 + into, 7 * 24 * 3_600_000)
+    expect(hour(0).w.tier).toBe(TIER_1H)
+    expect(hour(1_799_999).charted).toBe(hour(1_799_999).w.starts.length - 1)
+    expect(hour(1_800_000).charted).toBe(hour(1_800_000).w.starts.length)
   })
 })
 

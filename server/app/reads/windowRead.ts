@@ -22,6 +22,27 @@ export function windowBuckets(nowMs: number, windowMs: number, maxPoints: number
 }
 
 /**
+ * Least age (ms) of the still-open newest bucket before it is charted: half a bucket, at least 30 s. A younger one
+ * holds a second or two of flushes (the SDK flushes every second), so a per-second rate over it dips towards zero at
+ * the right edge of every chart — the artefact Grafana users know from `rate()` over a partial range. The 10 s tier's
+ * open bucket is therefore never charted (the live numbers still count it); a 1 h bucket is charted after 30 min.
+ */
+export function openBucketMinAgeMs(bucketMs: number): number {
+  return Math.max(bucketMs / 2, 30_000)
+}
+
+/**
+ * How many of `starts` (oldest first) to chart at `nowMs`: all of them, or all but the newest while it is still open
+ * and younger than `openBucketMinAgeMs`.
+ */
+export function chartedBucketCount({ tier, starts }: WindowBuckets, nowMs: number): number {
+  const newest = starts.at(-1)
+  if (newest === undefined) return 0
+  const age = nowMs - newest
+  return age < tier.bucketMs && age < openBucketMinAgeMs(tier.bucketMs) ? starts.length - 1 : starts.length
+}
+
+/**
  * Queues one command per item (`queue` adds it to the pipeline), sends them all in one round trip and returns the
  * replies in item order, typed `R` as the caller states; `absent` stands in for a reply Redis did not give. No
  * items, no round trip.

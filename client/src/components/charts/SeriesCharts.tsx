@@ -9,6 +9,8 @@ const LATENCY: ChartLine[] = [
   { key: 'p95Ms', name: 'p95', color: 'var(--series-p95)' },
   { key: 'p99Ms', name: 'p99', color: 'var(--series-p99)' },
 ]
+/** Error rate axis: up to a little above the highest rate, at least 0–5 % (not 0–400 % when all is 0), at most 100 %. */
+const ERROR_DOMAIN = [0, (max: number) => Math.min(1, Math.max(0.05, max * 1.1))] as const
 const fmtRps = (v: number) => formatRps(v)
 const fmtPct = (v: number) => `${formatPercent(v)}%`
 const fmtMs = (v: number) => `${formatMs(v)} ms`
@@ -25,7 +27,15 @@ export function SeriesCharts({ points, windowMs, id }: Props) {
   return (
     <div className="chart-grid">
       <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} />
-      <TimeChart data={points} lines={ERRORS} caption="Error rate (%)" formatValue={fmtPct} windowMs={windowMs} testId={`error-chart-${id}`} />
+      <TimeChart
+        data={points}
+        lines={ERRORS}
+        caption="Error rate (%)"
+        formatValue={fmtPct}
+        windowMs={windowMs}
+        testId={`error-chart-${id}`}
+        yDomain={ERROR_DOMAIN}
+      />
       <TimeChart data={points} lines={LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} />
     </div>
   )

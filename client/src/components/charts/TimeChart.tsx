@@ -19,8 +19,11 @@ interface Props {
   windowMs: number
   testId?: string
   height?: number
-  /** Fixed y domain (e.g. `[0, 1]` for ratios); default from 0 to the data's max. */
-  yDomain?: readonly [number, number]
+  /**
+   * y domain (e.g. `[0, 1]` for ratios); a bound may be a function of the data's min or max (recharts' `domain`).
+   * Default from 0 to the data's max. Pass a module-level constant (a new array re-computes the scales).
+   */
+  yDomain?: readonly [number | ((dataMin: number) => number), number | ((dataMax: number) => number)]
 }
 
 // Module-level constants: recharts recomputes scales when these references change.

@@ -101,16 +101,18 @@ async function main() {
   const totalMs = results.reduce((sum, r) => sum + r.durationMs, 0)
   process.stdout.write(`  ${failed ? 'failed' : 'all passed'} in ${seconds(totalMs).trim()}\n`)
   const counts = countTests()
-  process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}\n`)
+  const extra = `${counts.skipped ? `, ${counts.skipped} skipped` : ''}${counts.flaky ? `, ${counts.flaky} of the passed only on a retry (flaky)` : ''}`
+  process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed${extra}\n`)
   return failed ? failed.code : counts.failed > 0 || counts.passed === 0 ? 1 : 0
 }
 
 /**
  * Sums the test counts of the Vitest and Playwright JSON reports (missing report = that runner did not run).
- * @returns {{ passed: number, failed: number, skipped: number }}
+ * @returns {{ passed: number, failed: number, skipped: number, flaky: number }}  flaky: passed on a Playwright retry
+ *   (counted in `passed` too)
  */
 function countTests() {
-  const out = { passed: 0, failed: 0, skipped: 0 }
+  const out = { passed: 0, failed: 0, skipped: 0, flaky: 0 }
   /** @param {string} file */
   const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null)
   try {
@@ -130,6 +132,7 @@ function countTests() {
     const p = read(PLAYWRIGHT_REPORT)
     if (p?.stats) {
       out.passed += (p.stats.expected ?? 0) + (p.stats.flaky ?? 0)
+      out.flaky += p.stats.flaky ?? 0
       out.failed += p.stats.unexpected ?? 0
       out.skipped += p.stats.skipped ?? 0
     }

@@ -9,8 +9,10 @@ const LATENCY: ChartLine[] = [
   { key: 'p95Ms', name: 'p95', color: 'var(--series-p95)' },
   { key: 'p99Ms', name: 'p99', color: 'var(--series-p99)' },
 ]
-/** Error rate axis: up to a little above the highest rate, at least 0–5 % (not 0–400 % when all is 0), at most 100 %. */
-const ERROR_DOMAIN = [0, (max: number) => Math.min(1, Math.max(0.05, max * 1.1))] as const
+/** Round tops of the error-rate axis (fractions): 5 %, 10 %, 20 %, 25 %, 50 %, 100 %. */
+const ERROR_AXIS_TOPS = [0.05, 0.1, 0.2, 0.25, 0.5, 1]
+/** Error rate axis: 0 to the first round top above the highest rate (0–5 % when all is 0, never beyond 100 %). */
+const ERROR_DOMAIN = [0, (max: number) => ERROR_AXIS_TOPS.find((top) => top >= max * 1.05) ?? 1] as const
 const fmtRps = (v: number) => formatRps(v)
 const fmtPct = (v: number) => `${formatPercent(v)}%`
 const fmtMs = (v: number) => `${formatMs(v)} ms`

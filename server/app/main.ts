@@ -19,7 +19,18 @@ const env = (() => {
   }
 })()
 
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, commandTimeout: 5000, connectionName: 'fusebox-server' })
+/**
+ * Fail fast while Redis is away, so the dashboard hears "503 Redis is unreachable" within ~2 s — before its own
+ * timeouts (the service worker waits 3 s, the session check 5 s) give up and call it offline. ioredis 6's default
+ * reconnect delay grows to 5 s and a queued command waits for `maxRetriesPerRequest + 1` failed attempts (up to ~15 s
+ * with 2); here attempts are at most 1 s apart and a command waits for at most 2 of them, or 2 s on a hung server.
+ */
+const redis = new Redis(env.REDIS_URL, {
+  maxRetriesPerRequest: 1,
+  commandTimeout: 2000,
+  retryStrategy: (times) => Math.min(2 ** (times - 1) * 50, 1000),
+  connectionName: 'fusebox-server',
+})
 redis.on('error', (e: Error) => console.error(`[fusebox] redis: ${e.message}`))
 const keys = createKeySpace(env.FUSEBOX_PREFIX)
 const auth = new Auth(redis, keys, env.FUSEBOX_OPERATOR_TOKENS, env.FUSEBOX_VIEWER_TOKENS, env.FUSEBOX_SESSION_TTL_S)

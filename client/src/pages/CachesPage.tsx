@@ -2,7 +2,7 @@ import { lazy, Suspense, useId, useState, type FormEvent } from 'react'
 import { invalidateCacheTag, listCaches, type CachesResult, type CacheSummaryData } from '../api'
 import { SkeletonBlock } from '../components/shell/PageLoading'
 import { PolledTableStates } from '../components/table/PolledTableStates'
-import { useRowFocus } from '../components/table/useRowFocus'
+import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
 import { classifyError } from '../errors'
 import { toast } from '../toasts'
 import { formatPercent, NO_VALUE } from '../format'
@@ -13,6 +13,14 @@ import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 const CacheHitChart = lazy(() => import('../components/charts/CacheHitChart').then((m) => ({ default: m.CacheHitChart })))
 
 const INTEGER = new Intl.NumberFormat('en-US')
+const CACHE_COLUMNS: readonly FocusColumn[] = [
+  { label: 'Cache' },
+  { label: 'Hits', num: true },
+  { label: 'Misses', num: true },
+  { label: 'Sets', num: true },
+  { label: 'Invalidations', num: true },
+  { label: 'Hit ratio', num: true },
+]
 
 function ratioText(r: number | null): string {
   return r === null ? NO_VALUE : `${formatPercent(r)}%`
@@ -31,7 +39,6 @@ export function CachesPage() {
     { pageKey: pageKey('caches', { service, range }), enabled: service !== null },
   )
   const caches = result.data?.caches ?? []
-  const rowFocus = useRowFocus(caches.length)
 
   return (
     <div className="page-body">
@@ -48,37 +55,26 @@ export function CachesPage() {
       >
         {(service) => (
           <>
-            <div className="table-wrap sticky-head">
-              <table className="data-table" data-testid="caches-table">
-                <caption className="visually-hidden">Caches of {service}; arrow keys move between rows</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Cache</th>
-                    <th scope="col" className="num">Hits</th>
-                    <th scope="col" className="num">Misses</th>
-                    <th scope="col" className="num">Sets</th>
-                    <th scope="col" className="num">Invalidations</th>
-                    <th scope="col" className="num">Hit ratio</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {caches.map((c, i) => (
-                    <tr key={c.cache} data-testid={`cache-${c.cache}`} {...rowFocus(i)}>
-                      <th scope="row" className="mono">
-                        {c.cache}
-                      </th>
-                      <td className="num">{INTEGER.format(c.hits)}</td>
-                      <td className="num">{INTEGER.format(c.misses)}</td>
-                      <td className="num">{INTEGER.format(c.sets)}</td>
-                      <td className="num">{INTEGER.format(c.invalidations)}</td>
-                      <td className="num" data-testid={`cache-hit-ratio-${c.cache}`}>
-                        {ratioText(c.hitRatio)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <FocusTable
+              testId="caches-table"
+              caption={`Caches of ${service}`}
+              columns={CACHE_COLUMNS}
+              rows={caches}
+              renderRow={(c, _i, focus) => (
+                <tr key={c.cache} data-testid={`cache-${c.cache}`} {...focus}>
+                  <th scope="row" className="mono">
+                    {c.cache}
+                  </th>
+                  <td className="num">{INTEGER.format(c.hits)}</td>
+                  <td className="num">{INTEGER.format(c.misses)}</td>
+                  <td className="num">{INTEGER.format(c.sets)}</td>
+                  <td className="num">{INTEGER.format(c.invalidations)}</td>
+                  <td className="num" data-testid={`cache-hit-ratio-${c.cache}`}>
+                    {ratioText(c.hitRatio)}
+                  </td>
+                </tr>
+              )}
+            />
             <div className="chart-grid">
               {caches.map((c) => (
                 <Suspense key={c.cache} fallback={<SkeletonBlock heightRem={12} label="Loading chart…" />}>

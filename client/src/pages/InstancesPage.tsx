@@ -2,12 +2,23 @@ import { useId } from 'react'
 import { getRedisInfo, listInstances, type InstanceDetailData, type RedisHealthData } from '../api'
 import { SkeletonBlock } from '../components/shell/PageLoading'
 import { PolledTableStates } from '../components/table/PolledTableStates'
-import { useRowFocus } from '../components/table/useRowFocus'
+import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
 import { formatClock, formatMegabytes, formatMs, formatPercent, NO_VALUE } from '../format'
 import { pageKey, useLive, useService } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 const INTEGER = new Intl.NumberFormat('en-US')
+const INSTANCE_COLUMNS: readonly FocusColumn[] = [
+  { label: 'Instance' },
+  { label: 'Status' },
+  { label: 'Version' },
+  { label: 'Uptime', num: true },
+  { label: 'CPU %', num: true },
+  { label: 'Heap', num: true },
+  { label: 'RSS', num: true },
+  { label: 'Event loop p99', num: true },
+  { label: 'Last seen', num: true },
+]
 
 /** Formats seconds as the two largest units: `3d 4h`, `5h 12m`, `42m 7s`, `9s`. */
 export function formatUptime(seconds: number): string {
@@ -39,7 +50,6 @@ export function InstancesPage() {
   })
   const rows = instances.data ?? []
   const up = rows.filter((i) => i.up).length
-  const rowFocus = useRowFocus(rows.length)
 
   return (
     <div className="page-body">
@@ -59,45 +69,31 @@ export function InstancesPage() {
         emptyText={(s) => `No instance of ${s} has reported.`}
       >
         {(service) => (
-          <div className="table-wrap sticky-head">
-            <table className="data-table" data-testid="instances-table">
-              <caption className="visually-hidden">Instances of {service}; arrow keys move between rows</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Instance</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Version</th>
-                  <th scope="col" className="num">Uptime</th>
-                  <th scope="col" className="num">CPU %</th>
-                  <th scope="col" className="num">Heap</th>
-                  <th scope="col" className="num">RSS</th>
-                  <th scope="col" className="num">Event loop p99</th>
-                  <th scope="col" className="num">Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((i, k) => (
-                  <tr key={i.instance} data-testid={`instance-row-${i.instance}`} {...rowFocus(k)}>
-                    <th scope="row" className="mono">
-                      {i.instance}
-                    </th>
-                    <td>
-                      <span className={`pill ${i.up ? 'tone-ok' : 'tone-bad'}`} data-testid={`instance-row-status-${i.instance}`}>
-                        {i.up ? 'up' : 'down'}
-                      </span>
-                    </td>
-                    <td className="mono">{i.version}</td>
-                    <td className="num">{formatUptime(i.uptimeS)}</td>
-                    <td className="num">{Number.isFinite(i.cpuPercent) ? i.cpuPercent.toFixed(1) : NO_VALUE}</td>
-                    <td className="num">{formatMegabytes(i.heapUsedBytes)}</td>
-                    <td className="num">{formatMegabytes(i.rssBytes)}</td>
-                    <td className="num">{formatMs(i.eventLoopDelayP99Ms)} ms</td>
-                    <td className="num">{formatClock(i.lastSeenMs)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <FocusTable
+            testId="instances-table"
+            caption={`Instances of ${service}`}
+            columns={INSTANCE_COLUMNS}
+            rows={rows}
+            renderRow={(i, _k, focus) => (
+              <tr key={i.instance} data-testid={`instance-row-${i.instance}`} {...focus}>
+                <th scope="row" className="mono">
+                  {i.instance}
+                </th>
+                <td>
+                  <span className={`pill ${i.up ? 'tone-ok' : 'tone-bad'}`} data-testid={`instance-row-status-${i.instance}`}>
+                    {i.up ? 'up' : 'down'}
+                  </span>
+                </td>
+                <td className="mono">{i.version}</td>
+                <td className="num">{formatUptime(i.uptimeS)}</td>
+                <td className="num">{Number.isFinite(i.cpuPercent) ? i.cpuPercent.toFixed(1) : NO_VALUE}</td>
+                <td className="num">{formatMegabytes(i.heapUsedBytes)}</td>
+                <td className="num">{formatMegabytes(i.rssBytes)}</td>
+                <td className="num">{formatMs(i.eventLoopDelayP99Ms)} ms</td>
+                <td className="num">{formatClock(i.lastSeenMs)}</td>
+              </tr>
+            )}
+          />
         )}
       </PolledTableStates>
       <RedisCard redis={redis.data} failed={redis.error !== null && !redis.data} />

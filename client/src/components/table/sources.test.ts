@@ -71,24 +71,34 @@ function liveLog(initial: number, cap = Infinity) {
   return { calls, fetcher, add: (n: number) => (newest += n) }
 }
 
+/** A source of 100-row windows over `log`, started and with its first window in (fake timers on). */
+async function startedSource(log: ReturnType<typeof liveLog>): Promise<WindowedSource<number>> {
+  vi.useFakeTimers()
+  const s = new WindowedSource(log.fetcher, 100)
+  s.start()
+  await vi.advanceTimersByTimeAsync(0)
+  return s
+}
+
+/** Scrolls `s` to row `first` (20 rows in view) and lets the windows it needs arrive. */
+async function scrollTo(s: WindowedSource<number>, first: number): Promise<void> {
+  s.request(first, 20)
+  await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+}
+
 describe('windowed rows, paused', () => {
   it('keep their rows and row count while new entries arrive, and move again on resume', async () => {
-    vi.useFakeTimers()
     const log = liveLog(1000)
-    const s = new WindowedSource(log.fetcher, 100)
-    s.start()
-    await vi.advanceTimersByTimeAsync(0)
+    const s = await startedSource(log)
     expect(s.row(0)).toBe(1000)
     s.pause()
     log.add(30)
     // Scrolling down while paused fetches windows anchored at the newest entry seen before the pause.
-    s.request(450, 20)
-    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    await scrollTo(s, 450)
     expect(log.calls.at(-1)).toEqual({ offset: 400, untilId: '1000-0' })
     expect(s.row(450)).toBe(550)
     expect(s.getSnapshot().total).toBe(1000)
-    s.request(0, 20)
-    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    await scrollTo(s, 0)
     expect(s.row(0)).toBe(1000)
 
     s.resume()
@@ -99,16 +109,12 @@ describe('windowed rows, paused', () => {
   })
 
   it('shrink their row count when the oldest rows were trimmed meanwhile, never grow it', async () => {
-    vi.useFakeTimers()
     const log = liveLog(500, 500)
-    const s = new WindowedSource(log.fetcher, 100)
-    s.start()
-    await vi.advanceTimersByTimeAsync(0)
+    const s = await startedSource(log)
     s.pause()
     expect(s.getSnapshot().total).toBe(500)
     log.add(50) // the cap trims ids 1–50: under the anchor 500, ids 500…51 remain (450 rows)
-    s.request(480, 20)
-    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    await scrollTo(s, 480)
     expect(s.getSnapshot().total).toBe(450)
     expect(s.row(449)).toBe(51)
   })
@@ -121,8 +127,7 @@ describe('windowed rows, paused', () => {
     s.start()
     await vi.advanceTimersByTimeAsync(0)
     log.add(10)
-    s.request(150, 20)
-    await vi.advanceTimersByTimeAsync(FETCH_DELAY_MS)
+    await scrollTo(s, 150)
     expect(log.calls.at(-1)).toEqual({ offset: 100, untilId: '300-0' })
     expect(s.row(150)).toBe(150)
     expect(s.getSnapshot().total).toBe(300)

@@ -18,7 +18,8 @@ import { createKeySpace } from '../shared/keys'
 import { bucketStartsInWindow } from '../shared/timeBuckets'
 import { Auth } from '../server/app/auth'
 import { createHttpApp } from '../server/app/http'
-import { hubOf } from '../server/app/trpc'
+import { createOverviewHub } from '../server/app/readModel'
+import type { LiveHub } from '../server/app/liveHub'
 import { createCollector } from '../server/sdk/index'
 import { startBenchRedis } from './redis'
 import { lognormalMs, seededRandom } from './samples'
@@ -78,6 +79,7 @@ export async function benchServer(): Promise<Table> {
   const server = express()
   const timings = new Map<string, number[]>()
   let listener: ReturnType<typeof server.listen> | null = null
+  let hub: LiveHub | null = null
   try {
     // One simulated hour of traffic (200 routes, 2 requests per route per 10 s), flushed per bucket, then closed.
     const collector = createCollector({ redis: redis.url, service: 'shop', instance: 'bench', prefix, flushIntervalMs: 60_000 })
@@ -105,7 +107,8 @@ export async function benchServer(): Promise<Table> {
 
     // The real app, timed server-side by an outer middleware.
     const auth = new Auth(client, keys, [TOKEN], [], 3600)
-    const app = createHttpApp({ redis: client, keys, auth, tls: false }, { staticDir: 'dist' })
+    hub = createOverviewHub(client, keys)
+    const app = createHttpApp({ redis: client, keys, auth, tls: false, hub }, { staticDir: 'dist' })
     server.use((req, res, next) => {
       const t = performance.now()
       // Named now: the inner app's `/trpc` mount rewrites req.url before the response finishes.
@@ -196,7 +199,7 @@ export async function benchServer(): Promise<Table> {
     }
   } finally {
     Date.now = realNow
-    hubOf({ redis: client, keys, auth: new Auth(client, keys, [], [], 60), tls: false }).close()
+    hub?.close()
     listener?.closeAllConnections()
     listener?.close()
     client.disconnect()

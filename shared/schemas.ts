@@ -3,9 +3,7 @@
  * the per-instance breaker report the SDK writes to Redis, and the overview snapshot the API returns.
  */
 import { z } from 'zod'
-
-/** Allowed characters for service, instance and breaker names: no `{}`/`:` so keys and hash tags stay sound. */
-export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
+import { NAME_PATTERN } from './vocabulary'
 
 /** A service, instance or breaker name (1–64 of `A-Z a-z 0-9 . _ -`). */
 export const Name = z.string().regex(NAME_PATTERN, { error: 'use 1–64 characters of A-Z a-z 0-9 . _ -' })

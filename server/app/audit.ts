@@ -1,38 +1,36 @@
 /**
  * The audit log: every operator action (breaker commands, cache invalidations) with who, when, what, why and the
- * outcome, appended to one capped stream (`P:audit`, MAXLEN ~ 100,000). Read back with reads/streams.ts.
+ * outcome, appended to one capped stream (`P:audit`, MAXLEN ~ `STREAM_CAPS.audit`). The entry layout is
+ * shared/streamEntries.ts; read back with reads/streams.ts.
  */
-import type { ChainableCommander } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
+import { auditFields, type AuditRecord } from '../../shared/streamEntries'
+import { STREAM_CAPS } from '../../shared/vocabulary'
 
-/** Entries kept (approximately: MAXLEN ~). */
-export const AUDIT_MAXLEN = 100_000
-
-/** One operator action. `actor` comes from the session, never from the client. */
-export interface AuditRecord {
-  atMs: number
-  actor: string
-  service: string
-  /** What was done: a breaker command (`reset`, `forceOpen`, …) or `invalidateTag`. */
-  action: string
-  /** Breaker name (`command` entries) — or empty for other actions. */
-  breaker?: string
-  /** Instance targeted, `*` for all. */
-  target?: string
-  /** Human description of the target for non-breaker actions, e.g. `catalog tag product:42`. */
-  targetDescription?: string
-  reason: string
-  commandId?: string
-  generation?: number
-  /** What happened: `issued` (commands are then applied asynchronously) or e.g. `removed 3 keys`. */
-  outcome: string
-}
+/** What a caller states about one action; the target fields not given are stored empty, `generation` as none. */
+export type AuditInput = Pick<AuditRecord, 'atMs' | 'actor' | 'service' | 'action' | 'reason' | 'outcome'> &
+  Partial<Pick<AuditRecord, 'breaker' | 'target' | 'targetDescription' | 'commandId'>> & { generation?: number }
 
 /** Adds the XADD of one audit entry to pipeline `p`. */
-export function appendAudit(p: ChainableCommander, keys: KeySpace, r: AuditRecord): ChainableCommander {
-  return p.xadd(keys.audit(), 'MAXLEN', '~', AUDIT_MAXLEN, '*',
-    'atMs', String(r.atMs), 'actor', r.actor, 'service', r.service, 'command', r.action,
-    'breaker', r.breaker ?? '', 'target', r.target ?? '', 'targetDescription', r.targetDescription ?? '',
-    'reason', r.reason, 'commandId', r.commandId ?? '', 'generation', r.generation === undefined ? '' : String(r.generation),
-    'outcome', r.outcome)
+export function appendAudit(p: ChainableCommander, keys: KeySpace, r: AuditInput): ChainableCommander {
+  const record: AuditRecord = {
+    breaker: '',
+    target: '',
+    targetDescription: '',
+    commandId: '',
+    ...r,
+    generation: r.generation ?? null,
+  }
+  return p.xadd(keys.audit(), 'MAXLEN', '~', STREAM_CAPS.audit, '*', ...auditFields(record))
+}
+
+/**
+ * Appends one audit entry on its own (one XADD).
+ * @throws Redis errors
+ */
+export async function recordAudit(redis: Redis, keys: KeySpace, r: AuditInput): Promise<void> {
+  const results = await appendAudit(redis.pipeline(), keys, r).exec()
+  const failed = results?.find(([err]) => err)?.[0]
+  if (failed) throw failed
 }

@@ -1,5 +1,5 @@
 /**
- * Issuing breaker commands (DESIGN.md "Breaker control"): the desired state is written to Redis with a generation
+ * Issuing breaker commands (docs/PRODUCT.md "Breaker control"): the desired state is written to Redis with a generation
  * number (atomically, MULTI), pub/sub only nudges the instances, and every command lands in the audit log.
  * Instances reconcile from the stored desired state, so a lost nudge only delays a command, never loses it.
  */
@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import type { BreakerCommand, BreakerMode, ControlNudge } from '../../shared/schemas'
+import { eventFields } from '../../shared/streamEntries'
+import { STREAM_CAPS } from '../../shared/vocabulary'
 import { appendAudit } from './audit'
 
 /** Sticky mode that each command leaves in force. */
@@ -17,7 +19,6 @@ const MODE_AFTER: Record<BreakerCommand, BreakerMode> = {
   release: 'NORMAL',
 }
 
-const EVENTS_MAXLEN = 10_000
 /** How long a command's record (for its "applied on n/m" status) is kept. */
 const COMMAND_TTL_S = 7 * 24 * 3600
 
@@ -97,9 +98,16 @@ export async function issueBreakerCommand(redis: Redis, keys: KeySpace, req: Com
       actor: req.actor,
     })
     .expire(keys.command(req.service, commandId), COMMAND_TTL_S)
-    .xadd(keys.events(req.service), 'MAXLEN', '~', EVENTS_MAXLEN, '*',
-      'type', 'commandIssued', 'breaker', req.breaker, 'instance', req.instance ?? '', 'from', '', 'to', MODE_AFTER[req.command],
-      'reason', `${req.actor} ${req.command}: ${req.reason}`, 'generation', String(generation), 'atMs', String(nowMs))
+    .xadd(keys.events(req.service), 'MAXLEN', '~', STREAM_CAPS.events, '*', ...eventFields({
+      type: 'commandIssued',
+      breaker: req.breaker,
+      instance: req.instance ?? '',
+      from: '',
+      to: MODE_AFTER[req.command],
+      reason: `${req.actor} ${req.command}: ${req.reason}`,
+      generation,
+      atMs: nowMs,
+    }))
   appendAudit(p, keys, {
     atMs: nowMs,
     actor: req.actor,

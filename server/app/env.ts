@@ -3,6 +3,7 @@
  * Every variable is documented in `.env.example`.
  */
 import { z } from 'zod'
+import { PREFIX_PATTERN } from '../../shared/vocabulary'
 
 const tokenList = z
   .string()
@@ -14,7 +15,7 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  FUSEBOX_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).default('fusebox'),
+  FUSEBOX_PREFIX: z.string().regex(PREFIX_PATTERN).default('fusebox'),
   FUSEBOX_OPERATOR_TOKENS: tokenList,
   FUSEBOX_VIEWER_TOKENS: tokenList,
   FUSEBOX_SESSION_TTL_S: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),

@@ -14,6 +14,7 @@ import { createKeySpace } from '../../shared/keys'
 import { testRedisUrl } from '../testing/redis'
 import { Auth } from './auth'
 import { createHttpApp } from './http'
+import { createOverviewHub } from './readModel'
 
 const INDEX_HTML = '<!doctype html><html><head><script type="module" src="/assets/app-abc123.js"></script></head><body></body></html>'
 let dir: string
@@ -25,7 +26,7 @@ let tls: string
 async function start(tlsOn: boolean): Promise<string> {
   const keys = createKeySpace(`hd${randomBytes(5).toString('hex')}`)
   const auth = new Auth(redis, keys, ['operator-token-for-tests-0001'], [], 3600)
-  const server = createHttpApp({ redis, keys, auth, tls: tlsOn }, { staticDir: dir }).listen(0, '127.0.0.1')
+  const server = createHttpApp({ redis, keys, auth, tls: tlsOn, hub: createOverviewHub(redis, keys) }, { staticDir: dir }).listen(0, '127.0.0.1')
   servers.push(server)
   await new Promise((r) => server.once('listening', r))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`

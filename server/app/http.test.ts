@@ -9,6 +9,7 @@ import { testRedisUrl } from '../testing/redis'
 import { startBlackHole, startTcpProxy } from '../testing/tcpProxy'
 import { Auth, SESSION_COOKIE } from './auth'
 import { createHttpApp, shouldCompress, type HttpOptions } from './http'
+import { createOverviewHub } from './readModel'
 import { REDIS_UNAVAILABLE_MESSAGE } from './redisUnavailable'
 
 const OPERATOR = 'operator-token-for-tests-0001'
@@ -23,7 +24,7 @@ beforeAll(async () => {
   redis = new Redis(testRedisUrl())
   const auth = new Auth(redis, keys, [OPERATOR], [VIEWER], 3600)
   // Many logins from one address in this file: a generous login limit here; the real limits are tested on fresh apps.
-  const app = createHttpApp({ redis, keys, auth, tls: false }, { staticDir: 'dist', rateLimits: { login: { windowMs: 60_000, limit: 1000 } } })
+  const app = createHttpApp({ redis, keys, auth, tls: false, hub: createOverviewHub(redis, keys) }, { staticDir: 'dist', rateLimits: { login: { windowMs: 60_000, limit: 1000 } } })
   server = app.listen(0, '127.0.0.1')
   await new Promise((r) => server.once('listening', r))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -123,7 +124,7 @@ describe('HTTP API', () => {
 async function freshApp(options: Partial<HttpOptions> = {}): Promise<{ base: string; keys: ReturnType<typeof createKeySpace>; close(): Promise<void> }> {
   const k = createKeySpace(`h${randomBytes(6).toString('hex')}`)
   const auth = new Auth(redis, k, [OPERATOR], [VIEWER], 3600)
-  const srv = createHttpApp({ redis, keys: k, auth, tls: false }, { staticDir: 'dist', ...options }).listen(0, '127.0.0.1')
+  const srv = createHttpApp({ redis, keys: k, auth, tls: false, hub: createOverviewHub(redis, k) }, { staticDir: 'dist', ...options }).listen(0, '127.0.0.1')
   await new Promise((r) => srv.once('listening', r))
   return {
     base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
@@ -202,7 +203,7 @@ describe('rate limits', () => {
     flaky.on('error', () => undefined)
     const k = createKeySpace(`h${randomBytes(6).toString('hex')}`)
     const auth = new Auth(redis, k, [OPERATOR], [VIEWER], 3600) // sessions on the healthy client
-    const srv = createHttpApp({ redis: flaky, keys: k, auth, tls: false }, { staticDir: 'dist' }).listen(0, '127.0.0.1')
+    const srv = createHttpApp({ redis: flaky, keys: k, auth, tls: false, hub: createOverviewHub(flaky, k) }, { staticDir: 'dist' }).listen(0, '127.0.0.1')
     await new Promise((r) => srv.once('listening', r))
     const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`
     try {
@@ -235,7 +236,7 @@ describe('rate limits', () => {
         { data: down, auth: new Auth(down, k, [OPERATOR], [VIEWER], 3600) }, // the session lookup fails
         { data: hung, auth: healthyAuth }, // signed in, then the query hangs until commandTimeout
       ].map(async ({ data, auth }) => {
-        const srv = createHttpApp({ redis: data, keys: k, auth, tls: false }, { staticDir: 'dist' }).listen(0, '127.0.0.1')
+        const srv = createHttpApp({ redis: data, keys: k, auth, tls: false, hub: createOverviewHub(data, k) }, { staticDir: 'dist' }).listen(0, '127.0.0.1')
         await new Promise((r) => srv.once('listening', r))
         return { srv, at: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` }
       }),

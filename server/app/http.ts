@@ -10,13 +10,12 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express'
 import compression from 'compression'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
+import { CSRF_HEADER } from '../../shared/vocabulary'
 import { createMetrics, HTTP_ROUTES, isEventStream, setHttpRoute } from './metrics'
 import { createRateLimits, type RateLimitRule } from './rateLimits'
 import { appRouter } from './router'
 import { createContext, type AppDeps } from './trpc'
 
-/** Header every mutation must carry; a cross-site HTML form cannot set it (no CSRF by form). */
-export const CSRF_HEADER = 'x-fusebox-csrf'
 /** Largest accepted request body, bytes (issue #4: ≤ 1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024
 /** Most calls accepted in one tRPC batch. */

@@ -9,6 +9,7 @@ import { exitWithParent } from '../bootstrap/children.mjs'
 import { Auth } from './auth'
 import { parseEnv } from './env'
 import { closeLiveStreams, createHttpApp } from './http'
+import { createOverviewHub } from './readModel'
 
 const env = (() => {
   try {
@@ -35,8 +36,9 @@ redis.on('error', (e: Error) => console.error(`[fusebox] redis: ${e.message}`))
 const keys = createKeySpace(env.FUSEBOX_PREFIX)
 const auth = new Auth(redis, keys, env.FUSEBOX_OPERATOR_TOKENS, env.FUSEBOX_VIEWER_TOKENS, env.FUSEBOX_SESSION_TTL_S)
 const tls = env.FUSEBOX_PUBLIC_URL?.startsWith('https://') ?? false
+const hub = createOverviewHub(redis, keys)
 const app = createHttpApp(
-  { redis, keys, auth, tls },
+  { redis, keys, auth, tls, hub },
   { staticDir: env.FUSEBOX_STATIC_DIR, metricsToken: env.FUSEBOX_METRICS_TOKEN, trustProxy: env.FUSEBOX_TRUST_PROXY },
 )
 
@@ -94,6 +96,7 @@ async function shutdown(): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
   closeLiveStreams(app)
+  hub.close()
   const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
   await within(closed, SHUTDOWN_GRACE_MS + 500)
   clearTimeout(force)

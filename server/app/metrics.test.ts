@@ -15,6 +15,7 @@ import { createCollector, type Collector } from '../sdk/index'
 import { testRedisUrl } from '../testing/redis'
 import { Auth } from './auth'
 import { createHttpApp, type HttpOptions } from './http'
+import { createOverviewHub } from './readModel'
 import { DURATION_BUCKETS_S, HTTP_ROUTES, observeProcedure } from './metrics'
 
 const OPERATOR = 'operator-token-for-tests-0001'
@@ -40,7 +41,7 @@ async function startApp(
   const prefix = `m${randomBytes(5).toString('hex')}`
   const keys = createKeySpace(prefix)
   const auth = new Auth(redis, keys, [OPERATOR], [], 3600)
-  const server: Server = createHttpApp({ redis: appRedis, keys, auth, tls: false }, { staticDir: 'dist', ...options }).listen(0, host)
+  const server: Server = createHttpApp({ redis: appRedis, keys, auth, tls: false, hub: createOverviewHub(appRedis, keys) }, { staticDir: 'dist', ...options }).listen(0, host)
   await new Promise((r) => server.once('listening', r))
   cleanups.push(async () => {
     server.closeAllConnections()

@@ -23,6 +23,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { KeySpace } from '../../shared/keys'
 import { BREAKER_STATES, type OverviewSnapshot } from '../../shared/schemas'
 import { readOverview } from './readModel'
+import { isKnownHttpMethod, OTHER_HTTP_METHOD } from '../../shared/vocabulary'
 
 /** OTel advised buckets for `http.server.request.duration`, seconds. */
 export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
@@ -43,7 +44,6 @@ export const HTTP_ROUTES = {
 export type HttpRoute = (typeof HTTP_ROUTES)[keyof typeof HTTP_ROUTES]
 
 /** Methods OTel lists by name; anything else is `_OTHER` (so a client cannot invent label values). */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'])
 const ROUTE_LOCAL = 'httpRoute'
 const PROCEDURE_LABEL = /^[A-Za-z0-9_.-]{1,128}$/
 
@@ -195,7 +195,7 @@ export function createMetrics(redis: Redis, keys: KeySpace, metricsToken?: strin
       done = true
       if (isEventStream(res)) return // a subscription's lifetime is not a request duration
       const route = (res.locals[ROUTE_LOCAL] as HttpRoute | undefined) ?? HTTP_ROUTES.unmatched
-      const method = KNOWN_METHODS.has(req.method) ? req.method : '_OTHER'
+      const method = isKnownHttpMethod(req.method) ? req.method : OTHER_HTTP_METHOD
       httpDuration.observe(
         { http_request_method: method, http_route: route, http_response_status_code: String(res.statusCode) },
         Number(process.hrtime.bigint() - start) / 1e9,

@@ -5,37 +5,46 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
-import type { OverviewSnapshot, ServiceOverview } from '../../shared/schemas'
-import { readBreakers } from './reads/breakers'
-import { readInstances } from './reads/instances'
+import type { BreakerSummary, OverviewSnapshot, ServiceOverview } from '../../shared/schemas'
+import { LiveHub } from './liveHub'
+import { liveInstances, readServiceBreakers } from './reads/breakers'
+import { readInstances, readServiceNames } from './reads/instances'
 import { readServiceSeries } from './reads/series'
 
 /**
  * Builds the overview of every service over `[nowMs - windowMs, nowMs]` (finest tier that fits, see
- * `tierForWindow`) and every breaker.
+ * `tierForWindow`) and every breaker. Services are read in parallel; each service's instances are read once and
+ * serve both its instance list and its breakers' live set.
  * @throws whatever Redis throws (the API turns it into a generic internal error with an id).
  */
 export async function readOverview(redis: Redis, keys: KeySpace, nowMs: number, windowMs: number): Promise<OverviewSnapshot> {
-  const services = (await redis.smembers(keys.services())).sort()
-  const [overviews, breakers] = await Promise.all([
-    Promise.all(
-      services.map(async (service): Promise<ServiceOverview> => {
-        const [series, instances] = await Promise.all([
-          readServiceSeries(redis, keys, service, nowMs, windowMs),
-          readInstances(redis, keys, service, nowMs),
-        ])
-        return {
-          service,
-          windowMs,
-          ...series.total,
-          instances: instances.map(({ instance, pid, version, startedAtMs, lastSeenMs, heapUsedBytes, rssBytes, up }) => ({
-            instance, pid, version, startedAtMs, lastSeenMs, heapUsedBytes, rssBytes, up,
-          })),
-          series: series.points,
-        }
-      }),
-    ),
-    readBreakers(redis, keys, services, nowMs),
-  ])
-  return { asOfMs: nowMs, services: overviews, breakers }
+  const services = await readServiceNames(redis, keys)
+  const perService = await Promise.all(
+    services.map(async (service): Promise<[ServiceOverview, BreakerSummary[]]> => {
+      const [series, instances] = await Promise.all([
+        readServiceSeries(redis, keys, service, nowMs, windowMs),
+        readInstances(redis, keys, service, nowMs),
+      ])
+      const breakers = await readServiceBreakers(redis, keys, service, liveInstances(instances))
+      const overview: ServiceOverview = {
+        service,
+        windowMs,
+        ...series.total,
+        instances: instances.map(({ instance, pid, version, startedAtMs, lastSeenMs, heapUsedBytes, rssBytes, up }) => ({
+          instance, pid, version, startedAtMs, lastSeenMs, heapUsedBytes, rssBytes, up,
+        })),
+        series: series.points,
+      }
+      return [overview, breakers]
+    }),
+  )
+  return { asOfMs: nowMs, services: perService.map(([o]) => o), breakers: perService.flatMap(([, b]) => b) }
+}
+
+/**
+ * The live fan-out of overview snapshots for one app (see liveHub.ts): built where the app is built, closed by its
+ * owner on shutdown. `intervalMs` is the push period (default 1000).
+ */
+export function createOverviewHub(redis: Redis, keys: KeySpace, intervalMs?: number): LiveHub {
+  return new LiveHub((windowMs) => readOverview(redis, keys, Date.now(), windowMs), intervalMs)
 }

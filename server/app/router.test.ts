@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
+import { requestLogFields } from '../../shared/streamEntries'
 import { ENDPOINTS_MAX_LIMIT } from '../../shared/schemas'
 import { createCollector, type Collector } from '../sdk/index'
 import { testRedisUrl } from '../testing/redis'
@@ -11,6 +12,10 @@ import { LiveHub } from './liveHub'
 import { readOverview } from './readModel'
 import { appRouter } from './router'
 import { createCallerFactory, type Context } from './trpc'
+
+/** XADD fields of a failed request at `atMs` on `route` (the SDK's layout, shared/streamEntries.ts). */
+const failedRequest = (atMs: number, route: string): string[] =>
+  requestLogFields({ atMs, method: 'GET', route, status: 500, durationMs: 1, instance: 'a', errorType: '500', kind: 'error' })
 
 const prefix = `r${randomBytes(4).toString('hex')}`
 const keys = createKeySpace(prefix)
@@ -155,7 +160,7 @@ describe('router (createCaller, real Redis)', () => {
     // Far beyond the top (a big stream): located by time between the oldest and newest entries.
     const key = keys.requestLog('big')
     const p = redis.pipeline()
-    for (let i = 0; i < 6000; i++) p.xadd(key, `${1_700_000_000_000 + i * 1000}-0`, 'atMs', String(1_700_000_000_000 + i * 1000), 'route', `/r${i}`, 'status', '500')
+    for (let i = 0; i < 6000; i++) p.xadd(key, `${1_700_000_000_000 + i * 1000}-0`, ...failedRequest(1_700_000_000_000 + i * 1000, `/r${i}`))
     await p.exec()
     const far = await viewer().requests.window({ service: 'big', offset: 5500, limit: 10 })
     expect(far).toMatchObject({ total: 6000, exact: false })
@@ -168,7 +173,7 @@ describe('router (createCaller, real Redis)', () => {
     const key = keys.requestLog('anchored')
     const add = async (from: number, to: number) => {
       const p = redis.pipeline()
-      for (let i = from; i < to; i++) p.xadd(key, `${1_700_000_000_000 + i * 1000}-0`, 'atMs', String(1_700_000_000_000 + i * 1000), 'route', `/r${i}`, 'status', '500')
+      for (let i = from; i < to; i++) p.xadd(key, `${1_700_000_000_000 + i * 1000}-0`, ...failedRequest(1_700_000_000_000 + i * 1000, `/r${i}`))
       await p.exec()
     }
     await add(0, 6000)

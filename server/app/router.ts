@@ -8,11 +8,12 @@ import { serialize as serializeCookie } from 'cookie'
 import { z } from 'zod'
 import type { KeySpace } from '../../shared/keys'
 import { BreakerCommand, ENDPOINTS_MAX_LIMIT, Name, type OverviewSnapshot } from '../../shared/schemas'
-import { appendAudit } from './audit'
+import { EVENT_TYPES, HTTP_METHODS } from '../../shared/vocabulary'
+import { recordAudit } from './audit'
 import { SESSION_COOKIE } from './auth'
 import { issueBreakerCommand, UnknownBreakerError } from './breakerCommands'
 import { readOverview } from './readModel'
-import { readBreakerDetail, readBreakers, readCommandStatus } from './reads/breakers'
+import { readBreakerDetail, readBreakerList, readCommandStatus } from './reads/breakers'
 import { invalidateCacheTag, readCaches } from './reads/caches'
 import { readInstances, readRedisHealth, readServices } from './reads/instances'
 import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
@@ -52,7 +53,7 @@ function streamListInput<S extends z.ZodRawShape>(filters: S) {
  */
 const StreamWindowInput = z.object({ service: Name, offset: z.number().int().min(0).max(100_000_000), limit: Limit, untilId: Cursor.optional() })
 /** HTTP method as the SDK records it (OpenTelemetry: known methods or `_OTHER`). */
-const Method = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER'])
+const Method = z.enum(HTTP_METHODS)
 
 function setSessionCookie(ctx: Context, value: string, maxAgeS: number): void {
   ctx.res.setHeader(
@@ -63,9 +64,10 @@ function setSessionCookie(ctx: Context, value: string, maxAgeS: number): void {
 
 /**
  * A `.window` procedure over one service's stream (`keyOf` names it): rows [offset, offset + limit), newest first,
- * as `readStreamWindow` returns them (`{ total, offset, entries, exact, newestId }`). `entry` maps a stream entry unfiltered.
+ * as `readStreamWindow` returns them (`{ total, offset, entries, exact, newestId }`). `entry` maps a stream entry
+ * unfiltered (null: malformed, left out).
  */
-function streamWindowProcedure<T>(keyOf: (keys: KeySpace, service: string) => string, entry: (e: StreamEntry) => T) {
+function streamWindowProcedure<T>(keyOf: (keys: KeySpace, service: string) => string, entry: (e: StreamEntry) => T | null) {
   return viewerProcedure
     .input(StreamWindowInput)
     .query(({ ctx, input }) => readStreamWindow(ctx.redis, keyOf(ctx.keys, input.service), input.offset, input.limit, entry, input.untilId))
@@ -164,7 +166,7 @@ export const appRouter = router({
         streamListInput({
           breaker: Name.optional(),
           instance: Name.optional(),
-          type: z.enum(['transition', 'commandApplied', 'commandIssued']).optional(),
+          type: z.enum(EVENT_TYPES).optional(),
         }),
       )
       .query(({ ctx, input }) =>
@@ -191,10 +193,9 @@ export const appRouter = router({
 
   breakers: router({
     /** Every breaker (of one service, or all): cluster state, disagreement, per-instance reports and options. */
-    list: viewerProcedure.input(z.object({ service: Name.optional() }).optional()).query(async ({ ctx, input }) => {
-      const services = input?.service ? [input.service] : (await ctx.redis.smembers(ctx.keys.services())).sort()
-      return readBreakers(ctx.redis, ctx.keys, services, Date.now())
-    }),
+    list: viewerProcedure
+      .input(z.object({ service: Name.optional() }).optional())
+      .query(({ ctx, input }) => readBreakerList(ctx.redis, ctx.keys, input?.service, Date.now())),
     /** One breaker with its state timeline over the window. 404 when the breaker is unknown. */
     get: viewerProcedure
       .input(z.object({ service: Name, breaker: Name, windowMs: WindowMs.default(3_600_000) }))
@@ -238,7 +239,7 @@ export const appRouter = router({
       .mutation(async ({ ctx, input }) => {
         const nowMs = Date.now()
         const removed = await invalidateCacheTag(ctx.redis, ctx.keys, input.service, input.cache, input.tag, nowMs)
-        await appendAudit(ctx.redis.pipeline(), ctx.keys, {
+        await recordAudit(ctx.redis, ctx.keys, {
           atMs: nowMs,
           actor: ctx.session.actor,
           service: input.service,
@@ -246,7 +247,7 @@ export const appRouter = router({
           targetDescription: `${input.cache} tag ${input.tag}`,
           reason: input.reason,
           outcome: `removed ${removed} key${removed === 1 ? '' : 's'}`,
-        }).exec()
+        })
         return { removed }
       }),
   }),

@@ -9,9 +9,8 @@ import { parse as parseCookie } from 'cookie'
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import { SESSION_COOKIE, type Auth, type Session } from './auth'
-import { LiveHub } from './liveHub'
+import type { LiveHub } from './liveHub'
 import { observeProcedure } from './metrics'
-import { readOverview } from './readModel'
 import { asRedisUnavailable } from './redisUnavailable'
 
 /** Everything a procedure may use. `secure` is true when the request came over TLS. */
@@ -27,30 +26,16 @@ export interface Context {
 }
 
 /**
- * Dependencies shared by every request. `tls`: served over TLS (directly or behind an https proxy). `hub`: the live
- * fan-out; when omitted one is created per Redis client on first use.
+ * Dependencies shared by every request, built once where the app is built (server/app/main.ts, the test server):
+ * `tls` — served over TLS (directly or behind an https proxy); `hub` — the live fan-out, which its builder closes
+ * on shutdown.
  */
 export interface AppDeps {
   redis: Redis
   keys: KeySpace
   auth: Auth
   tls: boolean
-  hub?: LiveHub
-}
-
-const defaultHubs = new WeakMap<Redis, Map<string, LiveHub>>()
-
-/** The deps' hub, or the one shared by every app on the same Redis client and key prefix. */
-export function hubOf(deps: AppDeps): LiveHub {
-  if (deps.hub) return deps.hub
-  let byPrefix = defaultHubs.get(deps.redis)
-  if (byPrefix === undefined) defaultHubs.set(deps.redis, (byPrefix = new Map()))
-  let hub = byPrefix.get(deps.keys.prefix)
-  if (hub === undefined) {
-    hub = new LiveHub((windowMs) => readOverview(deps.redis, deps.keys, Date.now(), windowMs))
-    byPrefix.set(deps.keys.prefix, hub)
-  }
-  return hub
+  hub: LiveHub
 }
 
 /**
@@ -63,7 +48,7 @@ export async function createContext(deps: AppDeps, req: IncomingMessage, res: Se
     throw asRedisUnavailable(err)
   })
   const secure = deps.tls || (req.socket as { encrypted?: boolean }).encrypted === true
-  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, hub: hubOf(deps), session, secure }
+  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, hub: deps.hub, session, secure }
 }
 
 const t = initTRPC.context<Context>().create({

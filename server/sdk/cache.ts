@@ -24,7 +24,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
-import { NAME_PATTERN } from '../../shared/schemas'
+import { NAME_PATTERN } from '../../shared/vocabulary'
 import type { CacheEventKind } from './collector'
 import { withTimeout } from './withTimeout'
 

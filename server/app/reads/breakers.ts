@@ -5,14 +5,14 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../../shared/keys'
-import { BreakerInstanceReport, DesiredBreakerState, type BreakerState, type BreakerSummary } from '../../../shared/schemas'
-import { readInstances } from './instances'
+import { BreakerInstanceReport, DesiredBreakerState, type BreakerState, type BreakerSummary, type InstanceHealth } from '../../../shared/schemas'
+import { readInstances, readServiceNames } from './instances'
 import { eventEntry, readStreamPage, type EventEntry } from './streams'
 
 /** Severity order used for a breaker's cluster state: the worst live instance wins. */
 const SEVERITY: Record<BreakerState, number> = { CLOSED: 0, FORCED_CLOSED: 1, HALF_OPEN: 2, OPEN: 3, FORCED_OPEN: 4 }
 
-function parseReports(hash: Record<string, string>, live: Set<string>): BreakerInstanceReport[] {
+function parseReports(hash: Record<string, string>, live: ReadonlySet<string>): BreakerInstanceReport[] {
   const reports: BreakerInstanceReport[] = []
   for (const json of Object.values(hash)) {
     try {
@@ -43,27 +43,49 @@ export function summarise(service: string, name: string, reports: BreakerInstanc
   }
 }
 
-/** Every breaker of the given services (live instances only), sorted by service then name. One pipeline. */
-export async function readBreakers(redis: Redis, keys: KeySpace, services: string[], nowMs: number): Promise<BreakerSummary[]> {
-  const out: BreakerSummary[] = []
-  for (const service of services) {
-    const [names, instances] = await Promise.all([redis.smembers(keys.breakers(service)), readInstances(redis, keys, service, nowMs)])
-    const live = new Set(instances.filter((i) => i.up).map((i) => i.instance))
-    names.sort()
-    const p = redis.pipeline()
-    for (const name of names) p.hgetall(keys.breakerState(service, name)).hgetall(keys.breakerDesired(service, name))
-    const results = (await p.exec()) ?? []
-    names.forEach((name, i) => {
-      const [e1, state] = results[2 * i] ?? [null, {}]
-      const [e2, desired] = results[2 * i + 1] ?? [null, {}]
-      if (e1 || e2) throw e1 ?? e2
-      out.push(summarise(service, name, parseReports(state as Record<string, string>, live), desired as Record<string, string>))
-    })
-  }
-  return out
+/** Names of the live instances among `instances`. */
+export function liveInstances(instances: readonly InstanceHealth[]): Set<string> {
+  return new Set(instances.filter((i) => i.up).map((i) => i.instance))
 }
 
-/** One breaker with its recent state timeline (transitions and commands, newest first, at most `timelineLimit`). */
+/**
+ * Every breaker of one service as reported by its `live` instances, sorted by name: one SMEMBERS and one pipeline
+ * (state and desired hash per breaker). The caller has read the service's instances already.
+ * @throws Redis errors, including a per-command error in the pipeline
+ */
+export async function readServiceBreakers(redis: Redis, keys: KeySpace, service: string, live: ReadonlySet<string>): Promise<BreakerSummary[]> {
+  const names = (await redis.smembers(keys.breakers(service))).sort()
+  if (names.length === 0) return []
+  const p = redis.pipeline()
+  for (const name of names) p.hgetall(keys.breakerState(service, name)).hgetall(keys.breakerDesired(service, name))
+  const results = (await p.exec()) ?? []
+  return names.map((name, i) => {
+    const [e1, state] = results[2 * i] ?? [null, {}]
+    const [e2, desired] = results[2 * i + 1] ?? [null, {}]
+    if (e1 || e2) throw e1 ?? e2
+    return summarise(service, name, parseReports(state as Record<string, string>, live), desired as Record<string, string>)
+  })
+}
+
+/** Every breaker of the given services (live instances only), sorted by service then name; services in parallel. */
+export async function readBreakers(redis: Redis, keys: KeySpace, services: string[], nowMs: number): Promise<BreakerSummary[]> {
+  const perService = await Promise.all(
+    services.map(async (service) =>
+      readServiceBreakers(redis, keys, service, liveInstances(await readInstances(redis, keys, service, nowMs))),
+    ),
+  )
+  return perService.flat()
+}
+
+/** Every breaker of `service`, or of every service when it is omitted (see `readBreakers`). */
+export async function readBreakerList(redis: Redis, keys: KeySpace, service: string | undefined, nowMs: number): Promise<BreakerSummary[]> {
+  return readBreakers(redis, keys, service ? [service] : await readServiceNames(redis, keys), nowMs)
+}
+
+/**
+ * One breaker with its recent state timeline (transitions and commands, newest first, at most `timelineLimit`);
+ * reads only that breaker's hashes. Null when no instance ever registered it.
+ */
 export async function readBreakerDetail(
   redis: Redis,
   keys: KeySpace,
@@ -74,11 +96,13 @@ export async function readBreakerDetail(
   timelineLimit = 200,
 ): Promise<{ summary: BreakerSummary; timeline: EventEntry[] } | null> {
   if ((await redis.sismember(keys.breakers(service), name)) !== 1) return null
-  const [summary] = await readBreakers(redis, keys, [service], nowMs).then((all) => all.filter((b) => b.name === name))
-  const page = await readStreamPage(redis, keys.events(service), { limit: timelineLimit, fromMs: nowMs - windowMs }, (e) =>
-    eventEntry(e, { breaker: name }),
-  )
-  return summary ? { summary, timeline: page.entries } : null
+  const [instances, state, desired, page] = await Promise.all([
+    readInstances(redis, keys, service, nowMs),
+    redis.hgetall(keys.breakerState(service, name)),
+    redis.hgetall(keys.breakerDesired(service, name)),
+    readStreamPage(redis, keys.events(service), { limit: timelineLimit, fromMs: nowMs - windowMs }, (e) => eventEntry(e, { breaker: name })),
+  ])
+  return { summary: summarise(service, name, parseReports(state, liveInstances(instances)), desired), timeline: page.entries }
 }
 
 /** Progress of one issued command: how many of the targeted live instances have applied it (or a newer one). */
@@ -109,8 +133,7 @@ export async function readCommandStatus(redis: Redis, keys: KeySpace, service: s
     redis.hgetall(keys.breakerState(service, breaker)),
     redis.hgetall(keys.breakerDesired(service, breaker, target === '*' ? undefined : target)),
   ])
-  const live = new Set(instances.filter((i) => i.up).map((i) => i.instance))
-  const reports = parseReports(stateHash, live).filter((r) => target === '*' || r.instance === target)
+  const reports = parseReports(stateHash, liveInstances(instances)).filter((r) => target === '*' || r.instance === target)
   const latest = DesiredBreakerState.safeParse(desiredHash)
   return {
     commandId,

@@ -3,10 +3,11 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../../shared/keys'
+import { parseHeartbeat } from '../../../shared/heartbeat'
 import type { InstanceHealth } from '../../../shared/schemas'
 import { readEach } from './windowRead'
 
-/** An instance counts as down after this many missed heartbeats (DESIGN.md, issue #3). */
+/** An instance counts as down after this many missed heartbeats (docs/PRODUCT.md "Instance health"). */
 export const MISSED_HEARTBEATS_DOWN = 3
 
 /** Everything an instance reports with its heartbeat. CPU in %, memory in bytes, times in ms or s as named. */
@@ -17,7 +18,11 @@ export interface InstanceDetail extends InstanceHealth {
   heartbeatIntervalMs: number
 }
 
-/** Instances of a service (from the heartbeat ZSET and each instance's health hash), sorted by name. */
+/**
+ * Instances of a service (from the heartbeat ZSET and each instance's health hash, parsed by
+ * shared/heartbeat.ts), sorted by name. An instance whose health hash expired reads with zeros and version
+ * `unknown`; its liveness comes from the ZSET score.
+ */
 export async function readInstances(redis: Redis, keys: KeySpace, service: string, nowMs: number): Promise<InstanceDetail[]> {
   const flat = await redis.zrange(keys.instances(service), '0', '-1', 'WITHSCORES')
   const names: [string, number][] = []
@@ -25,39 +30,43 @@ export async function readInstances(redis: Redis, keys: KeySpace, service: strin
   const infos = await readEach(redis, names, (p, [name]) => p.hgetall(keys.instanceInfo(service, name)), {} as Record<string, string>)
   return names
     .map(([instance, lastSeenMs], i): InstanceDetail => {
-      const info = infos[i] as Record<string, string>
-      const heartbeatIntervalMs = Number(info.heartbeatIntervalMs) > 0 ? Number(info.heartbeatIntervalMs) : 1000
+      const { heartbeat: h } = parseHeartbeat(infos[i] as Record<string, string>)
       return {
         instance,
-        pid: Number(info.pid ?? 0),
-        version: info.version ?? 'unknown',
-        startedAtMs: Number(info.startedAtMs ?? 0),
+        pid: h.pid,
+        version: h.version,
+        startedAtMs: h.startedAtMs,
         lastSeenMs,
-        heapUsedBytes: Number(info.heapUsedBytes ?? 0),
-        rssBytes: Number(info.rssBytes ?? 0),
-        cpuPercent: Number(info.cpuPercent ?? 0),
-        eventLoopDelayP99Ms: Number(info.eventLoopDelayP99Ms ?? 0),
-        uptimeS: Number(info.uptimeS ?? 0),
-        heartbeatIntervalMs,
-        up: nowMs - lastSeenMs <= MISSED_HEARTBEATS_DOWN * heartbeatIntervalMs,
+        heapUsedBytes: h.heapUsedBytes,
+        rssBytes: h.rssBytes,
+        cpuPercent: h.cpuPercent,
+        eventLoopDelayP99Ms: h.eventLoopDelayP99Ms,
+        uptimeS: h.uptimeS,
+        heartbeatIntervalMs: h.heartbeatIntervalMs,
+        up: nowMs - lastSeenMs <= MISSED_HEARTBEATS_DOWN * h.heartbeatIntervalMs,
       }
     })
     .sort((a, b) => a.instance.localeCompare(b.instance))
 }
 
-/** Every service that ever flushed, with how many instances are up. */
+/** Names of every service that ever flushed, sorted. */
+export async function readServiceNames(redis: Redis, keys: KeySpace): Promise<string[]> {
+  return (await redis.smembers(keys.services())).sort()
+}
+
+/** Every service that ever flushed, with how many instances are up; services are read in parallel. */
 export async function readServices(
   redis: Redis,
   keys: KeySpace,
   nowMs: number,
 ): Promise<{ service: string; instancesUp: number; instancesTotal: number }[]> {
-  const services = (await redis.smembers(keys.services())).sort()
-  const out = []
-  for (const service of services) {
-    const instances = await readInstances(redis, keys, service, nowMs)
-    out.push({ service, instancesUp: instances.filter((i) => i.up).length, instancesTotal: instances.length })
-  }
-  return out
+  const services = await readServiceNames(redis, keys)
+  return Promise.all(
+    services.map(async (service) => {
+      const instances = await readInstances(redis, keys, service, nowMs)
+      return { service, instancesUp: instances.filter((i) => i.up).length, instancesTotal: instances.length }
+    }),
+  )
 }
 
 /** Redis health as an operator reads it off INFO. Memory in bytes, hit ratio 0–1 (null before any lookup). */

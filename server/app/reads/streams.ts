@@ -7,6 +7,14 @@
  * rather than a slow request.
  */
 import type { Redis } from 'ioredis'
+import {
+  parseAuditEntry,
+  parseEvent,
+  parseRequestLogEntry,
+  type EventRecord,
+  type RequestLogEntry,
+} from '../../../shared/streamEntries'
+import type { EventType } from '../../../shared/vocabulary'
 
 /** Entries examined per call at most (bounded work whatever the filter). */
 export const MAX_SCAN = 5000
@@ -90,18 +98,11 @@ function fieldsMatch(fields: Record<string, string>, filter: object): boolean {
   return true
 }
 
-/** A sampled request (slow or failed). Times epoch ms, duration ms. */
-export interface RequestLogEntry {
-  id: string
-  atMs: number
-  method: string
-  route: string
-  status: number
-  durationMs: number
-  instance: string
-  errorType: string
-  kind: string
-}
+/** A stream entry as the API returns it: its stream ID and the parsed record. */
+export type StreamRow<T> = { id: string } & T
+
+/** A sampled request (slow or failed) with its stream ID (layout: shared/streamEntries.ts). */
+export type RequestLogRow = StreamRow<RequestLogEntry>
 
 /** Filters of the request log; `status` is a code (`503`) or a class (`5xx`). */
 export interface RequestLogFilter {
@@ -111,81 +112,46 @@ export interface RequestLogFilter {
 }
 
 /**
- * Maps a request-log stream entry, or null when it does not match the filter (route and instance exactly, status
- * by code or class). Without a filter, every entry maps (never null).
+ * Maps a request-log stream entry, or null when it is malformed (see `parseRequestLogEntry`) or does not match the
+ * filter (route and instance exactly, status by code or class).
  */
-export function requestLogEntry(e: StreamEntry): RequestLogEntry
-export function requestLogEntry(e: StreamEntry, f: RequestLogFilter): RequestLogEntry | null
-export function requestLogEntry(e: StreamEntry, f: RequestLogFilter = {}): RequestLogEntry | null {
+export function requestLogEntry(e: StreamEntry, f: RequestLogFilter = {}): RequestLogRow | null {
   const x = e.fields
-  const status = Number(x.status)
   if (!fieldsMatch(x, { route: f.route, instance: f.instance })) return null
+  const r = parseRequestLogEntry(x)
+  if (r === null) return null
   if (f.status !== undefined) {
     const cls = /^([1-5])xx$/.exec(f.status)
-    if (cls ? Math.floor(status / 100) !== Number(cls[1]) : String(status) !== f.status) return null
+    if (cls ? Math.floor(r.status / 100) !== Number(cls[1]) : String(r.status) !== f.status) return null
   }
-  return {
-    id: e.id,
-    atMs: Number(x.atMs),
-    method: x.method ?? '',
-    route: x.route ?? '',
-    status,
-    durationMs: Number(x.durationMs),
-    instance: x.instance ?? '',
-    errorType: x.errorType ?? '',
-    kind: x.kind ?? '',
-  }
+  return { id: e.id, ...r }
 }
 
-/** A breaker transition, applied command or issued command. */
-export interface EventEntry {
-  id: string
-  atMs: number
-  type: string
-  breaker: string
-  instance: string
-  from: string
-  to: string
-  reason: string
-  generation: number | null
-}
+/** A breaker transition, applied command or issued command, with its stream ID (layout: shared/streamEntries.ts). */
+export type EventEntry = StreamRow<EventRecord>
 
 /** Filters of the events stream. */
 export interface EventFilter {
   breaker?: string
   instance?: string
-  type?: string
+  type?: EventType
 }
 
-/**
- * Maps an events stream entry, or null when it does not match the filter (every set field exactly). Without a
- * filter, every entry maps (never null).
- */
-export function eventEntry(e: StreamEntry): EventEntry
-export function eventEntry(e: StreamEntry, f: EventFilter): EventEntry | null
+/** Maps an events stream entry, or null when it is malformed or does not match the filter (every set field exactly). */
 export function eventEntry(e: StreamEntry, f: EventFilter = {}): EventEntry | null {
-  const x = e.fields
-  if (!fieldsMatch(x, f)) return null
-  return {
-    id: e.id,
-    atMs: Number(x.atMs),
-    type: x.type ?? '',
-    breaker: x.breaker ?? '',
-    instance: x.instance ?? '',
-    from: x.from ?? '',
-    to: x.to ?? '',
-    reason: x.reason ?? '',
-    generation: x.generation ? Number(x.generation) : null,
-  }
+  if (!fieldsMatch(e.fields, f)) return null
+  const r = parseEvent(e.fields)
+  return r === null ? null : { id: e.id, ...r }
 }
 
-/** One operator action: who, when, what, why, and the outcome. */
+/** One operator action as the audit page shows it: who, when, what, why, and the outcome. */
 export interface AuditEntry {
   id: string
   atMs: number
   actor: string
   service: string
   action: string
+  /** `<breaker>` or `<breaker> @ <instance>` for breaker commands, else the target description. */
   target: string
   reason: string
   commandId: string
@@ -199,22 +165,22 @@ export interface AuditFilter {
   actor?: string
 }
 
-/** Maps an audit stream entry, or null when it does not match the filter (every set field exactly). */
+/** Maps an audit stream entry, or null when it is malformed or does not match the filter (every set field exactly). */
 export function auditEntry(e: StreamEntry, f: AuditFilter): AuditEntry | null {
-  const x = e.fields
-  if (!fieldsMatch(x, f)) return null
-  const breaker = x.breaker ?? ''
+  if (!fieldsMatch(e.fields, f)) return null
+  const r = parseAuditEntry(e.fields)
+  if (r === null) return null
   return {
     id: e.id,
-    atMs: Number(x.atMs),
-    actor: x.actor ?? '',
-    service: x.service ?? '',
-    action: x.command ?? x.action ?? '',
-    target: breaker ? `${breaker}${x.target && x.target !== '*' ? ` @ ${x.target}` : ''}` : (x.targetDescription ?? ''),
-    reason: x.reason ?? '',
-    commandId: x.commandId ?? '',
-    generation: x.generation ? Number(x.generation) : null,
-    outcome: x.outcome ?? '',
+    atMs: r.atMs,
+    actor: r.actor,
+    service: r.service,
+    action: r.action,
+    target: r.breaker ? `${r.breaker}${r.target && r.target !== '*' ? ` @ ${r.target}` : ''}` : r.targetDescription,
+    reason: r.reason,
+    commandId: r.commandId,
+    generation: r.generation,
+    outcome: r.outcome,
   }
 }
 
@@ -248,21 +214,29 @@ function idMs(id: string | undefined): number {
  *
  * `untilId` (a stream ID) anchors the offsets: offset 0 is the newest entry at or before it, so entries added later
  * do not shift the rows of a paused view. `total` stays the stream's XLEN either way (counting the entries newer than
- * the anchor would mean reading them); the caller keeps the count it had when it anchored.
+ * the anchor would mean reading them); the caller keeps the count it had when it anchored. An entry `map` returns
+ * null for (malformed: Redis is an input) is left out of `entries`, so a window may hold fewer than `limit` rows.
  */
 export async function readStreamWindow<T>(
   redis: Redis,
   key: string,
   offset: number,
   limit: number,
-  map: (e: StreamEntry) => T,
+  map: (e: StreamEntry) => T | null,
   untilId?: string,
 ): Promise<StreamWindow<T>> {
   const total = await redis.xlen(key)
   const off = Math.max(0, Math.min(offset, total - 1))
   if (total === 0) return { total, offset: 0, entries: [], exact: true, newestId: untilId ?? null }
   const end = untilId ?? '+'
-  const toEntries = (page: [string, string[]][]) => page.map(([id, flat]) => map({ id, fields: toFields(flat) }))
+  const toEntries = (page: [string, string[]][]): T[] => {
+    const out: T[] = []
+    for (const [id, flat] of page) {
+      const mapped = map({ id, fields: toFields(flat) })
+      if (mapped !== null) out.push(mapped)
+    }
+    return out
+  }
   if (off + limit <= EXACT_WINDOW) {
     const page = await redis.xrevrange(key, end, '-', 'COUNT', off + limit)
     return { total, offset: off, entries: toEntries(page.slice(off)), exact: true, newestId: untilId ?? page[0]?.[0] ?? null }

@@ -11,7 +11,9 @@ import { createKeySpace, type KeySpace } from '../../../shared/keys'
 import type { Role } from '../../../shared/schemas'
 import { testRedisUrl } from '../../testing/redis'
 import { Auth, SESSION_COOKIE } from '../auth'
-import { createHttpApp, CSRF_HEADER } from '../http'
+import { CSRF_HEADER } from '../../../shared/vocabulary'
+import { createHttpApp } from '../http'
+import { createOverviewHub } from '../readModel'
 
 /** Access tokens the test server accepts. */
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0001'
@@ -55,8 +57,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const redis = new Redis(testRedisUrl())
   const keys = createKeySpace('t' + randomBytes(6).toString('hex'))
   const auth = new Auth(opts.authRedis ?? redis, keys, [OPERATOR_TOKEN], [VIEWER_TOKEN], 3600)
+  const appRedis = opts.appRedis ?? redis
+  const hub = createOverviewHub(appRedis, keys)
   const app = createHttpApp(
-    { redis: opts.appRedis ?? redis, keys, auth, tls: false },
+    { redis: appRedis, keys, auth, tls: false, hub },
     { staticDir: 'dist', rateLimits: NO_RATE_LIMITS, ...opts.http },
   )
   const server: Server = app.listen(0, '127.0.0.1')
@@ -79,6 +83,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       return `${SESSION_COOKIE}=${session.id}`
     },
     async close() {
+      hub.close()
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
       let cursor = '0'

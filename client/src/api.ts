@@ -1,17 +1,25 @@
 /**
- * The dashboard's only door to the server: one tRPC client and a typed function per procedure it uses. The
- * functions state their result types with the shared schemas, so a contract drift shows up here at compile
- * time, and the rest of the client never touches tRPC paths directly.
+ * The dashboard's only door to the server: one tRPC client and a typed function per procedure it uses. Every
+ * input and result type here is inferred from the server's `AppRouter` (a type-only import), so a contract drift
+ * shows up at compile time, and the rest of the client never touches tRPC paths directly.
  */
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client'
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import type { AppRouter } from '../../server/app/router'
-import type { BreakerCommand, OverviewSnapshot, Role } from '../../shared/schemas'
+import { CSRF_HEADER } from '../../shared/vocabulary'
+
+/** Inputs of every procedure (what the client may send: zod input types, so defaulted fields are optional). */
+type ApiInputs = inferRouterInputs<AppRouter>
+/** Outputs of every procedure, inferred from the server's router type. */
+type ApiOutputs = inferRouterOutputs<AppRouter>
+/** An optional input once given (tRPC types an optional input as `T | void | undefined`). */
+type Given<T> = Exclude<T, void | undefined>
 
 /** Base URL of the tRPC API (same origin; the Vite dev server proxies it). */
 export const TRPC_URL = '/trpc'
 
-/** Non-simple header every non-subscription request carries; the server requires it on mutations (CSRF). */
-export const CSRF_HEADERS = { 'x-fusebox-csrf': '1' } as const
+/** Non-simple header every non-subscription request carries (`{ [CSRF_HEADER]: '1' }`); the server requires it on mutations. */
+export const CSRF_HEADERS = { [CSRF_HEADER]: '1' } as const
 
 const client = createTRPCClient<AppRouter>({
   links: [
@@ -35,48 +43,43 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Session and live snapshot.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The role of a session as `auth.login` reports it: `{ role }`. */
+export type LoginResult = ApiOutputs['auth']['login']
+/** The current session as `auth.me` reports it: `{ role, actor }`. */
+export type SessionInfo = ApiOutputs['auth']['me']
+/** Overview of every service and breaker over a window (`overview.get`, and each `live.snapshot` event). */
+export type OverviewData = ApiOutputs['overview']['get']
+/** One `live.snapshot` event's data: an overview snapshot (`asOfMs` is also the event id). */
+export type LiveSnapshotData = ApiOutputs['live']['snapshot'] extends AsyncIterable<{ data: infer T }> ? T : never
+
 /** Signs in with an access token (one-time link token or a configured one); sets the session cookie. 401 on a bad token. */
-export function login(token: string): Promise<{ role: Role }> {
+export function login(token: string): Promise<LoginResult> {
   return client.auth.login.mutate({ token })
 }
 
-/** Ends the session (clears the cookie). */
-export function logout(): Promise<{ ok: true }> {
+/** Ends the session (clears the cookie); resolves to `{ ok: true }`. */
+export function logout(): Promise<ApiOutputs['auth']['logout']> {
   return client.auth.logout.mutate()
 }
 
-/** The role of the current session; 401 without one. */
-export function me(opts: CallOptions = {}): Promise<{ role: Role }> {
+/** The role (and actor name) of the current session; 401 without one. */
+export function me(opts: CallOptions = {}): Promise<SessionInfo> {
   return client.auth.me.query(undefined, opts)
 }
 
 /** Overview of every service and breaker over `windowMs` (server default 5 min). */
-export function getOverview(input: { windowMs?: number } = {}, opts: CallOptions = {}): Promise<OverviewSnapshot> {
+export function getOverview(input: Given<ApiInputs['overview']['get']> = {}, opts: CallOptions = {}): Promise<OverviewData> {
   return client.overview.get.query(input, opts)
-}
-
-/** Input of a breaker command; `reason` 1–500 characters, recorded in the audit log. */
-export interface BreakerCommandInput {
-  service: string
-  breaker: string
-  command: BreakerCommand
-  reason: string
-  /** The one instance to command; omitted: every instance. */
-  instance?: string
-}
-
-/**
- * Issues a command on one breaker, on every instance or on `instance` only; 403 for viewers. Returns the
- * generation to watch for and the command id (`getCommandStatus`).
- */
-export function issueBreakerCommand(input: BreakerCommandInput): Promise<{ commandId: string; generation: number }> {
-  return client.breakers.command.mutate(input)
 }
 
 /** Callbacks of the live snapshot subscription. */
 export interface LiveHandlers {
   /** A new snapshot (about once per second). */
-  onSnapshot: (snapshot: OverviewSnapshot) => void
+  onSnapshot: (snapshot: LiveSnapshotData) => void
   /** The connection is (re)established and waiting for events. */
   onConnected: () => void
   /** The connection dropped with an error; EventSource is retrying. */
@@ -105,17 +108,22 @@ export function subscribeLive(handlers: LiveHandlers, windowMs?: number): () => 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Shell, Overview, Endpoints, Caches and Instances pages. Result types are inferred from the router (types only).
+// Shell, Overview, Endpoints, Caches and Instances pages.
 // ---------------------------------------------------------------------------------------------------------------
-import type { inferRouterOutputs } from '@trpc/server'
-
-/** Outputs of every procedure, inferred from the server's router type. */
-type ApiOutputs = inferRouterOutputs<AppRouter>
 
 /** One service with instances up / total (`services.list`). */
 export type ServiceListItem = ApiOutputs['services']['list'][number]
+/** Input of `getSeries`: `{ service, windowMs? (10 s … 30 days), route?: { method, route } }`. */
+export type SeriesQuery = ApiInputs['series']['get']
 /** A service's (or route's) series over a window: `{ tier, bucketMs, points, total }` (`series.get`). */
 export type ServiceSeriesResult = ApiOutputs['series']['get']
+/**
+ * Input of `listEndpoints`: service, window, sort key and direction, `filter` (route or method, case-insensitive),
+ * `offset` (first row, default 0) and `limit` (1–ENDPOINTS_MAX_LIMIT).
+ */
+export type EndpointsQuery = ApiInputs['endpoints']['list']
+/** Sortable columns of the endpoints table (the server's sort keys). */
+export type EndpointSortKey = NonNullable<EndpointsQuery['sortBy']>
 /** One page of the endpoints table: `{ tier, total, rows }` (`endpoints.list`). */
 export type EndpointsPage = ApiOutputs['endpoints']['list']
 /** One endpoints row: method, route, requests, throughputRps, errorRate (0–1), p50Ms/p95Ms/p99Ms (ms or null). */
@@ -124,16 +132,12 @@ export type EndpointRowData = EndpointsPage['rows'][number]
 export type CachesResult = ApiOutputs['caches']['list']
 /** One cache: totals, hit ratio (0–1 or null) and per-bucket points. */
 export type CacheSummaryData = CachesResult['caches'][number]
+/** Input of `invalidateCacheTag`: `{ service, cache, tag, reason }` (reason 1–500 characters, audited). */
+export type InvalidateTagInput = ApiInputs['caches']['invalidateTag']
 /** One instance's health detail (`instances.list`). */
 export type InstanceDetailData = ApiOutputs['instances']['list'][number]
 /** Redis health (`redis.info`). */
 export type RedisHealthData = ApiOutputs['redis']['info']
-
-/** Sortable columns of the endpoints table. */
-export type EndpointSortKey = 'route' | 'requests' | 'throughputRps' | 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms'
-
-/** HTTP methods the SDK records (route drill-down input). */
-export type RouteMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'CONNECT' | 'OPTIONS' | 'TRACE' | 'PATCH' | '_OTHER'
 
 /** Every service that ever reported, sorted by name, with instances up / total. */
 export function listServices(opts: CallOptions = {}): Promise<ServiceListItem[]> {
@@ -141,23 +145,8 @@ export function listServices(opts: CallOptions = {}): Promise<ServiceListItem[]>
 }
 
 /** Series of a service, or of one route of it, over `windowMs` (10 s … 30 days; the server picks the tier). */
-export function getSeries(
-  input: { service: string; windowMs: number; route?: { method: RouteMethod; route: string } },
-  opts: CallOptions = {},
-): Promise<ServiceSeriesResult> {
+export function getSeries(input: SeriesQuery, opts: CallOptions = {}): Promise<ServiceSeriesResult> {
   return client.series.get.query(input, opts)
-}
-
-/** Input of `listEndpoints`; `filter` matches route or method case-insensitively; `limit` 1–ENDPOINTS_MAX_LIMIT (2000). */
-export interface EndpointsQuery {
-  service: string
-  windowMs: number
-  sortBy: EndpointSortKey
-  descending: boolean
-  filter?: string
-  /** First row to return (default 0). */
-  offset?: number
-  limit: number
 }
 
 /** One sorted, filtered page of a service's routes with rps, error rate and p50/p95/p99. */
@@ -166,17 +155,17 @@ export function listEndpoints(input: EndpointsQuery, opts: CallOptions = {}): Pr
 }
 
 /** Every cache of a service over `windowMs`: totals and per-bucket points. */
-export function listCaches(input: { service: string; windowMs: number }, opts: CallOptions = {}): Promise<CachesResult> {
+export function listCaches(input: ApiInputs['caches']['list'], opts: CallOptions = {}): Promise<CachesResult> {
   return client.caches.list.query(input, opts)
 }
 
-/** Removes every entry of `cache` tagged `tag` on all instances (operator; audited). 403 for viewers. */
-export function invalidateCacheTag(input: { service: string; cache: string; tag: string; reason: string }): Promise<{ removed: number }> {
+/** Removes every entry of `cache` tagged `tag` on all instances (operator; audited); resolves to `{ removed }`. 403 for viewers. */
+export function invalidateCacheTag(input: InvalidateTagInput): Promise<ApiOutputs['caches']['invalidateTag']> {
   return client.caches.invalidateTag.mutate(input)
 }
 
 /** Instances of a service with health detail (CPU %, event-loop p99, heap, RSS, uptime, version, up). */
-export function listInstances(input: { service: string }, opts: CallOptions = {}): Promise<InstanceDetailData[]> {
+export function listInstances(input: ApiInputs['instances']['list'], opts: CallOptions = {}): Promise<InstanceDetailData[]> {
   return client.instances.list.query(input, opts)
 }
 
@@ -186,73 +175,73 @@ export function getRedisInfo(opts: CallOptions = {}): Promise<RedisHealthData> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Breakers, Breaker detail, Requests and Events & audit pages (helper H). Types inferred from the client (types only).
+// Breakers, Breaker detail, Requests and Events & audit pages.
 // ---------------------------------------------------------------------------------------------------------------
-import type { BreakerSummary } from '../../shared/schemas'
 
+/** Every breaker of one service or all (`breakers.list`): cluster state, agreement, per-instance reports. */
+export type BreakerListData = ApiOutputs['breakers']['list']
 /** A breaker with its state timeline (`breakers.get`): `{ summary, timeline }`, timeline newest first. */
-export type BreakerDetailData = Awaited<ReturnType<typeof client.breakers.get.query>>
+export type BreakerDetailData = ApiOutputs['breakers']['get']
 /** One event: transition, commandApplied or commandIssued (`events.*`, breaker timeline). */
 export type EventEntryData = BreakerDetailData['timeline'][number]
+/**
+ * Input of a breaker command: `{ service, breaker, command, reason (1–500 characters, audited), instance? }`;
+ * `instance` omitted: every instance.
+ */
+export type BreakerCommandInput = ApiInputs['breakers']['command']
+/** What `breakers.command` returns: `{ commandId, generation }`. */
+export type IssuedCommandData = ApiOutputs['breakers']['command']
 /** Progress of an issued command (`breakers.commandStatus`). */
-export type CommandStatusData = Awaited<ReturnType<typeof client.breakers.commandStatus.query>>
+export type CommandStatusData = ApiOutputs['breakers']['commandStatus']
+/** Filters of the request log (`status`: a code like `503` or a class like `5xx`), cursor paging, time bounds. */
+export type RequestsQuery = ApiInputs['requests']['list']
 /** A page of the sampled request log (`requests.list`). */
-export type RequestsPageData = Awaited<ReturnType<typeof client.requests.list.query>>
+export type RequestsPageData = ApiOutputs['requests']['list']
 /** One sampled request (slow or failed). */
 export type RequestEntryData = RequestsPageData['entries'][number]
+/**
+ * Input of `getRequestsWindow`: rows [offset, offset + limit) (limit ≤ 500), newest first; with `untilId` (a stream
+ * ID) offset 0 is the newest entry at or before it.
+ */
+export type RequestsWindowQuery = ApiInputs['requests']['window']
 /** A window of the request log by offset (`requests.window`). */
-export type RequestsWindowData = Awaited<ReturnType<typeof client.requests.window.query>>
+export type RequestsWindowData = ApiOutputs['requests']['window']
+/** Filters of the events stream (breaker, instance, type), cursor paging, time bounds. */
+export type EventsQuery = ApiInputs['events']['list']
 /** A page of events (`events.list`). */
-export type EventsPageData = Awaited<ReturnType<typeof client.events.list.query>>
+export type EventsPageData = ApiOutputs['events']['list']
+/** Input of `getEventsWindow`: as `RequestsWindowQuery`, over the events stream. */
+export type EventsWindowQuery = ApiInputs['events']['window']
 /** A window of events by offset (`events.window`). */
-export type EventsWindowData = Awaited<ReturnType<typeof client.events.window.query>>
+export type EventsWindowData = ApiOutputs['events']['window']
+/** Input of `listAudit`: cursor paging (limit ≤ 500), optional service, actor and time bounds. */
+export type AuditQuery = Given<ApiInputs['audit']['list']>
 /** A page of the audit log (`audit.list`). */
-export type AuditPageData = Awaited<ReturnType<typeof client.audit.list.query>>
+export type AuditPageData = ApiOutputs['audit']['list']
 /** One audit entry: who, when, what, why, outcome. */
 export type AuditEntryData = AuditPageData['entries'][number]
-/** Event types the events stream holds. */
-export type EventType = 'transition' | 'commandApplied' | 'commandIssued'
 
 /** Every breaker of one service, or of all services. */
-export function listBreakers(input: { service?: string }, opts: CallOptions = {}): Promise<BreakerSummary[]> {
+export function listBreakers(input: Given<ApiInputs['breakers']['list']>, opts: CallOptions = {}): Promise<BreakerListData> {
   return client.breakers.list.query(input.service ? { service: input.service } : undefined, opts)
 }
 
 /** One breaker with its state timeline over `windowMs` (10 s … 30 days). 404 when unknown. */
-export function getBreaker(input: { service: string; breaker: string; windowMs: number }, opts: CallOptions = {}): Promise<BreakerDetailData> {
+export function getBreaker(input: ApiInputs['breakers']['get'], opts: CallOptions = {}): Promise<BreakerDetailData> {
   return client.breakers.get.query(input, opts)
 }
 
-/** "Applied on n/m" of an issued command. */
-export function getCommandStatus(input: { service: string; commandId: string }, opts: CallOptions = {}): Promise<CommandStatusData> {
-  return client.breakers.commandStatus.query(input, opts)
-}
-
-/** What the request log and the events stream are both paged by: a cursor (null/omitted: newest) and a limit. */
-export interface LogPageQuery {
-  service: string
-  cursor?: string | null
-  limit: number
-  instance?: string
-}
-
 /**
- * Rows [offset, offset + limit) of a whole log (request log or events stream; limit ≤ 500), newest first; with
- * `untilId` (a stream ID) offset 0 is the newest entry at or before it.
+ * Issues a command on one breaker, on every instance or on `instance` only; 403 for viewers. Returns the
+ * generation to watch for and the command id (`getCommandStatus`).
  */
-export interface LogWindowQuery {
-  service: string
-  offset: number
-  limit: number
-  untilId?: string
+export function issueBreakerCommand(input: BreakerCommandInput): Promise<IssuedCommandData> {
+  return client.breakers.command.mutate(input)
 }
 
-/** Filters of the request log (`status`: a code like `503` or a class like `5xx`). */
-export interface RequestsQuery extends LogPageQuery {
-  route?: string
-  status?: string
-  fromMs?: number
-  toMs?: number
+/** "Applied on n/m" of an issued command. */
+export function getCommandStatus(input: ApiInputs['breakers']['commandStatus'], opts: CallOptions = {}): Promise<CommandStatusData> {
+  return client.breakers.commandStatus.query(input, opts)
 }
 
 /** A filtered page of the request log, newest first. */
@@ -261,14 +250,8 @@ export function listRequests(input: RequestsQuery, opts: CallOptions = {}): Prom
 }
 
 /** Rows [offset, offset + limit) of the whole request log (limit ≤ 500). */
-export function getRequestsWindow(input: LogWindowQuery, opts: CallOptions = {}): Promise<RequestsWindowData> {
+export function getRequestsWindow(input: RequestsWindowQuery, opts: CallOptions = {}): Promise<RequestsWindowData> {
   return client.requests.window.query(input, opts)
-}
-
-/** Filters of the events stream. */
-export interface EventsQuery extends LogPageQuery {
-  breaker?: string
-  type?: EventType
 }
 
 /** A filtered page of events, newest first. */
@@ -277,14 +260,11 @@ export function listEvents(input: EventsQuery, opts: CallOptions = {}): Promise<
 }
 
 /** Rows [offset, offset + limit) of the whole events stream (limit ≤ 500). */
-export function getEventsWindow(input: LogWindowQuery, opts: CallOptions = {}): Promise<EventsWindowData> {
+export function getEventsWindow(input: EventsWindowQuery, opts: CallOptions = {}): Promise<EventsWindowData> {
   return client.events.window.query(input, opts)
 }
 
 /** A page of the audit log, newest first. */
-export function listAudit(
-  input: { cursor?: string | null; limit: number; service?: string; actor?: string },
-  opts: CallOptions = {},
-): Promise<AuditPageData> {
+export function listAudit(input: AuditQuery, opts: CallOptions = {}): Promise<AuditPageData> {
   return client.audit.list.query(input, opts)
 }

@@ -10,6 +10,8 @@ import { getRouter } from './router'
 import { boot } from './session'
 import './installPrompt'
 import './styles.css'
+import './shell.css'
+import './pages.css'
 
 applyTheme()
 void boot()

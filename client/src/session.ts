@@ -5,8 +5,9 @@
  * offline mode, not "signed out"; while offline or unreachable the session check is retried in the background.
  */
 import { login, logout, me } from './api'
+import { clearIssuedCommands } from './components/breakers/issuedCommands'
 import { classifyError } from './errors'
-import { snapshotHydrated, useCommandStore, useSessionStore, useSnapshotStore } from './store'
+import { snapshotHydrated, useSessionStore, useSnapshotStore } from './store'
 
 /** How long the session check may take before it counts as a network failure. */
 export const SESSION_CHECK_TIMEOUT_MS = 5_000
@@ -102,7 +103,9 @@ export function checkSession(): Promise<void> {
     } catch (err) {
       const failure = classifyError(err)
       if (failure.kind === 'server' && failure.code === 'UNAUTHORIZED') {
+        // No session (never signed in, or it expired): nothing this tab issued is followed any longer.
         stopRetrying()
+        clearIssuedCommands()
         useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: null })
       } else {
         // Network failures, timeouts and server-side errors alike: keep what we have and retry.
@@ -136,15 +139,17 @@ export async function signIn(token: string): Promise<void> {
   }
 }
 
-/** The server said the session is gone (401 on a data call): back to the login form. */
+/** The server said the session is gone (401 on a data call): forget this tab's issued commands, back to the login form. */
 export function sessionEnded(): void {
   stopRetrying()
+  clearIssuedCommands()
   useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: 'Your session ended — sign in again.' })
 }
 
 /**
  * Signs out: ends the server session, then forgets everything this device kept for it — the persisted
- * snapshot and the service worker's cached API answers (which include `auth.me`).
+ * snapshot, the commands this tab issued (and their trackers) and the service worker's cached API answers
+ * (which include `auth.me`).
  */
 export async function signOut(): Promise<void> {
   try {
@@ -153,9 +158,10 @@ export async function signOut(): Promise<void> {
     console.warn('Sign-out request failed; clearing local data anyway', err)
   }
   stopRetrying()
+  // First, before any await: a tracker polling on would meet the ended session's 401 and toast it.
+  clearIssuedCommands()
   useSnapshotStore.getState().clearSnapshot()
   await useSnapshotStore.persist.clearStorage()
-  useCommandStore.getState().clearIssued()
   if ('caches' in window) await caches.delete(API_CACHE_NAME).catch(() => false)
   useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: null, linkDown: false })
 }

@@ -1,8 +1,8 @@
 /**
- * Client state (zustand 5). Three stores, because they live differently:
+ * Client state (zustand 5). Two stores, because they live differently:
  * - `useSnapshotStore`: the last `OverviewSnapshot`, persisted to IndexedDB so an offline reload renders it.
  * - `useSessionStore`: auth status, role and connectivity; never persisted (a reload re-checks them).
- * - `useCommandStore`: commands this tab issued, to show "applied on n/m"; never persisted.
+ * Commands this tab issued have their own store beside the breaker UI (components/breakers/issuedCommands.ts).
  * Selectors used with these hooks must return stored references or primitives (v5: a fresh object per call
  * re-renders forever).
  */
@@ -10,7 +10,6 @@ import { create } from 'zustand'
 import { createJSONStorage, persist, type StateStorage } from 'zustand/middleware'
 import { del, get, set } from 'idb-keyval'
 import type { OverviewSnapshot, Role } from '../../shared/schemas'
-import { breakerKey } from './breakerView'
 import { coalesceWrites } from './writeCoalescer'
 
 /** IndexedDB key (idb-keyval default store) of the persisted snapshot. */
@@ -59,6 +58,7 @@ function isSnapshot(x: unknown): x is OverviewSnapshot {
   return typeof s.asOfMs === 'number' && Array.isArray(s.services) && Array.isArray(s.breakers)
 }
 
+/** The last overview snapshot and each page's last data (`{ snapshot, pages }`), persisted to IndexedDB (version 2). */
 export const useSnapshotStore = create<SnapshotState>()(
   persist(
     (setState) => ({
@@ -156,6 +156,7 @@ interface SessionState {
   liveError: string | null
 }
 
+/** Auth status, role, connectivity and the live error (`SessionState`); never persisted. */
 export const useSessionStore = create<SessionState>()(() => ({
   auth: 'checking',
   role: null,
@@ -169,26 +170,3 @@ export const useSessionStore = create<SessionState>()(() => ({
 export function useIsOffline(): boolean {
   return useSessionStore((s) => !s.browserOnline || s.linkDown || s.auth === 'offline')
 }
-
-/** A command this tab issued, identified by the generation the server returned. */
-export interface IssuedCommand {
-  service: string
-  breaker: string
-  command: string
-  commandId: string
-  generation: number
-}
-
-interface CommandState {
-  /** Latest command issued from this tab per breaker, keyed by `breakerKey(service, breaker)`. */
-  issued: Record<string, IssuedCommand>
-  recordIssued: (cmd: IssuedCommand) => void
-  clearIssued: () => void
-}
-
-export const useCommandStore = create<CommandState>()((setState) => ({
-  issued: {},
-  recordIssued: (cmd) =>
-    setState((s) => ({ issued: { ...s.issued, [breakerKey(cmd.service, cmd.breaker)]: cmd } })),
-  clearIssued: () => setState({ issued: {} }),
-}))

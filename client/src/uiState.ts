@@ -7,6 +7,7 @@
 import { useCallback, useEffect } from 'react'
 import { useSearchParams } from 'react-router'
 import { create } from 'zustand'
+import { NAME_PATTERN } from '../../shared/vocabulary'
 import type { ServiceListItem } from './api'
 import { usePageData } from './store'
 
@@ -25,9 +26,6 @@ export type RangeKey = keyof typeof RANGES
 
 /** Range used when `?range=` is absent or unknown. */
 export const DEFAULT_RANGE: RangeKey = '15m'
-
-/** Service names as shared/schemas.ts `NAME_PATTERN` allows (copied: importing it would pull zod into the entry). */
-const SERVICE_NAME = /^[A-Za-z0-9._-]{1,64}$/
 
 /** Page-data key (store.ts) under which the shell keeps the `services.list` answer. */
 export const SERVICES_PAGE_KEY = 'services'
@@ -75,7 +73,7 @@ export function useService(): [string | null, (service: string) => void] {
   const [params] = useSearchParams()
   const services = useServices()
   const fromUrl = params.get('service')
-  const service = fromUrl !== null && SERVICE_NAME.test(fromUrl) ? fromUrl : defaultService(services)
+  const service = fromUrl !== null && NAME_PATTERN.test(fromUrl) ? fromUrl : defaultService(services)
   return [service, useParamSetter('service')]
 }
 

@@ -1,6 +1,6 @@
 import { Link, useLocation, useParams } from 'react-router'
 import { getBreaker, type EventEntryData } from '../api'
-import { commandBlockedReason } from '../breakerView'
+import { commandBlockedReason } from '../components/breakers/breakerView'
 import { BreakerPanel } from '../components/breakers/BreakerPanel'
 import { BREAKERS_POLL_MS } from '../components/breakers/commands'
 import { failureLine } from '../components/breakers/pageText'

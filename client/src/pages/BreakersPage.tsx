@@ -1,6 +1,6 @@
 import { useSearchParams } from 'react-router'
 import { listBreakers } from '../api'
-import { commandBlockedReason } from '../breakerView'
+import { commandBlockedReason } from '../components/breakers/breakerView'
 import { BreakerPanel } from '../components/breakers/BreakerPanel'
 import { BREAKERS_POLL_MS } from '../components/breakers/commands'
 import { failureLine } from '../components/breakers/pageText'

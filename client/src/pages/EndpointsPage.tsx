@@ -1,13 +1,13 @@
 import { lazy, Suspense, useEffect, useId, useState } from 'react'
 import { useSearchParams } from 'react-router'
 import { ENDPOINTS_MAX_LIMIT } from '../../../shared/schemas'
+import { HTTP_METHODS, type HttpMethod } from '../../../shared/vocabulary'
 import {
   getSeries,
   listEndpoints,
   type EndpointRowData,
   type EndpointSortKey,
   type EndpointsPage as EndpointsResult,
-  type RouteMethod,
   type ServiceSeriesResult,
 } from '../api'
 import { SkeletonBlock } from '../components/shell/PageLoading'
@@ -21,8 +21,6 @@ const SeriesCharts = lazy(() => import('../components/charts/SeriesCharts').then
 
 /** Quiet time after typing before the filter is sent. */
 const FILTER_DEBOUNCE_MS = 300
-
-const METHODS: readonly RouteMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER']
 
 /** Column ids are the server's sort keys (`method` is not sortable). */
 const COLUMNS: Column<EndpointRowData>[] = [
@@ -48,13 +46,13 @@ function isSortKey(x: string | null): x is EndpointSortKey {
 }
 
 /** Parses `?route=METHOD /path` into the drill-down target; null when absent or malformed. */
-export function parseRouteParam(raw: string | null): { method: RouteMethod; route: string } | null {
+export function parseRouteParam(raw: string | null): { method: HttpMethod; route: string } | null {
   if (!raw) return null
   const space = raw.indexOf(' ')
   if (space < 1) return null
-  const method = raw.slice(0, space) as RouteMethod
+  const method = raw.slice(0, space) as HttpMethod
   const route = raw.slice(space + 1)
-  return METHODS.includes(method) && route.length > 0 && route.length <= 300 ? { method, route } : null
+  return HTTP_METHODS.includes(method) && route.length > 0 && route.length <= 300 ? { method, route } : null
 }
 
 /**
@@ -207,7 +205,7 @@ export function EndpointsPage() {
 
 interface DrillProps {
   service: string
-  route: { method: RouteMethod; route: string }
+  route: { method: HttpMethod; route: string }
   windowMs: number
   range: string
   live: boolean

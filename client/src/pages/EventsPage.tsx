@@ -1,6 +1,7 @@
 import { useCallback, useRef, type KeyboardEvent } from 'react'
 import { useSearchParams } from 'react-router'
-import { getEventsWindow, listAudit, listEvents, type AuditEntryData, type EventEntryData, type EventType } from '../api'
+import { EVENT_TYPES, NAME_PATTERN } from '../../../shared/vocabulary'
+import { getEventsWindow, listAudit, listEvents, type AuditEntryData, type EventEntryData } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
 import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
 import { CursorLogGrid, WindowedLogGrid } from '../components/table/LogGrid'
@@ -9,9 +10,7 @@ import type { Column } from '../components/table/VirtualTable'
 import { useService } from '../uiState'
 import { useLiveLog } from './useLiveLog'
 
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 const nameCheck = (v: string) => (NAME_PATTERN.test(v) ? null : 'Names use 1–64 of A-Z a-z 0-9 . _ -')
-const EVENT_TYPES: readonly EventType[] = ['transition', 'commandApplied', 'commandIssued']
 
 const EVENT_FILTERS: readonly FilterField[] = [
   { param: 'breaker', label: 'Breaker', placeholder: 'breaker name', validate: nameCheck },

@@ -1,4 +1,5 @@
 import { useCallback } from 'react'
+import { NAME_PATTERN } from '../../../shared/vocabulary'
 import { getRequestsWindow, listRequests, type RequestEntryData } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
 import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
@@ -9,7 +10,6 @@ import { useService } from '../uiState'
 import { useLiveLog } from './useLiveLog'
 
 const STATUS_PATTERN = /^([1-5]xx|[1-5]\d\d)$/
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 
 const FILTERS: readonly FilterField[] = [
   { param: 'route', label: 'Route', placeholder: '/api/orders/:id' },

@@ -1,7 +1,9 @@
 import { useState } from 'react'
 import type { BreakerCommand } from '../../../../shared/schemas'
-import { COMMANDS, COMMAND_LABELS, progressText, useTrackedCommand } from './commands'
+import { COMMANDS, COMMAND_LABELS, progressText } from './commands'
 import { CommandDialog } from './CommandDialog'
+import { useIssuedCommand } from './issuedCommands'
+import './breakerState.css'
 
 interface Props {
   service: string
@@ -14,7 +16,8 @@ interface Props {
 /** Reset / Force open / Force closed / Release, each behind a confirm dialog, and the live "applied on n/m". */
 export function BreakerActions({ service, breaker, instances, blockedReason }: Props) {
   const [command, setCommand] = useState<BreakerCommand | null>(null)
-  const tracked = useTrackedCommand(service, breaker)
+  const issued = useIssuedCommand(service, breaker)
+  const tracking = issued?.tracking
   const id = `${service}-${breaker}`
 
   return (
@@ -34,10 +37,10 @@ export function BreakerActions({ service, breaker, instances, blockedReason }: P
         ))}
       </div>
       {blockedReason && <p className="muted small bk-blocked">Commands disabled: {blockedReason}</p>}
-      {tracked && (
-        <p className={`progress bk-progress bk-progress-${tracked.status}`} role="status" data-testid={`command-progress-${id}`}>
-          {progressText(tracked)}
-          {tracked.instance ? ` (instance ${tracked.instance})` : ''}
+      {issued && tracking && (
+        <p className={`progress bk-progress bk-progress-${tracking.status}`} role="status" data-testid={`command-progress-${id}`}>
+          {progressText({ command: issued.command, ...tracking })}
+          {issued.instance ? ` (instance ${issued.instance})` : ''}
         </p>
       )}
       {command && (

@@ -1,8 +1,9 @@
 import { Link, useLocation } from 'react-router'
 import type { BreakerInstanceReport, BreakerSummary } from '../../../../shared/schemas'
-import { agreementText, isDisagreement, stateTone } from '../../breakerView'
 import { formatDateTime } from '../table/format'
 import { BreakerActions } from './BreakerActions'
+import { agreementText, isDisagreement, stateTone } from './breakerView'
+import './breakerState.css'
 import './breakers.css'
 
 interface Props {

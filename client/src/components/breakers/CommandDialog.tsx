@@ -1,8 +1,8 @@
 import { useId, useState } from 'react'
 import type { BreakerCommand } from '../../../../shared/schemas'
 import { issueBreakerCommand } from '../../api'
-import { useCommandStore } from '../../store'
-import { COMMAND_EFFECTS, COMMAND_LABELS, confirmLabel, trackCommand } from './commands'
+import { COMMAND_EFFECTS, COMMAND_LABELS, confirmLabel } from './commands'
+import { trackCommand } from './issuedCommands'
 import { ReasonDialog } from './ReasonDialog'
 
 interface Props {
@@ -22,14 +22,12 @@ interface Props {
 export function CommandDialog({ service, breaker, command, instances, onClose }: Props) {
   const targetId = useId()
   const [target, setTarget] = useState('')
-  const recordIssued = useCommandStore((s) => s.recordIssued)
 
   async function send(reason: string) {
     const instance = target || undefined
     const { commandId, generation } = await issueBreakerCommand({ service, breaker, command, reason, instance })
+    // Tracked here; the Overview row follows a command sent to every instance through the live snapshot's generation.
     trackCommand({ service, breaker, command, commandId, generation, instance: instance ?? null })
-    // The Overview row follows cluster-wide commands through the live snapshot's generation.
-    if (!instance) recordIssued({ service, breaker, command, commandId, generation })
   }
 
   return (

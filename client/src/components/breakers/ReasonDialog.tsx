@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import { classifyError } from '../../errors'
+import './reasonDialog.css'
 
 /** Longest reason the server accepts (audit log). */
 const REASON_MAX_LENGTH = 500

@@ -1,14 +1,9 @@
 /**
- * Breaker commands as the UI names them, and tracking of an issued command until every targeted instance applied
- * it (`breakers.commandStatus` every 500 ms, for at most 30 s), with a toast at the end. The tracker lives outside
- * React, so progress survives navigating between the Breakers list and a breaker's page.
+ * Breaker commands as the UI names them, and what the progress of a tracked command means and says (pure: the
+ * store of issued commands and the tracker that polls `breakers.commandStatus` are in issuedCommands.ts).
  */
-import { create } from 'zustand'
 import type { BreakerCommand } from '../../../../shared/schemas'
-import { getCommandStatus, type CommandStatusData } from '../../api'
-import { breakerKey } from '../../breakerView'
-import { classifyError } from '../../errors'
-import { toast } from '../../toasts'
+import type { CommandStatusData } from '../../api'
 
 /** Commands in button order. */
 export const COMMANDS: readonly BreakerCommand[] = ['reset', 'forceOpen', 'forceClosed', 'release']
@@ -34,28 +29,23 @@ export function confirmLabel(command: BreakerCommand): string {
   return `Confirm ${COMMAND_LABELS[command].toLowerCase()}`
 }
 
-/** Breaker pages refresh faster than others while live: state changes and command effects matter there. */
+/** Polling cadence of the breaker pages while live, in ms: faster than others, as state changes and command effects matter there. */
 export const BREAKERS_POLL_MS = 2000
 
-/** Polling cadence and deadline of a tracked command. */
+/** Polling cadence of a tracked command's status, in ms. */
 export const STATUS_POLL_MS = 500
+/** How long a command is tracked before it counts as not confirmed, in ms. */
 export const STATUS_TIMEOUT_MS = 30_000
 
+/** Where a tracked command stands: still `pending`, or done as `applied`, `superseded`, `timeout` or `error`. */
 export type TrackStatus = 'pending' | 'applied' | 'superseded' | 'timeout' | 'error'
 
-/** An issued command and how far it got. */
-export interface TrackedCommand {
-  service: string
-  breaker: string
-  command: BreakerCommand
-  commandId: string
-  generation: number
-  /** The one instance targeted, or null for all. */
-  instance: string | null
+/** How far a tracked command got: applied on `applied` of `total` targeted live instances, and its status. */
+export interface CommandTracking {
   applied: number
   total: number
   status: TrackStatus
-  /** Failure text when `status` is `error`. */
+  /** Failure text when `status` is `error` (or a `timeout` for want of a connection); null otherwise. */
   error: string | null
 }
 
@@ -71,7 +61,7 @@ export function outcomeOf(
 }
 
 /** Progress line, e.g. "forceOpen: applied on 2/2". */
-export function progressText(t: Pick<TrackedCommand, 'command' | 'applied' | 'total' | 'status' | 'error'>): string {
+export function progressText(t: { command: BreakerCommand } & CommandTracking): string {
   const base = `${t.command}: applied on ${t.applied}/${t.total}`
   switch (t.status) {
     case 'superseded':
@@ -86,7 +76,7 @@ export function progressText(t: Pick<TrackedCommand, 'command' | 'applied' | 'to
 }
 
 /** Toast text at the end of tracking, e.g. "Force open applied on 2/2". */
-export function completionText(t: Pick<TrackedCommand, 'command' | 'breaker' | 'applied' | 'total' | 'status' | 'error'>): string {
+export function completionText(t: { command: BreakerCommand; breaker: string } & CommandTracking): string {
   const label = COMMAND_LABELS[t.command]
   switch (t.status) {
     case 'applied':
@@ -98,84 +88,4 @@ export function completionText(t: Pick<TrackedCommand, 'command' | 'breaker' | '
     default:
       return `${label} on ${t.breaker}: ${t.error ?? 'status unavailable'}`
   }
-}
-
-interface TrackerState {
-  /** Latest command per breaker, keyed by `breakerKey(service, breaker)`. */
-  byKey: Record<string, TrackedCommand>
-}
-
-export const useTrackedCommands = create<TrackerState>()(() => ({ byKey: {} }))
-
-/** The tracked command of one breaker (stable reference, safe as a zustand selector result). */
-export function useTrackedCommand(service: string, breaker: string): TrackedCommand | undefined {
-  return useTrackedCommands((s) => s.byKey[breakerKey(service, breaker)])
-}
-
-const stops = new Map<string, () => void>()
-
-function update(key: string, patch: Partial<TrackedCommand>): TrackedCommand | undefined {
-  const current = useTrackedCommands.getState().byKey[key]
-  if (!current) return undefined
-  const next = { ...current, ...patch }
-  useTrackedCommands.setState((s) => ({ byKey: { ...s.byKey, [key]: next } }))
-  return next
-}
-
-/**
- * Follows a just-issued command until it is applied on every targeted instance, superseded, or 30 s pass; then
- * toasts the outcome. A newer command on the same breaker replaces the older one's tracking.
- */
-export function trackCommand(
-  cmd: Pick<TrackedCommand, 'service' | 'breaker' | 'command' | 'commandId' | 'generation' | 'instance'>,
-  fetchStatus: typeof getCommandStatus = getCommandStatus,
-): void {
-  const key = breakerKey(cmd.service, cmd.breaker)
-  stops.get(key)?.()
-  const startedAt = Date.now()
-  let timer: ReturnType<typeof setTimeout> | null = null
-  const abort = new AbortController()
-  let stopped = false
-  const stop = () => {
-    stopped = true
-    abort.abort()
-    if (timer !== null) clearTimeout(timer)
-    stops.delete(key)
-  }
-  stops.set(key, stop)
-  useTrackedCommands.setState((s) => ({
-    byKey: { ...s.byKey, [key]: { ...cmd, applied: 0, total: 0, status: 'pending', error: null } },
-  }))
-
-  const finish = (t: TrackedCommand | undefined) => {
-    stop()
-    if (t) toast(completionText(t), t.status === 'applied' ? 'success' : t.status === 'superseded' ? 'info' : 'error')
-  }
-
-  const poll = () => {
-    timer = null
-    fetchStatus({ service: cmd.service, commandId: cmd.commandId }, { signal: abort.signal }).then(
-      (s) => {
-        if (stopped) return
-        const status = outcomeOf(s, Date.now() - startedAt)
-        const t = update(key, { applied: s.appliedCount, total: s.targetCount, status })
-        if (status === 'pending') timer = setTimeout(poll, STATUS_POLL_MS)
-        else finish(t)
-      },
-      (err: unknown) => {
-        if (stopped) return
-        const f = classifyError(err)
-        if (f.kind === 'aborted') return
-        const elapsed = Date.now() - startedAt
-        // A dropped poll is retried until the deadline; a server refusal (404, 403) ends tracking.
-        if (f.kind === 'network' && elapsed < STATUS_TIMEOUT_MS) {
-          timer = setTimeout(poll, STATUS_POLL_MS)
-          return
-        }
-        const message = f.kind === 'network' ? 'could not reach the server to check progress' : f.message
-        finish(update(key, { status: f.kind === 'network' ? 'timeout' : 'error', error: message }))
-      },
-    )
-  }
-  poll()
 }

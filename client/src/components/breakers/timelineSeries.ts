@@ -12,6 +12,7 @@ export const STATE_LEVELS: Record<BreakerState, number> = {
   OPEN: 3,
   FORCED_OPEN: 4,
 }
+/** The state at each Y level (index = level): the inverse of `STATE_LEVELS`. */
 export const LEVEL_STATES: BreakerState[] = ['FORCED_CLOSED', 'CLOSED', 'HALF_OPEN', 'OPEN', 'FORCED_OPEN']
 
 /** The parts of a timeline event the chart needs. */

@@ -1,9 +1,10 @@
 import { useId } from 'react'
-import type { BreakerSummary } from '../../../shared/schemas'
-import { commandBlockedReason } from '../breakerView'
-import { useIsOffline, useSessionStore } from '../store'
+import type { BreakerSummary } from '../../../../shared/schemas'
+import { useIsOffline, useSessionStore } from '../../store'
+import { useRowFocus } from '../table/useRowFocus'
 import { BreakerRow } from './BreakerRow'
-import { useRowFocus } from './table/useRowFocus'
+import { commandBlockedReason } from './breakerView'
+import './breakerTable.css'
 
 interface Props {
   service: string

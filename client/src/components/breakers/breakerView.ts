@@ -2,7 +2,7 @@
  * What the Breakers table shows, derived from a `BreakerSummary`: agreement text ("OPEN on 1/2"), the colour
  * tone of a state, the progress of a command the operator issued, and why commands are disabled.
  */
-import type { BreakerState, BreakerSummary, Role } from '../../shared/schemas'
+import type { BreakerState, BreakerSummary, Role } from '../../../../shared/schemas'
 
 /** Colour tone of a breaker state; always shown together with the state's text. */
 export type StateTone = 'ok' | 'bad' | 'warn' | 'forced'

@@ -1,9 +1,10 @@
 import { useState } from 'react'
-import type { BreakerSummary } from '../../../shared/schemas'
-import { agreementText, breakerKey, commandProgress, isDisagreement, stateTone } from '../breakerView'
-import { useCommandStore } from '../store'
+import type { BreakerSummary } from '../../../../shared/schemas'
+import type { FocusableRowProps } from '../table/useRowFocus'
+import { agreementText, commandProgress, isDisagreement, stateTone } from './breakerView'
+import { useIssuedCommand } from './issuedCommands'
 import { ResetDialog } from './ResetDialog'
-import type { FocusableRowProps } from './table/useRowFocus'
+import './breakerState.css'
 
 interface Props {
   breaker: BreakerSummary
@@ -17,7 +18,9 @@ interface Props {
 export function BreakerRow({ breaker: b, blockedReason, rowProps }: Props) {
   const id = `${b.service}-${b.name}`
   const [confirming, setConfirming] = useState(false)
-  const issued = useCommandStore((s) => s.issued[breakerKey(b.service, b.name)])
+  const latest = useIssuedCommand(b.service, b.name)
+  // The row follows a command sent to every instance; one sent to a single instance shows on the Breakers page.
+  const issued = latest?.instance === null ? latest : undefined
   const progress = issued ? commandProgress(b, issued.generation) : null
 
   return (

@@ -1,6 +1,6 @@
-import { issueBreakerCommand } from '../api'
-import { useCommandStore } from '../store'
-import { ReasonDialog } from './breakers/ReasonDialog'
+import { issueBreakerCommand } from '../../api'
+import { recordIssued } from './issuedCommands'
+import { ReasonDialog } from './ReasonDialog'
 
 interface Props {
   service: string
@@ -15,11 +15,9 @@ interface Props {
  * Breakers page's CommandDialog).
  */
 export function ResetDialog({ service, breaker, onClose }: Props) {
-  const recordIssued = useCommandStore((s) => s.recordIssued)
-
   async function send(reason: string) {
     const { commandId, generation } = await issueBreakerCommand({ service, breaker, command: 'reset', reason })
-    recordIssued({ service, breaker, command: 'reset', commandId, generation })
+    recordIssued({ service, breaker, command: 'reset', commandId, generation, instance: null })
   }
 
   return (

@@ -1,8 +1,8 @@
 /**
- * Topic 5 — Redis bytes per series-hour and the memory budget (DESIGN.md: 20 instances × 200 routes at steady
+ * Topic 5 — Redis bytes per series-hour and the memory budget (docs/PRODUCT.md "Storage in Redis": 20 instances × 200 routes at steady
  * traffic fit in ≤ 512 MB with the default retention: 10 s kept 1 h, 1 min kept 24 h, 1 h kept 30 d).
  *
- * Stored values are folded across instances when a bucket closes (docs/decisions/005), so a closed bucket's size
+ * Stored values are folded across instances when a bucket closes (docs/decisions/006), so a closed bucket's size
  * depends on the merged histograms, not on the number of instances. The benchmark therefore has two phases:
  * - A: 20 real collectors, 3 simulated 10 s buckets — checks that every closed bucket ends with one field per series
  *   (instances folded), and measures those buckets;

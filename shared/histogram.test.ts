@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  BUCKET_COUNT,
-  MAX_TRACKED_MS,
-  RELATIVE_ACCURACY,
-  bucketIndex,
-  bucketValue,
-  createHistogram,
-  mergeInto,
-  mergeSparseInto,
-  percentile,
-  recordValue,
-  toSparse,
-} from './histogram'
+import { BUCKET_COUNT, MAX_TRACKED_MS, RELATIVE_ACCURACY, bucketIndex, bucketValue, createHistogram, percentile, recordValue } from './histogram'
+import { mergeInto, mergeSparseInto, toSparse } from './histogramOracle.test-helpers'
 import { seededRandom as rng, standardNormal as normal } from './random'
 
 const N = 1_000_000

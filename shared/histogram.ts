@@ -5,26 +5,29 @@
  * `(MIN_TRACKED_MS·γ^(i-1), MIN_TRACKED_MS·γ^i]` with `γ = (1+α)/(1-α)`, α = RELATIVE_ACCURACY. Bucket 0 holds
  * everything ≤ MIN_TRACKED_MS (reported as 0) and the last bucket everything above MAX_TRACKED_MS (clamped).
  * Because the layout is a constant, any two histograms merge by adding counts index by index — across instances
- * (HINCRBY in Redis) and across time — and percentiles are computed from the merged counts, never averaged.
+ * (the SDK's fold in Redis, the server's reads) and across time — and percentiles are computed from the merged counts,
+ * never averaged.
  *
  * Error bound (Masson, Rim, Lee: "DDSketch: A Fast and Fully-Mergeable Quantile Sketch with Relative-Error
  * Guarantees", VLDB 2019, §2): reporting bucket i as `2·MIN·γ^i/(γ+1)` is within α relative error of every value
  * in the bucket, hence of the exact rank-q value of the sample.
  *
- * This module has no imports on purpose: it is shared by the SDK hot path, the server and the dashboard.
+ * This module has no imports on purpose: the SDK records into this layout on its hot path and the server reads
+ * percentiles from it (server/app/reads/packedSeries.ts, which matches `percentile` here, the reference definition
+ * the tests and `npm run bench` measure).
  */
 
 /** Relative accuracy α of every reported percentile (1%); the product promise is ≤ 2%. */
 export const RELATIVE_ACCURACY = 0.01
 /** Bucket growth factor γ = (1+α)/(1-α). */
-export const GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+const GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 const LN_GAMMA = Math.log(GAMMA)
 /** Smallest distinguishable duration, in ms (1 µs); smaller values count in bucket 0 and report as 0. */
-export const MIN_TRACKED_MS = 0.001
+const MIN_TRACKED_MS = 0.001
 /** Largest distinguishable duration, in ms (1 h); larger values are clamped into the last bucket. */
 export const MAX_TRACKED_MS = 3_600_000
 /** Highest bucket index (≈ 1,100 with the defaults above). */
-export const MAX_BUCKET_INDEX = Math.ceil(Math.log(MAX_TRACKED_MS / MIN_TRACKED_MS) / LN_GAMMA)
+const MAX_BUCKET_INDEX = Math.ceil(Math.log(MAX_TRACKED_MS / MIN_TRACKED_MS) / LN_GAMMA)
 /** Number of buckets in the fixed layout, bucket 0 included. */
 export const BUCKET_COUNT = MAX_BUCKET_INDEX + 1
 
@@ -37,9 +40,6 @@ export interface Histogram {
   count: number
   sumMs: number
 }
-
-/** A histogram in sparse form, as stored in Redis and sent over the wire: bucket index → count (non-zero only). */
-export type SparseHistogram = Record<number, number>
 
 /** Creates an empty histogram in the fixed layout. */
 export function createHistogram(): Histogram {
@@ -74,43 +74,6 @@ export function recordValue(h: Histogram, valueMs: number, times = 1): number {
   return i
 }
 
-/** Adds every count of `from` into `into` (in place) and returns `into`. */
-export function mergeInto(into: Histogram, from: Histogram): Histogram {
-  const a = into.counts
-  const b = from.counts
-  for (let i = 0; i < BUCKET_COUNT; i++) {
-    const c = b[i] ?? 0
-    if (c !== 0) a[i] = (a[i] ?? 0) + c
-  }
-  into.count += from.count
-  into.sumMs += from.sumMs
-  return into
-}
-
-/** Adds a sparse histogram (bucket index → count) into `into`; indexes outside the layout are ignored. */
-export function mergeSparseInto(into: Histogram, sparse: SparseHistogram, sumMs = 0): Histogram {
-  for (const key of Object.keys(sparse)) {
-    const i = Number(key)
-    const c = sparse[i] ?? 0
-    if (!Number.isInteger(i) || i < 0 || i > MAX_BUCKET_INDEX || !(c > 0)) continue
-    into.counts[i] = (into.counts[i] ?? 0) + c
-    into.count += c
-  }
-  into.sumMs += sumMs
-  return into
-}
-
-/** Sparse form of `h`: only non-zero buckets. */
-export function toSparse(h: Histogram): SparseHistogram {
-  const out: SparseHistogram = {}
-  const counts = h.counts
-  for (let i = 0; i < BUCKET_COUNT; i++) {
-    const c = counts[i] ?? 0
-    if (c !== 0) out[i] = c
-  }
-  return out
-}
-
 /**
  * The p-th percentile in ms, p in 0–100 (e.g. 99.9), or `null` for an empty histogram.
  * Definition: the value of rank `floor(p/100·(count-1))` in the sorted sample (0-based), to within α.
@@ -127,9 +90,4 @@ export function percentile(h: Histogram, p: number): number | null {
     if (cumulative > rank) return bucketValue(i)
   }
   return bucketValue(MAX_BUCKET_INDEX)
-}
-
-/** Several percentiles at once (each 0–100), same definition as `percentile`. */
-export function percentiles(h: Histogram, ps: readonly number[]): (number | null)[] {
-  return ps.map((p) => percentile(h, p))
 }

@@ -1,9 +1,13 @@
 /**
- * The one owner of every Redis key and channel name Fusebox uses (see docs/ARCHITECTURE.md, "Redis layout").
+ * The one owner of every Redis key and channel name Fusebox uses (see docs/ARCHITECTURE.md "Redis layout"); the
+ * one exception is the rate-limit counters `P:rl:login:*` / `P:rl:cmd:*`, prefixed in server/app/rateLimits.ts.
  *
- * Every key of a service carries the Redis Cluster hash tag `{<service>}` so that one flush pipeline, one MULTI
- * and one read pipeline per service map to a single slot. Names are validated by `NAME_PATTERN` before they reach
- * this module (see shared/schemas.ts), so they can never contain `{`, `}` or `:`.
+ * Every key of a service carries the Redis Cluster hash tag `{<service>}`, so all keys of one service share one
+ * slot: each Lua script, the cache's MULTI and each per-service read pipeline touch one slot. Keys that span
+ * services (`P:services`, `P:audit`, `P:session:*`) carry no tag and must be written in calls of their own — which
+ * the flush pipeline (`SADD P:services`) and the command pipeline (`XADD P:audit`) do not do yet (docs/ARCHITECTURE.md
+ * "Redis Cluster: what is and is not safe today"). Names are validated by `NAME_PATTERN` (shared/vocabulary.ts)
+ * before they reach this module, so they can never contain `{`, `}` or `:`.
  *
  * Layout (prefix `fusebox` by default):
  * - `P:services`                                   SET   service names
@@ -32,6 +36,8 @@
  * - `P:{svc}:events`                               STREAM capped: transitions, commands applied
  * - `P:audit`                                      STREAM capped: operator commands (who, when, what, why)
  * - `P:session:<id>`                               STRING JSON session, expires
+ * - `P:rl:login:<client>`, `P:rl:cmd:<client>`     rate-limit counters (rate-limit-redis; prefixes built in
+ *                                                  server/app/rateLimits.ts, not here)
  */
 
 /** Default key namespace prefix. */
@@ -50,7 +56,7 @@ const OWN_SEP = '\t'
 
 /**
  * Field where one instance keeps its cumulative value of a series while the bucket is open:
- * `<series field>\t<instance tag>` (docs/decisions/005). `ownTag` identifies one process (instance + boot id), so a
+ * `<series field>\t<instance tag>` (docs/decisions/006). `ownTag` identifies one process (instance + boot id), so a
  * restarted instance never overwrites what its previous life wrote.
  */
 export function ownSeriesField(field: string, ownTag: string): string {

@@ -23,9 +23,10 @@ export const BreakerMode = z.enum(['NORMAL', 'FORCED_OPEN', 'FORCED_CLOSED'])
 export type BreakerMode = z.infer<typeof BreakerMode>
 
 /**
- * Desired state of one breaker, stored in Redis (hash `breakerDesired`). `generation` increases by one per
- * command (HINCRBY inside MULTI), so an instance applies a command only when its generation is newer than the
- * one it last applied. Numbers arrive from Redis as strings, hence the coercion.
+ * Desired state of one breaker, stored in Redis (hash `breakerDesired`). `generation` comes from one counter per
+ * breaker, taken by the server's ISSUE_LUA script in the same atomic step that writes this record, and always above
+ * both records' current generations (server/app/breakerCommands.ts); an instance applies a command only when its
+ * generation is newer than the one it last applied. Numbers arrive from Redis as strings, hence the coercion.
  */
 export const DesiredBreakerState = z.object({
   generation: z.coerce.number().int().nonnegative(),

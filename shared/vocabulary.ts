@@ -29,9 +29,10 @@ export function normalizeHttpMethod(method: string): HttpMethod {
   return isKnownHttpMethod(m) ? m : OTHER_HTTP_METHOD
 }
 
-/** Characters allowed in service, instance, breaker and cache names: no `{}`/`:` so keys and hash tags stay sound. */
-export const NAME_CHARS = 'A-Za-z0-9._-'
-/** A service, instance, breaker or cache name: 1–64 of `A-Z a-z 0-9 . _ -`. */
+/**
+ * A service, instance, breaker or cache name: 1–64 of `A-Z a-z 0-9 . _ -` — no `{`, `}` or `:`, so keys and hash
+ * tags stay sound.
+ */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 /** Every character outside the name alphabet (global), for turning a host name into a valid instance name. */
 export const NOT_NAME_CHAR = /[^A-Za-z0-9._-]/g

@@ -3,7 +3,7 @@
  * exchanged for a session stored in Redis (so any number of server processes share it) and carried in an
  * HttpOnly, SameSite=Strict cookie (Secure over TLS).
  *
- * Secure default (DESIGN.md "Security"): with no token configured, a random 256-bit operator token is generated at
+ * Secure default (docs/PRODUCT.md "Security"): with no token configured, a random 256-bit operator token is generated at
  * start and a login link is printed once; nothing is reachable anonymously.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'

@@ -1,7 +1,8 @@
 /**
- * Issuing breaker commands (docs/PRODUCT.md "Breaker control"): the desired state is written to Redis with a generation
- * number (atomically, MULTI), pub/sub only nudges the instances, and every command lands in the audit log.
- * Instances reconcile from the stored desired state, so a lost nudge only delays a command, never loses it.
+ * Issuing breaker commands (docs/PRODUCT.md "Breaker control"): one Lua script (ISSUE_LUA) takes the breaker's next
+ * generation and writes the desired state in one atomic step; a pipeline then publishes the nudge, stores the command
+ * record (for "applied on n/m"), adds the `commandIssued` event and appends the audit entry. Pub/sub only nudges the
+ * instances: they reconcile from the stored desired state, so a lost nudge only delays a command, never loses it.
  */
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'

@@ -1,5 +1,5 @@
 /**
- * `GET /metrics` (issue #4 "Interop", stack-notes §14): valid Prometheus text, OTel-derived HTTP histogram with
+ * `GET /metrics` (issue #4 "Interop"; names per the OpenTelemetry HTTP metrics semantic conventions): valid Prometheus text, OTel-derived HTTP histogram with
  * low-cardinality labels, SSE kept out, breaker/instance gauges read from Redis at scrape time, and access control.
  */
 import { randomBytes } from 'node:crypto'

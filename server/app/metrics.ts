@@ -1,6 +1,7 @@
 /**
- * `GET /metrics` in the Prometheus text format (issue #4 "Interop"), named after the OpenTelemetry HTTP semantic
- * conventions as docs/stack-notes §14 maps them:
+ * `GET /metrics` in the Prometheus text format (issue #4 "Interop"), named after the OpenTelemetry HTTP metrics
+ * semantic conventions (https://opentelemetry.io/docs/specs/semconv/http/http-metrics/), dots → underscores plus
+ * the unit suffix:
  *
  * - `http_server_request_duration_seconds{http_request_method,http_route,http_response_status_code}` — histogram,
  *   OTel advised buckets, one observation per HTTP request (a tRPC batch is one request, `http_route="/trpc"`).

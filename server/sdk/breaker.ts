@@ -10,6 +10,7 @@ import type {
   BreakerState,
   DesiredBreakerState,
 } from '../../shared/schemas'
+import type { EventType } from '../../shared/vocabulary'
 
 /** opossum keeps its effective options (defaults filled in) on `breaker.options`; @types/opossum omits it. */
 function optionsOf(b: CircuitBreaker<never, unknown> | CircuitBreaker<unknown[], unknown>): CircuitBreaker.Options {
@@ -28,9 +29,10 @@ function clearResetTimer(b: object): void {
   if (timer) clearTimeout(timer as NodeJS.Timeout)
 }
 
-/** A transition or applied command, as it goes to the events stream. */
+/** A transition or applied command, as it goes to the events stream (instance added by the collector). Times epoch ms. */
 export interface BreakerEvent {
-  type: 'transition' | 'commandApplied'
+  /** `transition` or `commandApplied` (shared/vocabulary.ts EVENT_TYPES; `commandIssued` is the server's). */
+  type: Exclude<EventType, 'commandIssued'>
   breaker: string
   from: BreakerState
   to: BreakerState

@@ -10,7 +10,7 @@ import { startEmbeddedRedis } from '../bootstrap/redis.mjs'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
 import { testRedisUrl } from '../testing/redis'
 import { FuseboxCache, type CacheOptions } from './cache'
-import type { CacheEventKind } from './collector'
+import type { CacheEventKind } from '../../shared/vocabulary'
 
 const SERVICE = 'shop'
 let redis: Redis

@@ -1,9 +1,9 @@
 /**
  * A cache-aside cache over Redis for a service instance: `getOrSet`, `get`, `set`, `delete`, `invalidateTag`, with
  * single-flight loads per key within this instance, counted as hits / misses / sets / invalidations into the
- * collector's time series (DESIGN.md "Caches"). Built by the collector (`collector.cache(name, options)`).
+ * collector's time series (docs/PRODUCT.md "Caches"). Built by the collector (`collector.cache(name, options)`).
  *
- * Guest rules (DESIGN.md "Collector SDK"): the cache never makes the host fail because of Redis. Every Redis call is
+ * Guest rules (docs/PRODUCT.md "Collector SDK"): the cache never makes the host fail because of Redis. Every Redis call is
  * bounded by `opTimeoutMs` (the connection may have no commandTimeout); a Redis failure or timeout is a miss for
  * reads and a reported no-op for writes (`onError`), never a rejection, never an unhandled rejection. Whether a
  * command issued while disconnected fails fast or waits in ioredis' offline queue is the connection's own setting
@@ -24,8 +24,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
-import { NAME_PATTERN } from '../../shared/vocabulary'
-import type { CacheEventKind } from './collector'
+import { NAME_PATTERN, type CacheEventKind } from '../../shared/vocabulary'
 import { withTimeout } from './withTimeout'
 
 /** Options of one cache. */
@@ -204,7 +203,7 @@ export class FuseboxCache<T> {
       const removed = await this.op('DEL', () => this.deps.redis.del(valueKey))
       if (removed > 0) this.count('invalidations', removed)
     } catch (e) {
-      this.report(e)
+      this.reportError(e)
     }
   }
 
@@ -241,7 +240,7 @@ export class FuseboxCache<T> {
         removed += Number(deleted)
       } while (cursor !== '0')
     } catch (e) {
-      this.report(e)
+      this.reportError(e)
     }
     if (removed > 0) this.count('invalidations', removed)
     return removed
@@ -255,7 +254,7 @@ export class FuseboxCache<T> {
         try {
           json = this.serialize(value)
         } catch (e) {
-          this.report(e)
+          this.reportError(e)
         }
         // Not awaited: the host gets its value now; store() never rejects.
         if (json !== undefined) void this.store(key, valueKey, json, write)
@@ -279,7 +278,7 @@ export class FuseboxCache<T> {
     try {
       raw = await this.op('GET', () => this.deps.redis.get(valueKey))
     } catch (e) {
-      this.report(e)
+      this.reportError(e)
       return MISS
     }
     if (raw === null) return MISS
@@ -287,7 +286,7 @@ export class FuseboxCache<T> {
       return { hit: true, value: JSON.parse(raw) as T }
     } catch {
       // Overwritten by the next getOrSet/set of this key.
-      this.report(new Error(`cache ${this.name}: corrupt value at ${valueKey} (not JSON), treated as a miss`))
+      this.reportError(new Error(`cache ${this.name}: corrupt value at ${valueKey} (not JSON), treated as a miss`))
       return MISS
     }
   }
@@ -305,7 +304,7 @@ export class FuseboxCache<T> {
       }
       this.count('sets')
     } catch (e) {
-      this.report(e)
+      this.reportError(e)
     }
   }
 
@@ -334,7 +333,7 @@ export class FuseboxCache<T> {
       (e: unknown) => {
         this.announced = 'no'
         this.nextAnnounceAtMs = Date.now() + ANNOUNCE_RETRY_MS
-        this.report(e)
+        this.reportError(e)
       },
     )
   }
@@ -384,7 +383,7 @@ export class FuseboxCache<T> {
     }
   }
 
-  private report(e: unknown): void {
+  private reportError(e: unknown): void {
     try {
       this.deps.onError(toError(e))
     } catch {

@@ -3,15 +3,10 @@
  * See README.md "Collector SDK" for a 10-line example.
  */
 export { createCollector, Collector } from './collector'
-export type {
-  CacheEventKind,
-  CollectorOptions,
-  CollectorStats,
-  FastifyLike,
-  FastifyPluginLike,
-  HttpMiddleware,
-  HttpMiddlewareOptions,
-} from './collector'
+export type { CollectorOptions } from './collector'
+export type { CollectorStats } from './collectorStats'
+export type { CacheEventKind } from '../../shared/vocabulary'
+export type { FastifyLike, FastifyPluginLike, HttpMiddleware, HttpMiddlewareOptions } from './httpAdapters'
 export { FuseboxBreaker } from './breaker'
 export { FuseboxCache } from './cache'
 export type { CacheOptions, CacheWriteOptions } from './cache'

@@ -2,17 +2,11 @@ import { Redis } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordValue } from '../../shared/histogram'
-import {
-  SeriesAccumulator,
-  decodeSeries,
-  emptySeries,
-  encodePacked,
-  encodeSeries,
-  mergeSeriesInto,
-  type SeriesValue,
-} from '../../shared/seriesCodec'
 import { testRedisUrl } from '../testing/redis'
 import { FOLD_SERIES_LUA } from './mergeScript'
+import { SeriesAccumulator } from './seriesAccumulator'
+import { encodePacked } from './seriesEncoder'
+import { decodeSeries, emptySeries, encodeSeries, mergeSeriesInto, type SeriesValue } from './seriesOracle.test-helpers'
 
 let redis: Redis
 beforeAll(() => {

@@ -1,6 +1,6 @@
 /**
  * The Lua script that folds an instance's own value of a series into the series' shared value, on the Redis side
- * (docs/decisions/005). While a time bucket is open each instance overwrites its own cumulative field
+ * (docs/decisions/006; the packed value format is 005's). While a time bucket is open each instance overwrites its own cumulative field
  * (`<series>\t<instance tag>`); once the bucket has closed, the instance folds: shared += own, then own is deleted.
  * The fold reads `own` from Redis, so repeating it is harmless (the second time there is nothing left to fold).
  *

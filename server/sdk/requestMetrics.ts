@@ -7,13 +7,16 @@
  * 1,102 buckets. Each bucket also keeps the service total (every series merged).
  *
  * The aggregates are cumulative for their bucket: the flusher encodes them as they are (they are the value it
- * writes, docs/decisions/006) instead of draining a delta each flush and adding it into a copy, which halves the
+ * writes, docs/decisions/009) instead of draining a delta each flush and adding it into a copy, which halves the
  * memory the flush reads. When a bucket has closed, the flusher takes its values and calls `release()`, which
  * zeroes the aggregates for reuse, so steady traffic allocates nothing.
  */
 import { BUCKET_COUNT, createHistogram, recordValue } from '../../shared/histogram'
-import { SERIES_FORMAT, encodeDenseInto, maxDenseEncodedLength, type EncodableSeries, type PackedSeries, type SeriesDelta } from '../../shared/seriesCodec'
+import { SERIES_FORMAT, type PackedSeries } from '../../shared/seriesCodec'
 import { bucketStart, TIER_10S } from '../../shared/timeBuckets'
+import { OTHER_HTTP_METHOD, isKnownHttpMethod, normalizeHttpMethod, type HttpMethod } from '../../shared/vocabulary'
+import type { SeriesDelta } from './seriesAccumulator'
+import { encodeDenseInto, maxDenseEncodedLength, type EncodableSeries } from './seriesEncoder'
 
 /**
  * Aggregate of one series (method, route template) — or of the service total — in one 10 s bucket, cumulative since
@@ -34,14 +37,17 @@ export class SeriesAggregate implements SeriesDelta, EncodableSeries {
     public route: string,
   ) {}
 
+  /** Upper bound of `encodeInto`'s output, in bytes. */
   maxEncodedLength(): number {
     return maxDenseEncodedLength(this.lo, this.hi)
   }
 
+  /** Encodes the value into `out` at `offset`; returns the end offset, or -1 when a number is out of range (then use `toPacked`). */
   encodeInto(out: Uint8Array, offset: number): number {
     return encodeDenseInto(out, offset, this, this.histogram.counts, 0, this.lo, this.hi)
   }
 
+  /** The value as a packed array (shared/seriesCodec.ts), for the fallback encoder. */
   toPacked(): PackedSeries {
     const p: PackedSeries = [SERIES_FORMAT, this.count, this.errors, this.sumUs, ...this.statusCounts, this.lo <= this.hi ? this.lo : 0]
     for (let i = this.lo; i <= this.hi; i++) p.push(this.histogram.counts[i] ?? 0)
@@ -74,15 +80,30 @@ export const UNMATCHED_ROUTE = '(unmatched)'
 /** Label used once the per-instance series cap is reached. */
 export const OVERFLOW_ROUTE = '(overflow)'
 
-/** HTTP methods kept as-is (RFC 9110 + PATCH); anything else becomes `_OTHER` (OpenTelemetry HTTP semconv). */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'])
+/**
+ * Normalizes an HTTP method the OpenTelemetry way (shared/vocabulary.ts `normalizeHttpMethod`): known methods
+ * upper-cased, anything else (or none) `_OTHER`. Checks the usual case first — already a known upper-case method —
+ * so the hot path builds no new string.
+ */
+export function normalizeMethod(method: string | undefined): HttpMethod {
+  if (method === undefined) return OTHER_HTTP_METHOD
+  return isKnownHttpMethod(method) ? method : normalizeHttpMethod(method)
+}
 
-/** Normalizes an HTTP method the OpenTelemetry way: known methods upper-cased, others `_OTHER`. */
-export function normalizeMethod(method: string | undefined): string {
-  if (method === undefined) return '_OTHER'
-  if (KNOWN_METHODS.has(method)) return method // the usual case: already upper-case, no new string
-  const m = method.toUpperCase()
-  return KNOWN_METHODS.has(m) ? m : '_OTHER'
+/** One finished HTTP request as the host (or an HTTP adapter) reports it to `collector.recordRequest`. */
+export interface FinishedRequest {
+  /** HTTP method as received; normalized with `normalizeMethod`. */
+  method: string
+  /** Route template (`/users/:id`), never a raw URL. */
+  route: string
+  /** HTTP status code of the response. */
+  status: number
+  /** Time from request to response end, in ms. */
+  durationMs: number
+  /** True when the request failed without a 5xx status (e.g. the handler threw); 5xx always counts as an error. */
+  error?: boolean
+  /** OpenTelemetry `error.type` of a failure (exception class or code); default: the status code. */
+  errorType?: string
 }
 
 /** Index of an HTTP status code's class: 0 for 1xx … 4 for 5xx; anything outside 100–599 counts as 5xx. */

@@ -1,5 +1,5 @@
 /**
- * Writes request series to Redis (docs/decisions/005): per tier, each instance keeps the cumulative value of every
+ * Writes request series to Redis (docs/decisions/006, amended by 009): per tier, each instance keeps the cumulative value of every
  * series for the open bucket and overwrites its own field with it (one multi-field HSET per key — idempotent, so a
  * retried flush never double-counts); once a bucket has closed and its final value is confirmed written, the
  * instance folds its own fields into the shared ones with FOLD_SERIES_LUA, a bounded number per flush.
@@ -14,14 +14,16 @@
  */
 import { Command, type ChainableCommander, type Pipeline } from 'ioredis'
 import { TOTAL_FIELD, ownSeriesField, type KeySpace } from '../../shared/keys'
-import { SeriesAccumulator, encodePacked } from '../../shared/seriesCodec'
 import { TIERS, TIER_10S, bucketExpiresAt, bucketStart, type Tier } from '../../shared/timeBuckets'
 import { FOLD_SERIES_LUA } from './mergeScript'
 import type { RequestMetrics, SeriesAggregate } from './requestMetrics'
+import { SeriesAccumulator } from './seriesAccumulator'
+import { encodePacked } from './seriesEncoder'
 
 /**
- * A 10 s bucket closes this long after its end, so deltas still in flight (one flush interval) reach it first; a
- * coarse bucket closes later still, after its last 10 s bucket has been rolled up into it.
+ * A 10 s bucket closes this long after its end (more than one flush interval, for late timers and small clock steps),
+ * so every request recorded for it is in the value it closes with; a coarse bucket closes later still, after its
+ * last 10 s bucket has been rolled up into it.
  */
 const CLOSE_GRACE_MS = 2500
 const COARSE_CLOSE_GRACE_MS = 6000
@@ -60,15 +62,17 @@ interface TierBucket {
 
 /** Options of the writer. */
 export interface SeriesWriterOptions {
+  /** Key builder (shared/keys.ts). */
   keys: KeySpace
   /** The recorder whose 10 s buckets this writer writes (and releases once they are closed and copied). */
   recorder: RequestMetrics
+  /** Service name, already validated. */
   service: string
   /** `<instance>#<boot id>`: names this process's own fields. */
   ownTag: string
   /** Buckets holding unwritten data kept per tier while Redis is away, the open one included (oldest dropped
    * beyond); default 60 (10 min of the 10 s tier). */
-  maxClosedBuckets?: number
+  maxBufferedBuckets?: number
   /**
    * Send each HSET as one RESP frame built here (default true): the values are encoded straight into the frame and
    * ioredis writes it as is, instead of converting 2,000 arguments. Must be false when the client has a
@@ -119,13 +123,16 @@ function slotOf(field: string, cadence: number): number {
   return (h >>> 0) % cadence
 }
 
-/** See the module comment. Single-threaded use: absorb → plan → (exec) → commit, one flush at a time. */
+/** See the module comment. Single-threaded use: sync → plan → (exec) → commit, one flush at a time. */
 export class SeriesWriter {
   private readonly buckets = new Map<string, TierBucket>()
-  private readonly maxClosedBuckets: number
-  /** Closed buckets dropped unwritten because Redis stayed away too long. */
+  private readonly maxBufferedBuckets: number
+  /** Closed buckets dropped unwritten because Redis stayed away too long (`collector.stats.droppedBuckets`). */
   droppedBuckets = 0
-  /** Requests that arrived for a bucket already being folded (clock skew); dropped. */
+  /**
+   * Requests dropped because their bucket was already closed or folding here (the clock went back), or older than
+   * every bucket the cap keeps (`collector.stats.droppedLateRequests`).
+   */
   droppedLateRequests = 0
 
   private readonly prebuiltFrames: boolean
@@ -135,7 +142,7 @@ export class SeriesWriter {
   private arenaUsed = 0
 
   constructor(private readonly options: SeriesWriterOptions) {
-    this.maxClosedBuckets = options.maxClosedBuckets ?? 60
+    this.maxBufferedBuckets = options.maxBufferedBuckets ?? 60
     this.prebuiltFrames = options.prebuiltFrames ?? true
   }
 
@@ -383,11 +390,11 @@ export class SeriesWriter {
     return b
   }
 
-  /** Keeps at most maxClosedBuckets unwritten closed buckets of a tier (Redis away), dropping the oldest. */
+  /** Keeps at most maxBufferedBuckets unwritten closed buckets of a tier (Redis away), dropping the oldest. */
   private enforceCap(tier: Tier, kind: 'req' | 'tot'): void {
-    // Buckets of the tier still holding data in memory (the open one included): at most maxClosedBuckets.
+    // Buckets of the tier still holding data in memory (the open one included): at most maxBufferedBuckets.
     const closedUnwritten = [...this.buckets.values()].filter((b) => b.tier === tier && b.kind === kind && b.state !== 'folding')
-    const excess = closedUnwritten.length - this.maxClosedBuckets
+    const excess = closedUnwritten.length - this.maxBufferedBuckets
     if (excess <= 0) return
     closedUnwritten.sort((a, b) => a.start - b.start)
     for (const b of closedUnwritten.slice(0, excess)) {

@@ -9,9 +9,10 @@
 import type { Redis } from 'ioredis'
 import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../../../shared/keys'
 import type { SeriesPoint, SeriesStats } from '../../../shared/schemas'
-import { decodePacked, emptyPacked, mergePackedInto, packedPercentiles, type PackedSeries } from '../../../shared/seriesCodec'
+import { decodePacked, type PackedSeries } from '../../../shared/seriesCodec'
 import type { Tier } from '../../../shared/timeBuckets'
 import { SettledBucketCache } from './bucketCache'
+import { emptyPacked, mergePackedInto, packedPercentiles } from './packedSeries'
 import { chartedBucketCount, readEach, windowBuckets, type WindowBuckets } from './windowRead'
 
 /** Decoded totals of settled buckets, shared by every request of this process (see bucketCache.ts). */

@@ -3,7 +3,29 @@
  * covers, and one Redis reply per bucket (or per any item) read in a single pipeline.
  */
 import type { ChainableCommander, Redis } from 'ioredis'
-import { bucketStartsInWindow, tierForWindow, type Tier } from '../../../shared/timeBuckets'
+import { TIERS, TIER_1H, bucketStart, type Tier } from '../../../shared/timeBuckets'
+
+/**
+ * The coarsest-needed tier for a window: the finest tier that still covers it within its retention and gives at
+ * most `maxPoints` buckets; falls back to the coarsest tier.
+ */
+function tierForWindow(windowMs: number, maxPoints = 1000): Tier {
+  for (const t of TIERS) if (windowMs <= t.retentionMs && windowMs / t.bucketMs <= maxPoints) return t
+  return TIER_1H
+}
+
+/**
+ * Bucket starts covering `[nowMs - windowMs, nowMs]`, oldest first, the partial current bucket included.
+ * @throws RangeError when windowMs or bucketMs is not positive.
+ */
+export function bucketStartsInWindow(nowMs: number, windowMs: number, bucketMs: number): number[] {
+  if (!(windowMs > 0) || !(bucketMs > 0)) throw new RangeError('windowMs and bucketMs must be positive')
+  const first = bucketStart(nowMs - windowMs, bucketMs)
+  const last = bucketStart(nowMs, bucketMs)
+  const out: number[] = []
+  for (let t = first; t <= last; t += bucketMs) out.push(t)
+  return out
+}
 
 /** The buckets a windowed read covers: the tier chosen and each bucket's start (epoch ms), oldest first. */
 export interface WindowBuckets {

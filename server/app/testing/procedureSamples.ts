@@ -87,7 +87,7 @@ export const PUBLIC_PROCEDURES: ReadonlySet<string> = new Set(['auth.login'])
 
 /**
  * Mutations on the caller's own session, open to any session (a viewer must be able to sign out). Every other
- * mutation is operator-only (DESIGN.md "Security").
+ * mutation is operator-only (docs/PRODUCT.md "Security").
  */
 export const SESSION_MUTATIONS: ReadonlySet<string> = new Set(['auth.logout'])
 

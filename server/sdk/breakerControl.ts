@@ -1,0 +1,196 @@
+/**
+ * Breaker control: the collector's registry of breakers and their link to the dashboard's commands. A command is
+ * stored in Redis as a desired state (per breaker, for every instance or for one) and announced by a nudge on the
+ * service's control channel; this part listens for nudges on its own subscriber connection, reconciles — re-reads
+ * the desired states and applies the newest generation — and reconciles everything again on every (re)connect and
+ * when the collector's periodic timer says so, since a nudge can be missed while disconnected.
+ *
+ * A breaker's first `fire()` waits (bounded by `startupReconcileWaitMs`) for its start-up reconcile, so an instance
+ * restarted under a force-open comes up forced. Reconciles of one breaker run one at a time. Every failure goes to
+ * `reportError`; nothing here throws into the host except set-up errors of `create` / `adopt`.
+ */
+import type { Redis } from 'ioredis'
+import CircuitBreaker from 'opossum'
+import type { KeySpace } from '../../shared/keys'
+import { ControlNudge, DesiredBreakerState, Name } from '../../shared/schemas'
+import type { EventRecord } from '../../shared/streamEntries'
+import { FuseboxBreaker, type BreakerEvent } from './breaker'
+import type { CollectorStats } from './collectorStats'
+import { openSubscriber, releaseConnection } from './connections'
+import { withTimeout } from './withTimeout'
+
+/** What the collector hands breaker control. */
+export interface BreakerControlDeps {
+  /** The collector's command connection (owned or borrowed; never closed here). Its 'ready' triggers a reconcile. */
+  redis: Redis
+  /** Key builder (shared/keys.ts). */
+  keys: KeySpace
+  /** Service name, already validated. */
+  service: string
+  /** This instance's name, already validated: reported with every event, and the target of per-instance commands. */
+  instance: string
+  /** How long a breaker's first `fire()` waits for its start-up reconcile, in ms. */
+  startupReconcileWaitMs: number
+  /** Bound on each reconcile's reads and on closing the subscriber, in ms (the collector's `flushTimeoutMs`). */
+  timeoutMs: number
+  /** Counter it keeps: commands applied. */
+  stats: Pick<CollectorStats, 'commandsApplied'>
+  /** Receives every transition and applied command, as an events-stream entry, to be flushed. Must not throw. */
+  onEvent: (event: EventRecord) => void
+  /** Asks for a flush now (a command was applied: report its generation without waiting for the next tick). */
+  requestFlush: () => void
+  /** Receives every failure with where it happened (`subscriber`, `subscribe`, `control`, `reconcile`). */
+  reportError: (error: unknown, where: string) => void
+}
+
+/** See the module comment. Opens its subscriber connection when constructed; `close()` closes it. */
+export class BreakerControl {
+  /** The breakers registered on this collector, by name. */
+  readonly breakers = new Map<string, FuseboxBreaker<never[], unknown>>()
+  /** The reconcile running or queued last, per breaker (they are chained, so this is the tail). */
+  private readonly reconciles = new Map<string, Promise<void>>()
+  private readonly subscriber: Redis
+  private stopped = false
+
+  constructor(private readonly deps: BreakerControlDeps) {
+    this.subscriber = openSubscriber(deps.redis)
+    this.subscriber.on('error', (e: Error) => deps.reportError(e, 'subscriber'))
+    this.subscriber.on('message', (_channel: string, message: string) => this.onNudge(message))
+    // (Re)connect: ioredis re-subscribes by itself; a command may have been missed meanwhile, so reconcile all.
+    this.subscriber.on('ready', () => this.reconcileAll())
+    deps.redis.on('ready', () => this.reconcileAll())
+    this.subscriber.subscribe(deps.keys.controlChannel(deps.service)).catch((e: unknown) => deps.reportError(e, 'subscribe'))
+  }
+
+  /**
+   * Creates an opossum breaker named `name` with opossum's `options` and adopts it.
+   * @throws ZodError on an invalid name; Error when a breaker of that name exists (set-up errors).
+   */
+  create<TArgs extends unknown[], TResult>(
+    name: string,
+    action: (...args: TArgs) => Promise<TResult>,
+    options: CircuitBreaker.Options<TArgs>,
+  ): FuseboxBreaker<TArgs, TResult> {
+    Name.parse(name)
+    return this.adopt(new CircuitBreaker(action, { ...options, name }))
+  }
+
+  /**
+   * Registers an opossum breaker: its transitions go to `onEvent`, and it obeys commands from its start-up
+   * reconcile on.
+   * @throws ZodError when its name is not a valid Fusebox name; Error when a breaker of that name exists.
+   */
+  adopt<TArgs extends unknown[], TResult>(opossum: CircuitBreaker<TArgs, TResult>): FuseboxBreaker<TArgs, TResult> {
+    const name = Name.parse(opossum.name)
+    if (this.breakers.has(name)) throw new Error(`a breaker named ${name} is already registered`)
+    const b = new FuseboxBreaker(opossum, { instance: this.deps.instance, onEvent: (e) => this.onBreakerEvent(e) })
+    this.breakers.set(name, b as unknown as FuseboxBreaker<never[], unknown>)
+    // Start-up reconcile: the first fire() waits for it (bounded) so an instance restarted under force-open is forced
+    // before its first call.
+    const redis = this.deps.redis
+    const wait = new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.deps.startupReconcileWaitMs)
+      t.unref()
+      const go = () =>
+        void this.reconcile(name).finally(() => {
+          clearTimeout(t)
+          resolve()
+        })
+      // Not connected yet: the reconcile runs on 'ready' (below, and via reconcileAll), still within the wait.
+      if (redis.status === 'ready') go()
+      else redis.once('ready', go)
+    })
+    b.setReady(wait)
+    return b
+  }
+
+  /** Re-reads the desired state of one breaker from Redis and applies it if newer. Never rejects. */
+  reconcile(name: string): Promise<void> {
+    // Serialize per breaker; a reconcile requested while one runs starts after it (and sees the newest state).
+    const prev = this.reconciles.get(name) ?? Promise.resolve()
+    const next = prev.then(() => this.doReconcile(name))
+    this.reconciles.set(name, next)
+    void next.finally(() => {
+      if (this.reconciles.get(name) === next) this.reconciles.delete(name)
+    })
+    return next
+  }
+
+  /** Reconciles every registered breaker (not awaited). */
+  reconcileAll(): void {
+    for (const name of this.breakers.keys()) void this.reconcile(name)
+  }
+
+  /** No reconcile reads Redis from now on (collector close: the final flush runs without commands changing state). */
+  stop(): void {
+    this.stopped = true
+  }
+
+  /** Stops reconciling and closes the subscriber connection (QUIT bounded by `timeoutMs`). Never rejects. */
+  async close(): Promise<void> {
+    this.stop()
+    await releaseConnection(this.subscriber, this.deps.timeoutMs)
+  }
+
+  private onNudge(message: string): void {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(message)
+    } catch {
+      this.deps.reportError(new Error('unparseable control nudge'), 'control')
+      return
+    }
+    const nudge = ControlNudge.safeParse(parsed)
+    if (!nudge.success) {
+      this.deps.reportError(new Error('invalid control nudge'), 'control')
+      return
+    }
+    const b = this.breakers.get(nudge.data.breaker)
+    if (b && nudge.data.generation > b.appliedGeneration) void this.reconcile(nudge.data.breaker)
+  }
+
+  private async doReconcile(name: string): Promise<void> {
+    const b = this.breakers.get(name)
+    const { redis, keys, service, instance, reportError } = this.deps
+    // Not connected: nothing to ask; the 'ready' handlers reconcile everything once connected.
+    if (!b || this.stopped || redis.status !== 'ready') return
+    try {
+      // Two records may apply: the one for every instance and the one for this instance. Generations come from
+      // one counter per breaker, so the higher generation is the newer command.
+      const [forAll, forMe] = await withTimeout(
+        Promise.all([redis.hgetall(keys.breakerDesired(service, name)), redis.hgetall(keys.breakerDesired(service, name, instance))]),
+        this.deps.timeoutMs,
+        'reconcile',
+      )
+      let newest: DesiredBreakerState | null = null
+      for (const raw of [forAll, forMe]) {
+        if (Object.keys(raw).length === 0) continue
+        const desired = DesiredBreakerState.safeParse(raw)
+        if (!desired.success) {
+          reportError(new Error(`invalid desired state for breaker ${name}`), 'reconcile')
+          continue
+        }
+        if (newest === null || desired.data.generation > newest.generation) newest = desired.data
+      }
+      if (newest !== null && b.applyDesired(newest)) {
+        this.deps.stats.commandsApplied++
+        this.deps.requestFlush()
+      }
+    } catch (e) {
+      reportError(e, 'reconcile')
+    }
+  }
+
+  private onBreakerEvent(e: BreakerEvent): void {
+    this.deps.onEvent({
+      atMs: e.atMs,
+      type: e.type,
+      breaker: e.breaker,
+      instance: this.deps.instance,
+      from: e.from,
+      to: e.to,
+      reason: e.reason,
+      generation: e.generation ?? null,
+    })
+  }
+}

@@ -29,7 +29,7 @@ const HOUR_BUCKETS = 360
 
 /** Target retention per tier: buckets kept = retention ÷ width; buckets per hour = 3,600,000 ÷ width. */
 const TIERS = [
-  { name: '10s', widthMs: 10_000, retentionMs: 3_600_000 },
+  { name: '10s', widthMs: 10_000, retentionMs: 65 * 60_000 }, // shared/timeBuckets.ts: 1 h + 5 min for paused views
   { name: '1m', widthMs: 60_000, retentionMs: 24 * 3_600_000 },
   { name: '1h', widthMs: 3_600_000, retentionMs: 30 * 24 * 3_600_000 },
 ] as const

@@ -18,7 +18,13 @@
  *                                                        a Lua script when the bucket closes; expires
  * - `P:{svc}:tot:<tier>:<bucketStartMs>`           HASH  the service total of the same bucket (all series merged):
  *                                                        shared field `*` plus own fields, folded the same way;
- *                                                        lets service-level reads skip the per-route fields
+ *                                                        lets service-level reads skip the per-route fields.
+ *                                                        Every live instance writes it (an empty value when idle),
+ *                                                        so present ⇒ covered, absent ⇒ a gap (docs/METRICS.md)
+ * - `P:{svc}:cov:<tier>:<bucketStartMs>`           STRING coverage bitmap of a 1 min or 1 h bucket (those tiers
+ *                                                        only): bit i set (SETBIT offset i, Redis bit order) ⇒
+ *                                                        the 10 s sub-bucket starting bucketStart + i·10 s was
+ *                                                        covered by some instance; expires with its bucket
  * - `P:{svc}:requests`                             STREAM capped sampled request log (slow and failed requests)
  * - `P:{svc}:command:<commandId>`                  HASH  one issued breaker command (for its status), expires
  * - `P:{svc}:caches`                               SET   cache names
@@ -89,6 +95,7 @@ export interface KeySpace {
   services(): string
   requestBucket(service: string, tier: string, bucketStartMs: number): string
   requestTotals(service: string, tier: string, bucketStartMs: number): string
+  coverage(service: string, tier: string, bucketStartMs: number): string
   requestLog(service: string): string
   command(service: string, commandId: string): string
   caches(service: string): string
@@ -115,6 +122,7 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     services: () => `${prefix}:services`,
     requestBucket: (service, tier, bucketStartMs) => `${svc(service)}:req:${tier}:${bucketStartMs}`,
     requestTotals: (service, tier, bucketStartMs) => `${svc(service)}:tot:${tier}:${bucketStartMs}`,
+    coverage: (service, tier, bucketStartMs) => `${svc(service)}:cov:${tier}:${bucketStartMs}`,
     requestLog: (service) => `${svc(service)}:requests`,
     command: (service, commandId) => `${svc(service)}:command:${commandId}`,
     caches: (service) => `${svc(service)}:caches`,

@@ -4,6 +4,13 @@
  * (server/app/reads/windowRead.ts).
  */
 
+/**
+ * A time source: returns the current time as epoch ms UTC (like `Date.now`). Whoever reads the clock takes one of
+ * these (the SDK's `CollectorOptions.clock`, default `Date.now`), so tests can drive simulated time; this module only
+ * names the type and never calls one.
+ */
+export type Clock = () => number
+
 /** One storage tier: bucket width and how long its buckets are kept. */
 export interface Tier {
   /** Name used in Redis keys, e.g. `10s`. */
@@ -14,8 +21,12 @@ export interface Tier {
   retentionMs: number
 }
 
-/** The 10-second tier, kept 1 hour (docs/PRODUCT.md "Storage in Redis"): live views. */
-export const TIER_10S: Tier = { name: '10s', bucketMs: 10_000, retentionMs: 3_600_000 }
+/**
+ * The 10-second tier, kept 1 hour (docs/PRODUCT.md "Storage in Redis"): live views. Kept 5 minutes longer than the
+ * 1 h range it serves, so a 1 h window that ended up to 5 minutes ago (a paused view) is still read from this tier,
+ * whole, instead of switching to the 1 min tier (docs/METRICS.md "Windows and tiers").
+ */
+export const TIER_10S: Tier = { name: '10s', bucketMs: 10_000, retentionMs: 65 * 60_000 }
 /** The 1-minute tier, kept 24 hours. */
 export const TIER_1M: Tier = { name: '1m', bucketMs: 60_000, retentionMs: 24 * 3_600_000 }
 /** The 1-hour tier, kept 30 days. */

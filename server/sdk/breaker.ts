@@ -10,6 +10,7 @@ import type {
   BreakerState,
   DesiredBreakerState,
 } from '../../shared/schemas'
+import type { Clock } from '../../shared/timeBuckets'
 import type { EventType } from '../../shared/vocabulary'
 
 /** opossum keeps its effective options (defaults filled in) on `breaker.options`; @types/opossum omits it. */
@@ -47,8 +48,8 @@ export interface FuseboxBreakerOptions {
   instance: string
   /** Called on every state transition and applied command (never throws into opossum). */
   onEvent: (event: BreakerEvent) => void
-  /** Clock, epoch ms; injectable for tests. */
-  now?: () => number
+  /** Time source of event times and `lastTransitionAtMs`, epoch ms; default `Date.now` (the collector passes its `clock`). */
+  now?: Clock
 }
 
 /** Wraps one opossum breaker (created by Fusebox or adopted from the host). */
@@ -62,14 +63,14 @@ export class FuseboxBreaker<TArgs extends unknown[] = unknown[], TResult = unkno
   private lastState: BreakerState
   /** Resolved once the first reconcile with Redis has finished (or given up); `fire` waits for it once. */
   private readyPromise: Promise<void> | null = null
-  private readonly now: () => number
+  private readonly now: Clock
   /** True while applyDesired drives opossum, so its synchronous events are not reported as organic transitions. */
   private applying = false
 
   constructor(opossum: CircuitBreaker<TArgs, TResult>, private readonly options: FuseboxBreakerOptions) {
     this.opossum = opossum
     this.name = opossum.name
-    this.now = options.now ?? Date.now
+    this.now = options.now ?? (() => Date.now())
     this.lastTransitionAt = this.now()
     this.lastState = this.state
     // opossum emits these synchronously from inside its own state changes, so re-asserting a forced state here

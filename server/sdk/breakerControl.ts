@@ -14,6 +14,7 @@ import CircuitBreaker from 'opossum'
 import type { KeySpace } from '../../shared/keys'
 import { ControlNudge, DesiredBreakerState, Name } from '../../shared/schemas'
 import type { EventRecord } from '../../shared/streamEntries'
+import type { Clock } from '../../shared/timeBuckets'
 import { FuseboxBreaker, type BreakerEvent } from './breaker'
 import type { CollectorStats } from './collectorStats'
 import { openSubscriber, releaseConnection } from './connections'
@@ -33,6 +34,8 @@ export interface BreakerControlDeps {
   startupReconcileWaitMs: number
   /** Bound on each reconcile's reads and on closing the subscriber, in ms (the collector's `flushTimeoutMs`). */
   timeoutMs: number
+  /** The collector's time source (epoch ms): breaker event times and `lastTransitionAtMs`. */
+  clock: Clock
   /** Counter it keeps: commands applied. */
   stats: Pick<CollectorStats, 'commandsApplied'>
   /** Receives every transition and applied command, as an events-stream entry, to be flushed. Must not throw. */
@@ -83,7 +86,7 @@ export class BreakerControl {
   adopt<TArgs extends unknown[], TResult>(opossum: CircuitBreaker<TArgs, TResult>): FuseboxBreaker<TArgs, TResult> {
     const name = Name.parse(opossum.name)
     if (this.breakers.has(name)) throw new Error(`a breaker named ${name} is already registered`)
-    const b = new FuseboxBreaker(opossum, { instance: this.deps.instance, onEvent: (e) => this.onBreakerEvent(e) })
+    const b = new FuseboxBreaker(opossum, { instance: this.deps.instance, onEvent: (e) => this.onBreakerEvent(e), now: this.deps.clock })
     this.breakers.set(name, b as unknown as FuseboxBreaker<never[], unknown>)
     // Start-up reconcile: the first fire() waits for it (bounded) so an instance restarted under force-open is forced
     // before its first call.

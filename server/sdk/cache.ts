@@ -24,6 +24,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
+import type { Clock } from '../../shared/timeBuckets'
 import { NAME_PATTERN, type CacheEventKind } from '../../shared/vocabulary'
 import { withTimeout } from './withTimeout'
 
@@ -49,6 +50,8 @@ export interface CacheDeps {
   record: (kind: CacheEventKind, n?: number) => void
   /** Receives every Redis failure, timeout and corrupt value of this cache. Must not throw (it is guarded anyway). */
   onError: (error: Error) => void
+  /** Time source, epoch ms (the collector's clock); default `Date.now`. Paces retries of the name registration. */
+  clock?: Clock
 }
 
 /** Per-call write options: tags to attach (each validated like a key) and a TTL overriding the cache's, in seconds. */
@@ -323,7 +326,7 @@ export class FuseboxCache<T> {
 
   /** Adds the cache name to `caches(service)` once per instance (retried after a failure, at most every 10 s). */
   private announce(): void {
-    if (this.announced !== 'no' || Date.now() < this.nextAnnounceAtMs) return
+    if (this.announced !== 'no' || this.now() < this.nextAnnounceAtMs) return
     this.announced = 'pending'
     const { redis, keys, service } = this.deps
     this.op('SADD caches', () => redis.sadd(keys.caches(service), this.name)).then(
@@ -332,10 +335,14 @@ export class FuseboxCache<T> {
       },
       (e: unknown) => {
         this.announced = 'no'
-        this.nextAnnounceAtMs = Date.now() + ANNOUNCE_RETRY_MS
+        this.nextAnnounceAtMs = this.now() + ANNOUNCE_RETRY_MS
         this.reportError(e)
       },
     )
+  }
+
+  private now(): number {
+    return this.deps.clock?.() ?? Date.now()
   }
 
   /** @throws {TypeError} when `value` cannot be JSON-serialized; `undefined` (not cached) for `undefined` values */

@@ -12,12 +12,14 @@
  * keeps memory bounded, `unref()`s its timers, never closes a connection it did not open, and reports its own
  * errors to `onError` and to `stats`.
  */
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Redis } from 'ioredis'
 import type CircuitBreaker from 'opossum'
 import { z } from 'zod'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
 import { Name } from '../../shared/schemas'
+import type { Clock } from '../../shared/timeBuckets'
 import { NOT_NAME_CHAR, PREFIX_PATTERN, type CacheEventKind } from '../../shared/vocabulary'
 import type { FuseboxBreaker } from './breaker'
 import { BreakerControl } from './breakerControl'
@@ -59,9 +61,18 @@ export interface CollectorOptions {
   slowRequestThresholdMs?: number
   /** Request-log entries kept per flush at most (0 … 1000), sampled uniformly from all slow/failed requests; default 100. */
   requestLogPerFlush?: number
-  /** Time buckets (per tier, the open one included) kept in memory while Redis is unreachable, oldest dropped
-   * beyond and counted in `stats.droppedBuckets`; default 60 (10 min of the 10 s tier). */
+  /** Time buckets (per tier, the open one included; a bucket's routes and total together) kept in memory while Redis
+   * is unreachable, oldest dropped beyond and counted in `stats.droppedBuckets`; default 60 (10 min of the 10 s tier). */
   maxBufferedBuckets?: number
+  /**
+   * The time source of everything the collector stamps with wall time, epoch ms UTC: the 10 s bucket of each
+   * recorded request, each flush's time (bucket closing and roll-up, the heartbeat's `lastSeenMs`, the instances
+   * score and its pruning, breaker reports' `updatedAtMs`, cache counters' buckets), `startedAtMs`, and breaker event
+   * and transition times. Default `Date.now` (read at each call, so test fake timers apply). Timers (flush,
+   * reconcile) stay real, and so do measured durations (`performance.now`): a test can move this clock by days
+   * between two `flush()` calls. Must be cheap and must not throw: it is called once per recorded request.
+   */
+  clock?: Clock
 }
 
 const OptionsSchema = z.object({
@@ -76,6 +87,7 @@ const OptionsSchema = z.object({
   slowRequestThresholdMs: z.number().min(0).optional(),
   requestLogPerFlush: z.number().int().min(0).max(MAX_PENDING_REQUEST_LOG).optional(),
   maxBufferedBuckets: z.number().int().min(1).max(10_000).optional(),
+  clock: z.custom<Clock>((v) => typeof v === 'function', 'clock must be a function returning epoch ms').optional(),
 })
 
 /** See the module comment. Create with `createCollector`. */
@@ -101,10 +113,13 @@ export class Collector {
   private closed = false
   private readonly flushTimeoutMs: number
   private readonly onError: (error: Error, where: string) => void
+  private readonly clock: Clock
 
   constructor(options: CollectorOptions) {
     const o = OptionsSchema.parse(options)
-    const startedAtMs = Date.now()
+    const clock: Clock = o.clock ?? (() => Date.now())
+    this.clock = clock
+    const startedAtMs = clock()
     this.service = o.service
     this.instance = o.instance ?? `${hostname().replace(NOT_NAME_CHAR, '-').slice(0, 40)}-${process.pid}`
     this.keys = createKeySpace(o.prefix)
@@ -124,8 +139,10 @@ export class Collector {
       recorder: this.requests,
       keys,
       service,
-      ownTag: `${instance}#${startedAtMs.toString(36)}`,
+      // Boot id: start time plus a random part, so two lives never share own fields even on a test's clock.
+      ownTag: `${instance}#${startedAtMs.toString(36)}${randomBytes(3).toString('hex')}`,
       maxBufferedBuckets: o.maxBufferedBuckets,
+      flushIntervalMs,
       // A borrowed client with a keyPrefix must prefix every key itself: no prebuilt frames then.
       prebuiltFrames: typeof options.redis === 'string' || !options.redis.options.keyPrefix,
     })
@@ -145,6 +162,7 @@ export class Collector {
       instance,
       startupReconcileWaitMs: o.startupReconcileWaitMs ?? 1000,
       timeoutMs: this.flushTimeoutMs,
+      clock,
       stats,
       onEvent: (e) => this.pipeline.addEvent(e),
       requestFlush: () => void this.flush(),
@@ -165,6 +183,7 @@ export class Collector {
       requestLog: this.requestLog,
       breakers: this.breakerControl.breakers,
       heartbeat: (nowMs) => this.health.sample(nowMs),
+      clock,
       flushTimeoutMs: this.flushTimeoutMs,
       stats,
       reportError,
@@ -181,7 +200,7 @@ export class Collector {
   recordRequest(r: FinishedRequest): void {
     try {
       const isError = r.error === true || r.status >= 500
-      const nowMs = Date.now()
+      const nowMs = this.clock()
       const method = normalizeMethod(r.method)
       this.requests.record(method, r.route, r.status, r.durationMs, isError, nowMs)
       this.requestLog.offer(r, method, isError, nowMs)
@@ -255,6 +274,7 @@ export class Collector {
       service: this.service,
       record: (kind, n) => this.recordCacheEvent(name, kind, n),
       onError: (e) => this.reportError(e, `cache:${name}`),
+      clock: this.clock,
     })
   }
 

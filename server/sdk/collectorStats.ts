@@ -21,6 +21,11 @@ export interface CollectorStats {
    * bucket `maxBufferedBuckets` keeps (the clock went back, or Redis was away too long); updated per flush.
    */
   droppedLateRequests: number
+  /**
+   * Coverage marks (one 10 s bucket's bit in a 1 min or 1 h coverage bitmap) dropped unwritten: more than 10,000
+   * waiting while Redis was away (updated per flush).
+   */
+  droppedCoverageMarks: number
   /** Breaker events (transitions, applied commands) dropped: more than 1000 waiting to be flushed. */
   droppedEvents: number
   /** Cache events ignored because more than 100 distinct caches were counted in one flush interval. */
@@ -42,6 +47,7 @@ export function createCollectorStats(): CollectorStats {
     droppedBuckets: 0,
     overflowedRequests: 0,
     droppedLateRequests: 0,
+    droppedCoverageMarks: 0,
     droppedEvents: 0,
     droppedCacheEvents: 0,
     droppedRequestLogEntries: 0,

@@ -1,7 +1,7 @@
 /**
  * The flush pipeline: once per flush interval, everything the collector aggregated goes to Redis in one pipeline —
- * request series (seriesWriter.ts), cache counters, the heartbeat, breaker state reports, breaker events and the
- * sampled request log. At most one flush is in flight. A flush never rejects and never queues commands while
+ * request series and coverage bitmaps (seriesWriter.ts), cache counters, the heartbeat, breaker state reports,
+ * breaker events and the sampled request log. At most one flush is in flight. A flush never rejects and never queues commands while
  * disconnected: when Redis is away, or the pipeline fails, the batch is put back (`requeue`, bounded) for the next
  * flush; series stay in the writer until a write is confirmed (their writes are idempotent).
  */
@@ -10,7 +10,7 @@ import type { ChainableCommander, Redis } from 'ioredis'
 import { heartbeatFields, type Heartbeat } from '../../shared/heartbeat'
 import { cacheField, type KeySpace } from '../../shared/keys'
 import { eventFields, requestLogFields, type EventRecord, type RequestLogEntry } from '../../shared/streamEntries'
-import { TIERS, bucketExpiresAt, bucketStart } from '../../shared/timeBuckets'
+import { TIERS, bucketExpiresAt, bucketStart, type Clock } from '../../shared/timeBuckets'
 import { CACHE_EVENT_KINDS, STREAM_CAPS, type CacheEventKind } from '../../shared/vocabulary'
 import type { FuseboxBreaker } from './breaker'
 import type { CollectorStats } from './collectorStats'
@@ -36,7 +36,7 @@ export interface FlushPipelineDeps {
   service: string
   /** This instance's name, already validated (heartbeat, breaker reports). */
   instance: string
-  /** Writes the request series; also the source of `droppedBuckets` / `droppedLateRequests`. */
+  /** Writes the request series and coverage; also the source of `droppedBuckets` / `droppedLateRequests` / `droppedCoverageMarks`. */
   writer: SeriesWriter
   /** The request recorder; the source of `overflowedRequests`. */
   requests: RequestMetrics
@@ -46,12 +46,22 @@ export interface FlushPipelineDeps {
   breakers: ReadonlyMap<string, FuseboxBreaker<never[], unknown>>
   /** The heartbeat as of `nowMs` (epoch ms), sampled once per flush that reaches Redis. */
   heartbeat: (nowMs: number) => Heartbeat
+  /** The collector's time source (epoch ms): each flush's `nowMs` (bucket closing, heartbeat, instance scores). */
+  clock: Clock
   /** A flush not answered after this long (ms) is abandoned and its batch put back. */
   flushTimeoutMs: number
   /** Counters it keeps, and those it copies from the writer and recorder after each flush. */
   stats: Pick<
     CollectorStats,
-    'flushes' | 'flushErrors' | 'lastFlushDurationMs' | 'droppedBuckets' | 'overflowedRequests' | 'droppedLateRequests' | 'droppedEvents' | 'droppedCacheEvents'
+    | 'flushes'
+    | 'flushErrors'
+    | 'lastFlushDurationMs'
+    | 'droppedBuckets'
+    | 'overflowedRequests'
+    | 'droppedLateRequests'
+    | 'droppedCoverageMarks'
+    | 'droppedEvents'
+    | 'droppedCacheEvents'
   >
   /** Receives every flush failure (where: `flush`), after `stats.flushErrors` was counted. */
   reportError: (error: unknown, where: string) => void
@@ -67,7 +77,6 @@ interface PendingBatch {
 
 /** See the module comment. */
 export class FlushPipeline {
-  private flushNo = 0
   private flushing: Promise<void> | null = null
   private pendingEvents: EventRecord[] = []
   /** cache name → counts since the last flush, indexed like CACHE_EVENT_KINDS. */
@@ -114,7 +123,7 @@ export class FlushPipeline {
   private async doFlush(final: boolean): Promise<void> {
     const { redis, keys: k, service: svc, instance, writer, breakers, stats } = this.deps
     const started = performance.now()
-    const nowMs = Date.now()
+    const nowMs = this.deps.clock()
     writer.sync(nowMs, final)
     const pending: PendingBatch = { events: this.pendingEvents, cacheCounts: this.cacheCounts, requestLog: this.deps.requestLog.take() }
     this.pendingEvents = []
@@ -127,7 +136,7 @@ export class FlushPipeline {
     }
     const p = redis.pipeline()
     p.sadd(k.services(), svc)
-    const commit = writer.plan(p, nowMs, this.flushNo++, final)
+    const commit = writer.plan(p, nowMs, final)
     this.writeCaches(p, pending.cacheCounts, nowMs)
     p.zadd(k.instances(svc), nowMs, instance)
     p.zremrangebyscore(k.instances(svc), 0, nowMs - INSTANCE_FORGET_MS)
@@ -196,6 +205,7 @@ export class FlushPipeline {
     const { stats, writer, requests } = this.deps
     stats.droppedBuckets = writer.droppedBuckets
     stats.droppedLateRequests = writer.droppedLateRequests
+    stats.droppedCoverageMarks = writer.droppedCoverageMarks
     stats.overflowedRequests = requests.overflowedRequests
   }
 }

@@ -7,16 +7,30 @@
  * The open 10 s buckets' values are the recorder's own cumulative aggregates (requestMetrics.ts), encoded as they
  * are; a series is written when its count changed since its last confirmed write. When a 10 s bucket closes, its
  * values are copied into compact accumulators, released from the recorder, and rolled up into the 1 min and 1 h
- * buckets (one merge per series per 10 s instead of two per flush), so the coarse tiers trail by ~12 s.
- * Writes per flush: the 10 s tier every flush; the 1 min tier a tenth of its series per flush and the 1 h tier a
- * sixtieth (staggered by a hash of the field), so flush cost stays flat. Memory: one packed array per series per
- * open tier bucket; buckets that cannot be written (Redis away) are capped, the oldest dropped and counted.
+ * buckets (one merge per series per 10 s instead of two per flush), so the coarse tiers trail by ~12 s. The service
+ * totals (`tot`, one field) take exactly the same path as the route series (`req`) in every tier: a closing bucket's
+ * values are all copied before the recorder releases it, and they wait in memory for a confirmed write like any other.
+ *
+ * No data ≠ zero: each instance makes sure its total exists in every 10 s bucket it was alive in, even with no
+ * request (an empty value, written once), and rolls it up like any total, so a `tot` key present means "covered" and
+ * an absent one a gap in every tier. An idle instance therefore writes one empty value per 10 s bucket and one per
+ * coarse bucket, nothing per flush. Which 10 s parts of a coarse bucket were covered goes into its coverage bitmap
+ * (coverageMarks.ts), one bit per 10 s bucket covered, in the same pipeline.
+ *
+ * Writes per flush: every series whose value changed, in every tier. The coarse tiers' values change only when a
+ * closed 10 s bucket rolls up (every 10 s), so the flush after the one whose sync rolled it up writes all of a coarse
+ * bucket's changed series at once — routes and total in the same pipeline, so they always add up — and the flushes
+ * in between write nothing of them (the roll-up's work and these writes fall on two flushes, not one). Memory: one
+ * packed array per series per open tier bucket; buckets that cannot be written (Redis away) are capped, the oldest
+ * dropped and counted. HSETs go out as prebuilt RESP frames (hsetFrames.ts).
  */
-import { Command, type ChainableCommander, type Pipeline } from 'ioredis'
+import type { ChainableCommander, Pipeline } from 'ioredis'
 import { TOTAL_FIELD, ownSeriesField, type KeySpace } from '../../shared/keys'
 import { TIERS, TIER_10S, bucketExpiresAt, bucketStart, type Tier } from '../../shared/timeBuckets'
+import { CoverageMarks } from './coverageMarks'
+import { HsetFrames } from './hsetFrames'
 import { FOLD_SERIES_LUA } from './mergeScript'
-import type { RequestMetrics, SeriesAggregate } from './requestMetrics'
+import type { RecordedBucket, RequestMetrics, SeriesAggregate } from './requestMetrics'
 import { SeriesAccumulator } from './seriesAccumulator'
 import { encodePacked } from './seriesEncoder'
 
@@ -29,12 +43,8 @@ const CLOSE_GRACE_MS = 2500
 const COARSE_CLOSE_GRACE_MS = 6000
 /** Own fields folded per flush at most (a fold costs Redis ~10–20 µs a field). */
 const FOLDS_PER_FLUSH = 250
-/**
- * Flushes over which a tier's series writes are spread. Coarse tiers change only when a 10 s bucket rolls up (every
- * 10 s), so writing each of their series once per 10 (1 min tier) or 60 (1 h tier) flushes loses nothing but
- * freshness of at most that many seconds, and keeps every flush's encoding work flat.
- */
-const CADENCE: Record<string, number> = { '10s': 1, '1m': 10, '1h': 60 }
+/** `writtenCount` of a value never written: an empty total (count 0) still gets its one write (presence). */
+const NEVER_WRITTEN = -1
 
 type BucketState = 'open' | 'closing' | 'folding'
 
@@ -54,10 +64,13 @@ interface TierBucket {
    */
   series: Map<string, Value>
   live: boolean
+  /**
+   * A coarse bucket a 10 s bucket was rolled up into by the running sync: its writes wait for the next flush, so the
+   * roll-up's work and the writes it causes fall on two flushes (routes and total alike: they roll up together).
+   */
+  rolledUp: boolean
   /** Shared fields whose own field still has to be folded (state `folding`). */
   toFold: string[]
-  /** Stagger slot of each field (coarse tiers), computed once. */
-  slots: Map<string, number>
 }
 
 /** Options of the writer. */
@@ -70,9 +83,15 @@ export interface SeriesWriterOptions {
   service: string
   /** `<instance>#<boot id>`: names this process's own fields. */
   ownTag: string
-  /** Buckets holding unwritten data kept per tier while Redis is away, the open one included (oldest dropped
-   * beyond); default 60 (10 min of the 10 s tier). */
+  /** Bucket starts holding unwritten data kept per tier while Redis is away, the open one included (oldest dropped
+   * beyond, their routes and total together); default 60 (10 min of the 10 s tier). */
   maxBufferedBuckets?: number
+  /**
+   * The collector's flush cadence in ms; default 1000. Two syncs at most twice this far apart mean the instance was
+   * alive in between, so every 10 s bucket between them gets its (possibly empty) total; after a longer pause (a
+   * stalled process, a clock jump) only the current bucket does.
+   */
+  flushIntervalMs?: number
   /**
    * Send each HSET as one RESP frame built here (default true): the values are encoded straight into the frame and
    * ioredis writes it as is, instead of converting 2,000 arguments. Must be false when the client has a
@@ -81,46 +100,10 @@ export interface SeriesWriterOptions {
   prebuiltFrames?: boolean
 }
 
-/**
- * A command whose RESP frame was built by the caller; ioredis queues and answers it like any other (its one
- * argument, the key, serves slot and key lookups), but writes `frame` as is (ioredis `Command.toWritable`).
- */
-class PrebuiltCommand extends Command {
-  constructor(name: string, key: string, private readonly frame: Buffer) {
-    super(name, [key])
-  }
-
-  override toWritable(): Buffer {
-    return this.frame
-  }
-}
-
-const CRLF_0 = 0x0d
-const CRLF_1 = 0x0a
-/** Longest `$<len>\r\n` of a packed value: values stay under 100,000 bytes (`maxEncodedLength` ≤ ~10 KB). */
-const VALUE_HEADER_MAX = 8
-
-/** Writes a RESP header (`*<n>\r\n` or `$<n>\r\n`) at `o`; returns the end offset. */
-function writeRespHeader(out: Buffer, o: number, type: 0x2a | 0x24, n: number): number {
-  out[o++] = type
-  o += out.write(String(n), o, 'latin1')
-  out[o++] = CRLF_0
-  out[o++] = CRLF_1
-  return o
-}
-
-
 /** True when every value's last confirmed write has its current count. */
 function allWritten(series: Map<string, Value>): boolean {
   for (const v of series.values()) if (v.count !== v.writtenCount) return false
   return true
-}
-
-/** djb2 string hash, for staggering a tier's writes over flushes. */
-function slotOf(field: string, cadence: number): number {
-  let h = 5381
-  for (let i = 0; i < field.length; i++) h = ((h << 5) + h + field.charCodeAt(i)) | 0
-  return (h >>> 0) % cadence
 }
 
 /** See the module comment. Single-threaded use: sync → plan → (exec) → commit, one flush at a time. */
@@ -135,59 +118,107 @@ export class SeriesWriter {
    */
   droppedLateRequests = 0
 
+  private readonly flushIntervalMs: number
+  /** Recorder buckets to release at the end of the running sync (their values are copied, or dropped). */
+  private readonly releasing = new Set<number>()
+  /** Latest 10 s bucket start whose total presence is ensured, and the time of the last (non-final) sync. */
+  private coveredUpTo = Number.NEGATIVE_INFINITY
+  private lastSyncMs: number | null = null
+
   private readonly prebuiltFrames: boolean
-  private readonly fieldHeads = new Map<string, Buffer>()
-  /** Where HSET frames are built (see `reserve`), and the bytes of it used by the flush being planned. */
-  private arena = Buffer.allocUnsafe(64 * 1024)
-  private arenaUsed = 0
+  private readonly frames: HsetFrames
+  private readonly coverage: CoverageMarks
 
   constructor(private readonly options: SeriesWriterOptions) {
     this.maxBufferedBuckets = options.maxBufferedBuckets ?? 60
     this.prebuiltFrames = options.prebuiltFrames ?? true
+    this.frames = new HsetFrames(options.ownTag)
+    this.flushIntervalMs = options.flushIntervalMs ?? 1000
+    this.coverage = new CoverageMarks(options.keys, options.service)
+  }
+
+  /** Coverage marks dropped unwritten beyond their cap (`collector.stats.droppedCoverageMarks`). */
+  get droppedCoverageMarks(): number {
+    return this.coverage.dropped
   }
 
   /**
-   * Adopts the recorder's new 10 s buckets and closes those whose time has passed (all of them when `final`): their
-   * values are copied into accumulators, rolled up into the coarse tiers and released from the recorder. Runs every
-   * flush, connected or not, so the recorder only ever holds the open buckets.
+   * Adopts the recorder's new 10 s buckets, makes sure this instance's total exists in the 10 s buckets it has been
+   * alive in (not when `final`), and closes the 10 s buckets whose time has passed (all of them when `final`): their
+   * values are copied into accumulators and rolled up into the coarse tiers — routes and total alike — and only then
+   * are the recorder's buckets released (zeroed for reuse). Runs every flush, connected or not, so the recorder only
+   * ever holds the open buckets.
    */
   sync(nowMs: number, final = false): void {
     const recorder = this.options.recorder
-    for (const rb of [...recorder.buckets()]) {
-      const b = this.buckets.get(this.options.keys.requestBucket(this.options.service, TIER_10S.name, rb.start))
-      if (b === undefined) {
-        const req = this.bucketFor(TIER_10S, rb.start, 'req')
-        const tot = this.bucketFor(TIER_10S, rb.start, 'tot')
-        if (req === null || tot === null || !this.buckets.has(req.key) || !this.buckets.has(tot.key)) {
-          // Older than every bucket the cap keeps (or already folding): dropped.
-          this.droppedLateRequests += rb.total.count
-          recorder.release(rb.start)
-          continue
-        }
-        req.series = rb.series
-        req.live = true
-        tot.series = new Map<string, Value>([[TOTAL_FIELD, rb.total]])
-        tot.live = true
-      } else if (!b.live || b.series !== rb.series) {
-        // Requests for a bucket already closed here (the clock went back): dropped.
-        this.droppedLateRequests += rb.total.count
-        recorder.release(rb.start)
-      }
-    }
+    for (const rb of [...recorder.buckets()]) this.adopt(rb)
+    if (!final) this.cover(nowMs)
     for (const b of [...this.buckets.values()]) {
-      if (!b.live || !(final || nowMs >= b.start + b.tier.bucketMs + CLOSE_GRACE_MS)) continue
-      const copy = new Map<string, Value>()
-      for (const [field, v] of b.series) {
-        const acc = new SeriesAccumulator().addDelta(v as SeriesAggregate)
-        acc.writtenCount = v.writtenCount
-        copy.set(field, acc)
+      if (b.tier !== TIER_10S || b.state !== 'open' || !(final || nowMs >= b.start + b.tier.bucketMs + CLOSE_GRACE_MS)) continue
+      if (b.live) {
+        const copy = new Map<string, Value>()
+        for (const [field, v] of b.series) {
+          const acc = new SeriesAccumulator().addDelta(v as SeriesAggregate)
+          acc.writtenCount = v.writtenCount
+          copy.set(field, acc)
+        }
+        b.series = copy
+        b.live = false
+        // Not released yet: the recorder's bucket holds this start's routes *and* its total, which another
+        // bucket of this loop may still have to copy.
+        this.releasing.add(b.start)
       }
-      b.series = copy
-      b.live = false
       b.state = 'closing'
       this.rollUp(b)
-      if (b.kind === 'req') recorder.release(b.start)
     }
+    for (const start of this.releasing) recorder.release(start)
+    this.releasing.clear()
+  }
+
+  /**
+   * Takes a recorder bucket's live values as the open 10 s `req` and `tot` buckets of its start, once. Requests for a
+   * start already closed here (the clock went back), or older than every start the cap keeps, are dropped.
+   */
+  private adopt(rb: RecordedBucket): void {
+    if (this.releasing.has(rb.start)) return
+    const { keys, service } = this.options
+    const req = this.buckets.get(keys.requestBucket(service, TIER_10S.name, rb.start))
+    if (req !== undefined && req.live && req.series === rb.series) return
+    const tot = this.buckets.get(keys.requestTotals(service, TIER_10S.name, rb.start))
+    // Absent, or only this instance's empty total (presence) so far: adopt.
+    if (req === undefined && (tot === undefined || (tot.state === 'open' && !tot.live))) {
+      const r = this.bucketFor(TIER_10S, rb.start, 'req')
+      const t = r === null ? null : this.bucketFor(TIER_10S, rb.start, 'tot')
+      if (r !== null && t !== null) {
+        r.series = rb.series
+        r.live = true
+        t.series = new Map<string, Value>([[TOTAL_FIELD, rb.total]])
+        t.live = true
+        return
+      }
+    }
+    this.droppedLateRequests += rb.total.count
+    this.releasing.add(rb.start)
+  }
+
+  /**
+   * Presence: an empty total (written once) in every 10 s bucket since the last sync — the current one, and those in
+   * between when the two syncs were at most two flush intervals apart; nothing is claimed across a longer pause.
+   * Each such bucket is marked once in the coarse tiers' coverage bitmaps.
+   */
+  private cover(nowMs: number): void {
+    const step = TIER_10S.bucketMs
+    const current = bucketStart(nowMs, step)
+    const last = this.lastSyncMs
+    const onTime = last !== null && nowMs >= last && nowMs - last <= 2 * this.flushIntervalMs
+    for (let start = Math.max(onTime ? bucketStart(last, step) : current, this.coveredUpTo + step); start <= current; start += step) {
+      const b = this.bucketFor(TIER_10S, start, 'tot')
+      if (b === null) continue
+      if (b.state === 'open' && b.series.size === 0) b.series.set(TOTAL_FIELD, emptyTotal())
+      this.coverage.mark(start)
+    }
+    this.coveredUpTo = Math.max(this.coveredUpTo, current)
+    this.lastSyncMs = nowMs
   }
 
   /** Adds the final values of a closed 10 s bucket into the coarse tiers' buckets. */
@@ -201,9 +232,10 @@ export class SeriesWriter {
       }
       for (const [field, v] of b.series) {
         let current = into.series.get(field) as SeriesAccumulator | undefined
-        if (current === undefined) into.series.set(field, (current = new SeriesAccumulator()))
+        if (current === undefined) into.series.set(field, (current = b.kind === 'tot' ? emptyTotal() : new SeriesAccumulator()))
         current.addAccumulator(v as SeriesAccumulator)
       }
+      into.rolledUp = true
     }
   }
 
@@ -213,13 +245,12 @@ export class SeriesWriter {
   }
 
   /**
-   * Adds this flush's writes and folds to pipeline `p`. Call the returned function with `true` once the pipeline
-   * succeeded (writes confirmed, folds done) or `false` when it failed (everything is retried later; both writes and
-   * folds are safe to repeat).
-   * @param flushNo increasing flush counter (staggers coarse tiers)
+   * Adds this flush's writes, folds and coverage marks to pipeline `p`. Call the returned function with `true` once
+   * the pipeline succeeded (writes confirmed, folds done) or `false` when it failed (everything is retried later;
+   * writes, folds and marks are all safe to repeat).
    * @param final write and fold everything regardless of time (collector.close)
    */
-  plan(p: ChainableCommander, nowMs: number, flushNo: number, final = false): (ok: boolean) => void {
+  plan(p: ChainableCommander, nowMs: number, final = false): (ok: boolean) => void {
     /** Values written by this flush and the count each had when it was encoded. */
     const written: [Value[], number[]][] = []
     const folds: [TierBucket, number][] = []
@@ -249,21 +280,16 @@ export class SeriesWriter {
         folds.push([b, n])
         continue
       }
-      const cadence = b.state === 'closing' ? 1 : (CADENCE[b.tier.name] ?? 1)
-      const slot = flushNo % cadence
+      if (b.rolledUp) {
+        b.rolledUp = false
+        if (!final) continue
+      }
+      // Every changed series of the bucket, in this flush: no part of a bucket waits for a later one.
       const fields: string[] = []
       const values: Value[] = []
       let bound = 0
       for (const [field, v] of b.series) {
         if (v.count === v.writtenCount) continue
-        if (cadence > 1) {
-          let s = b.slots.get(field)
-          if (s === undefined) {
-            s = slotOf(field, cadence)
-            b.slots.set(field, s)
-          }
-          if (s !== slot) continue
-        }
         fields.push(field)
         values.push(v)
         bound += v.maxEncodedLength()
@@ -271,7 +297,7 @@ export class SeriesWriter {
       if (fields.length === 0) continue
       // Counts as encoded now: a live value may grow while the pipeline is in flight.
       written.push([values, values.map((v) => v.count)])
-      if (this.prebuiltFrames) (p as unknown as Pipeline).sendCommand(this.hsetFrame(b.key, fields, values))
+      if (this.prebuiltFrames) (p as unknown as Pipeline).sendCommand(this.frames.hset(b.key, fields, values))
       else {
         // Every value of this HSET packed into one buffer, passed as views: one allocation, not one per field.
         const buf = Buffer.allocUnsafe(bound)
@@ -288,14 +314,11 @@ export class SeriesWriter {
       }
       p.pexpireat(b.key, expireAt)
     }
+    const commitCoverage = this.coverage.plan(p, nowMs)
     return (ok) => {
-      if (!ok) {
-        // Frames of this flush may still sit in the socket's buffer: never write over them.
-        if (this.arenaUsed > 0) this.arena = Buffer.allocUnsafe(this.arena.length)
-        this.arenaUsed = 0
-        return
-      }
-      this.arenaUsed = 0
+      this.frames.settled(ok)
+      commitCoverage(ok)
+      if (!ok) return
       for (const [values, counts] of written) for (let i = 0; i < values.length; i++) (values[i] as Value).writtenCount = counts[i] as number
       for (const [b, n] of folds) {
         b.toFold.splice(0, n)
@@ -305,102 +328,46 @@ export class SeriesWriter {
   }
 
   /**
-   * `HSET <key> <own field> <value> …` for `fields` of bucket `b` as one RESP frame, written into the arena (values
-   * encoded in place, no per-value allocation).
+   * The not-yet-folding bucket of (tier, start, kind), created when absent; null when it is folding (its final value
+   * is in Redis) or was dropped at once by the cap (older than every start it keeps).
    */
-  private hsetFrame(key: string, fields: string[], values: Value[]): PrebuiltCommand {
-    const keyLen = Buffer.byteLength(key)
-    let start = this.reserve(0, 0, 32 + keyLen)
-    let o = writeRespHeader(this.arena, start, 0x2a, 2 + 2 * fields.length)
-    o += this.arena.write('$4\r\nHSET\r\n', o, 'latin1')
-    o = writeRespHeader(this.arena, o, 0x24, keyLen)
-    o += this.arena.write(key, o, 'utf8')
-    this.arena[o++] = CRLF_0
-    this.arena[o++] = CRLF_1
-    for (let i = 0; i < fields.length; i++) {
-      const head = this.fieldHead(fields[i] as string)
-      const acc = values[i] as Value
-      const need = head.length + VALUE_HEADER_MAX + acc.maxEncodedLength() + 2
-      if (this.arena.length - o < need) {
-        const moved = this.reserve(start, o, need)
-        o = moved + (o - start)
-        start = moved
-      }
-      const arena = this.arena
-      o += head.copy(arena, o)
-      // Encode after room for the longest header, then close the gap once the length is known.
-      const at = o + VALUE_HEADER_MAX
-      let end = acc.encodeInto(arena, at)
-      if (end < 0) {
-        const bytes = encodePacked(acc.toPacked())
-        arena.set(bytes, at)
-        end = at + bytes.length
-      }
-      const len = end - at
-      o = writeRespHeader(arena, o, 0x24, len)
-      if (o !== at) arena.copyWithin(o, at, end)
-      o += len
-      arena[o++] = CRLF_0
-      arena[o++] = CRLF_1
-    }
-    this.arenaUsed = o
-    return new PrebuiltCommand('hset', key, this.arena.subarray(start, o))
-  }
-
-  /**
-   * Makes room for `need` more bytes after the frame being built at `[start, end)` of the arena and returns the
-   * frame's (possibly new) start. The arena is reused from flush to flush once the previous flush was answered
-   * (so every frame written from it has left the process); otherwise, or when it is too small, a new one is taken
-   * and the partial frame copied over.
-   */
-  private reserve(start: number, end: number, need: number): number {
-    if (end === 0 && start === 0) {
-      // A new frame: starts where the previous frame of this flush ended.
-      if (this.arena.length - this.arenaUsed >= need) return this.arenaUsed
-      this.arena = Buffer.allocUnsafe(Math.max(need, this.arena.length * 2))
-      this.arenaUsed = 0
-      return 0
-    }
-    const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, end - start + need))
-    this.arena.copy(next, 0, start, end)
-    this.arena = next
-    return 0
-  }
-
-  /** `$<len>\r\n<own field>\r\n` of a series (cached; the cache is dropped when it outgrows 4× a normal size). */
-  private fieldHead(field: string): Buffer {
-    let head = this.fieldHeads.get(field)
-    if (head === undefined) {
-      if (this.fieldHeads.size >= 20_000) this.fieldHeads.clear()
-      const name = Buffer.from(ownSeriesField(field, this.options.ownTag), 'utf8')
-      head = Buffer.concat([Buffer.from(`$${name.length}\r\n`, 'latin1'), name, Buffer.from('\r\n', 'latin1')])
-      this.fieldHeads.set(field, head)
-    }
-    return head
-  }
-
   private bucketFor(tier: Tier, start: number, kind: 'req' | 'tot'): TierBucket | null {
     const { keys, service } = this.options
     const key = kind === 'req' ? keys.requestBucket(service, tier.name, start) : keys.requestTotals(service, tier.name, start)
     const existing = this.buckets.get(key)
     if (existing !== undefined) return existing.state === 'folding' ? null : existing
-    const b: TierBucket = { tier, start, kind, key, state: 'open', series: new Map(), live: false, toFold: [], slots: new Map() }
+    const b: TierBucket = { tier, start, kind, key, state: 'open', series: new Map(), live: false, rolledUp: false, toFold: [] }
     this.buckets.set(key, b)
-    this.enforceCap(tier, kind)
-    return b
+    this.enforceCap(tier)
+    return this.buckets.get(key) === b ? b : null
   }
 
-  /** Keeps at most maxBufferedBuckets unwritten closed buckets of a tier (Redis away), dropping the oldest. */
-  private enforceCap(tier: Tier, kind: 'req' | 'tot'): void {
-    // Buckets of the tier still holding data in memory (the open one included): at most maxBufferedBuckets.
-    const closedUnwritten = [...this.buckets.values()].filter((b) => b.tier === tier && b.kind === kind && b.state !== 'folding')
-    const excess = closedUnwritten.length - this.maxBufferedBuckets
+  /**
+   * Keeps the buckets of at most maxBufferedBuckets starts of a tier holding data in memory (Redis away), dropping
+   * the oldest starts — routes and total together, so they stay in step. A dropped start whose routes held requests
+   * counts in `droppedBuckets`; a live one is released from the recorder at the end of the sync.
+   */
+  private enforceCap(tier: Tier): void {
+    const starts = new Set<number>()
+    for (const b of this.buckets.values()) if (b.tier === tier && b.state !== 'folding') starts.add(b.start)
+    const excess = starts.size - this.maxBufferedBuckets
     if (excess <= 0) return
-    closedUnwritten.sort((a, b) => a.start - b.start)
-    for (const b of closedUnwritten.slice(0, excess)) {
-      this.buckets.delete(b.key)
-      if (kind === 'req') this.droppedBuckets++
-      if (b.live && kind === 'req') this.options.recorder.release(b.start)
+    const { keys, service } = this.options
+    for (const start of [...starts].sort((a, b) => a - b).slice(0, excess)) {
+      for (const key of [keys.requestBucket(service, tier.name, start), keys.requestTotals(service, tier.name, start)]) {
+        const b = this.buckets.get(key)
+        if (b === undefined || b.state === 'folding') continue
+        this.buckets.delete(key)
+        if (b.kind === 'req' && b.series.size > 0) this.droppedBuckets++
+        if (b.live) this.releasing.add(start)
+      }
     }
   }
+}
+
+/** An empty service total that still needs its one write (presence, see the module comment). */
+function emptyTotal(): SeriesAccumulator {
+  const acc = new SeriesAccumulator()
+  acc.writtenCount = NEVER_WRITTEN
+  return acc
 }

@@ -296,3 +296,27 @@ export async function useTheme(page: Page, theme: 'light' | 'dark'): Promise<voi
   }
   expect(await matches(), `could not switch the dashboard to the ${theme} theme`).toBe(true)
 }
+
+/** Where playwright.config.ts's webServer keeps the embedded Redis (its FUSEBOX_REDIS_DIR, relative to the repo). */
+export const E2E_REDIS_DIR = '.fusebox/e2e-redis'
+
+/**
+ * The Redis the e2e stack's server and demo fleet use, for a spec that writes to it itself (e.g. through the SDK):
+ * `REDIS_URL` when the run was given one (the webServer inherits it, so `start.mjs` uses it), else the embedded
+ * redis-server started by `start.mjs`. That one listens on a free port it prints but writes nowhere; its pidfile
+ * (E2E_REDIS_DIR/redis.pid) leads to the process, whose title redis-server sets to `redis-server 127.0.0.1:<port>`.
+ * @throws Error when neither is there (the stack is not running, or Redis is not the embedded one)
+ */
+export function e2eRedisUrl(): string {
+  if (process.env.REDIS_URL) return process.env.REDIS_URL
+  const pidFile = `${E2E_REDIS_DIR}/redis.pid`
+  if (!existsSync(pidFile)) throw new Error(`no REDIS_URL and no ${pidFile}: is the e2e stack (playwright.config.ts webServer) running?`)
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10)
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0+/g, ' ').trim()
+  const port = /--port (\d+)/.exec(cmdline)?.[1] ?? /redis-server \S*:(\d+)/.exec(cmdline)?.[1]
+  if (!cmdline.includes('redis-server') || port === undefined) throw new Error(`pid ${pid} of ${pidFile} is not a redis-server with a port: "${cmdline}"`)
+  return `redis://127.0.0.1:${port}`
+}
+
+/** The Redis key prefix of the e2e stack's server and demo fleet (the server's FUSEBOX_PREFIX, default `fusebox`). */
+export const E2E_PREFIX = process.env.FUSEBOX_PREFIX || 'fusebox'

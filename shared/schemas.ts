@@ -92,27 +92,41 @@ export interface InstanceHealth {
 }
 
 /**
- * Summary statistics of requests over a duration: how many, throughput in requests per second, error rate as a
- * fraction 0–1, and latency percentiles in ms (null when there were no requests).
+ * Request figures over a window, as shared/figures.ts defines them (docs/METRICS.md): how many requests, throughput
+ * in requests per second over the covered span, error rate as a fraction 0–1, and latency percentiles in ms from
+ * the merged histogram of exactly the same buckets (±1 % relative, α of shared/histogram.ts).
  */
 export interface SeriesStats {
   requests: number
-  throughputRps: number
-  errorRate: number
+  errors: number
+  /** `requests ÷ covered seconds`; null when the window has no data (no instance flushed any of its buckets). */
+  throughputRps: number | null
+  /** `errors ÷ requests`; null when there were no requests. */
+  errorRate: number | null
   p50Ms: number | null
   p95Ms: number | null
   p99Ms: number | null
+  p999Ms: number | null
+  /** The covered span, ms: the buckets some instance flushed (the open one by its elapsed part). */
+  coveredMs: number
+  /** Start of the first bucket with data (epoch ms), null when none: a window that starts earlier says "data since". */
+  dataSinceMs: number | null
 }
 
-/** One point of a service's latency/throughput series (one time bucket). */
+/**
+ * One point of a request series (one time bucket). A bucket no instance flushed is a gap: every figure null and
+ * `noData` true; a flushed bucket with no requests has throughput 0 and the rest null.
+ */
 export interface SeriesPoint {
   /** Bucket start, epoch ms. */
   t: number
-  throughputRps: number
-  errorRate: number
+  noData: boolean
+  throughputRps: number | null
+  errorRate: number | null
   p50Ms: number | null
   p95Ms: number | null
   p99Ms: number | null
+  p999Ms: number | null
 }
 
 /** A breaker across the cluster: summary state plus each instance's own report. */
@@ -134,6 +148,8 @@ export interface BreakerSummary {
 export interface ServiceOverview extends SeriesStats {
   service: string
   windowMs: number
+  /** Width of the buckets the figures and `series` come from (the window's tier), ms. */
+  bucketMs: number
   instances: InstanceHealth[]
   series: SeriesPoint[]
 }

@@ -71,7 +71,7 @@ export function me(opts: CallOptions = {}): Promise<SessionInfo> {
   return client.auth.me.query(undefined, opts)
 }
 
-/** Overview of every service and breaker over `windowMs` (server default 5 min). */
+/** Overview of every service and breaker over `windowMs` (server default 5 min) ending at `untilMs` (epoch ms, default now). */
 export function getOverview(input: Given<ApiInputs['overview']['get']> = {}, opts: CallOptions = {}): Promise<OverviewData> {
   return client.overview.get.query(input, opts)
 }
@@ -113,20 +113,26 @@ export function subscribeLive(handlers: LiveHandlers, windowMs?: number): () => 
 
 /** One service with instances up / total (`services.list`). */
 export type ServiceListItem = ApiOutputs['services']['list'][number]
-/** Input of `getSeries`: `{ service, windowMs? (10 s … 30 days), route?: { method, route } }`. */
+/** Input of `getSeries`: `{ service, windowMs? (10 s … 30 days), untilMs? (absolute window end, epoch ms), route?: { method, route } }`. */
 export type SeriesQuery = ApiInputs['series']['get']
-/** A service's (or route's) series over a window: `{ tier, bucketMs, points, total }` (`series.get`). */
+/**
+ * A service's (or route's) series over a window: `{ tier, bucketMs, points, total }` (`series.get`); a point with
+ * `noData` is a gap (every figure null), `total` is the window's SeriesStats.
+ */
 export type ServiceSeriesResult = ApiOutputs['series']['get']
 /**
- * Input of `listEndpoints`: service, window, sort key and direction, `filter` (route or method, case-insensitive),
+ * Input of `listEndpoints`: service, window (and `untilMs`, its absolute end), sort key and direction, `filter` (route or method, case-insensitive),
  * `offset` (first row, default 0) and `limit` (1–ENDPOINTS_MAX_LIMIT).
  */
 export type EndpointsQuery = ApiInputs['endpoints']['list']
 /** Sortable columns of the endpoints table (the server's sort keys). */
 export type EndpointSortKey = NonNullable<EndpointsQuery['sortBy']>
-/** One page of the endpoints table: `{ tier, total, rows }` (`endpoints.list`). */
+/** One page of the endpoints table: `{ tier, total, rows, coveredMs, dataSinceMs }` (`endpoints.list`). */
 export type EndpointsPage = ApiOutputs['endpoints']['list']
-/** One endpoints row: method, route, requests, throughputRps, errorRate (0–1), p50Ms/p95Ms/p99Ms (ms or null). */
+/**
+ * One endpoints row: method, route, status counts and the route's SeriesStats — requests, errors, throughputRps
+ * (null: no data), errorRate (0–1, null: no requests), p50Ms/p95Ms/p99Ms/p999Ms (ms or null).
+ */
 export type EndpointRowData = EndpointsPage['rows'][number]
 /** Caches of a service over a window: `{ tier, caches }` (`caches.list`). */
 export type CachesResult = ApiOutputs['caches']['list']
@@ -144,12 +150,12 @@ export function listServices(opts: CallOptions = {}): Promise<ServiceListItem[]>
   return client.services.list.query(undefined, opts)
 }
 
-/** Series of a service, or of one route of it, over `windowMs` (10 s … 30 days; the server picks the tier). */
+/** Series of a service, or of one route of it, over `windowMs` (10 s … 30 days; the server picks the tier) ending at `untilMs` (default now). */
 export function getSeries(input: SeriesQuery, opts: CallOptions = {}): Promise<ServiceSeriesResult> {
   return client.series.get.query(input, opts)
 }
 
-/** One sorted, filtered page of a service's routes with rps, error rate and p50/p95/p99. */
+/** One sorted, filtered page of a service's routes with rps, error rate and p50/p95/p99/p99.9. */
 export function listEndpoints(input: EndpointsQuery, opts: CallOptions = {}): Promise<EndpointsPage> {
   return client.endpoints.list.query(input, opts)
 }

@@ -1,10 +1,26 @@
 import { describe, expect, it } from 'vitest'
-import { formatClock, formatMegabytes, formatMs, formatPercent, formatRps, NO_VALUE } from './format'
+import { formatClock, formatDayTime, formatMegabytes, formatMinute, formatMs, formatPercent, formatRps, formatThroughput, NO_DATA, NO_VALUE } from './format'
 
 describe('format', () => {
   it('shows wall-clock time as zero-padded HH:MM:SS in local time', () => {
     expect(formatClock(new Date(2026, 0, 2, 9, 5, 7).getTime())).toBe('09:05:07')
     expect(formatClock(new Date(2026, 0, 2, 23, 59, 59, 999).getTime())).toBe('23:59:59')
+  })
+
+  it('shows minutes as HH:MM and, for long windows, the day too as MM-DD HH:MM', () => {
+    expect(formatMinute(new Date(2026, 0, 2, 9, 5, 7).getTime())).toBe('09:05')
+    expect(formatDayTime(new Date(2026, 0, 2, 14, 2, 59).getTime())).toBe('01-02 14:02')
+  })
+
+  it('a window without data shows "No data" for throughput, never 0.00; a real zero stays 0.00', () => {
+    expect(formatThroughput(null)).toBe(NO_DATA)
+    expect(formatThroughput(0)).toBe('0.00')
+    expect(formatThroughput(29.44)).toBe('29.4')
+    expect(formatRps(null)).toBe(NO_VALUE)
+  })
+
+  it('an error rate without requests shows a dash, not 0 %', () => {
+    expect(formatPercent(null)).toBe(NO_VALUE)
   })
 
   it('shows small throughputs with two decimals and large ones as grouped whole numbers', () => {

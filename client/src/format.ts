@@ -5,8 +5,14 @@
 
 const INTEGER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
-/** Placeholder for a value that does not exist (no requests in the window, no data yet). */
+/** Placeholder for a value that does not exist (no requests in the window, nothing loaded yet). */
 export const NO_VALUE = '—'
+
+/**
+ * What a throughput shows when the window has no data at all (no instance flushed any of its buckets): not "0.00",
+ * which would claim the service served nothing (docs/METRICS.md "Coverage and gaps").
+ */
+export const NO_DATA = 'No data'
 
 /** Formats epoch ms as local wall-clock time `HH:MM:SS` (24 h). */
 export function formatClock(epochMs: number): string {
@@ -15,17 +21,40 @@ export function formatClock(epochMs: number): string {
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
 }
 
-/** Formats requests per second: 2 decimals below 10, 1 below 100, then whole numbers with grouping. */
-export function formatRps(rps: number): string {
-  if (!Number.isFinite(rps)) return NO_VALUE
+/** Formats epoch ms as local `HH:MM` (24 h). */
+export function formatMinute(epochMs: number): string {
+  return formatClock(epochMs).slice(0, 5)
+}
+
+/** Formats epoch ms as local `MM-DD HH:MM` (24 h), for axes and notes of windows a day or longer. */
+export function formatDayTime(epochMs: number): string {
+  if (!Number.isFinite(epochMs)) return NO_VALUE
+  const d = new Date(epochMs)
+  return `${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${formatMinute(epochMs)}`
+}
+
+/**
+ * Formats requests per second: 2 decimals below 10, 1 below 100, then whole numbers with grouping; null (no data)
+ * → "—" (tiles say NO_DATA instead).
+ */
+export function formatRps(rps: number | null): string {
+  if (rps === null || !Number.isFinite(rps)) return NO_VALUE
   if (rps < 10) return rps.toFixed(2)
   if (rps < 100) return rps.toFixed(1)
   return INTEGER.format(rps)
 }
 
-/** Formats a fraction 0–1 as a percentage number (no `%` sign): 2 decimals below 1 %, else 1 decimal. */
-export function formatPercent(fraction: number): string {
-  if (!Number.isFinite(fraction)) return NO_VALUE
+/** A throughput figure as a tile or header shows it: `formatRps`, or NO_DATA when the window has no data (null). */
+export function formatThroughput(rps: number | null): string {
+  return rps === null ? NO_DATA : formatRps(rps)
+}
+
+/**
+ * Formats a fraction 0–1 as a percentage number (no `%` sign): 2 decimals below 1 %, else 1 decimal; null (nothing
+ * to divide, e.g. an error rate without requests) → "—".
+ */
+export function formatPercent(fraction: number | null): string {
+  if (fraction === null || !Number.isFinite(fraction)) return NO_VALUE
   const pct = fraction * 100
   return pct < 1 ? pct.toFixed(2) : pct.toFixed(1)
 }

@@ -67,12 +67,15 @@ export class StallWatch {
   }
 }
 
-/** Fetches one snapshot over `windowMs` (paused mode: no stream); returns a function that aborts it. */
-export function fetchSnapshotOnce(windowMs: number): () => void {
+/**
+ * Fetches one snapshot over `windowMs` ending at `untilMs` (epoch ms; default now) — paused mode: no stream; the
+ * store records the `untilMs` it was read for. Returns a function that aborts it.
+ */
+export function fetchSnapshotOnce(windowMs: number, untilMs?: number): () => void {
   const abort = new AbortController()
-  getOverview({ windowMs }, { signal: abort.signal }).then((snapshot) => {
+  getOverview(untilMs === undefined ? { windowMs } : { windowMs, untilMs }, { signal: abort.signal }).then((snapshot) => {
     if (abort.signal.aborted) return
-    useSnapshotStore.getState().setSnapshot(snapshot)
+    useSnapshotStore.getState().setSnapshot(snapshot, untilMs ?? null)
     onFresh()
   }, onFailure)
   return () => abort.abort()

@@ -45,8 +45,13 @@ interface PersistedSnapshot {
 }
 
 interface SnapshotState extends PersistedSnapshot {
-  /** Replaces the snapshot (live feed ordering is the caller's job, see liveFeed.ts). */
-  setSnapshot: (next: OverviewSnapshot) => void
+  /**
+   * The absolute window end (epoch ms) `snapshot` was read for (a paused view), or null for a window ending at its
+   * `asOfMs` (live, and any persisted snapshot). Not persisted.
+   */
+  snapshotUntilMs: number | null
+  /** Replaces the snapshot, read for `untilMs` (default null: live); ordering of live events is liveFeed.ts's job. */
+  setSnapshot: (next: OverviewSnapshot, untilMs?: number | null) => void
   /** Forgets the snapshot and every page's data (sign-out). */
   clearSnapshot: () => void
 }
@@ -63,9 +68,10 @@ export const useSnapshotStore = create<SnapshotState>()(
   persist(
     (setState) => ({
       snapshot: null,
+      snapshotUntilMs: null,
       pages: {},
-      setSnapshot: (next) => setState({ snapshot: next }),
-      clearSnapshot: () => setState({ snapshot: null, pages: {} }),
+      setSnapshot: (next, untilMs = null) => setState({ snapshot: next, snapshotUntilMs: untilMs }),
+      clearSnapshot: () => setState({ snapshot: null, snapshotUntilMs: null, pages: {} }),
     }),
     {
       name: SNAPSHOT_STORAGE_KEY,
@@ -84,10 +90,12 @@ export const useSnapshotStore = create<SnapshotState>()(
       merge: (persisted, current) => {
         const p = persisted as Partial<PersistedSnapshot> | undefined
         const candidate = p?.snapshot
-        // Keep data that arrived before hydration finished, and never load a malformed value.
+        // Keep data that arrived before hydration finished, and never load a malformed value. A loaded one is a
+        // window that ended at its asOfMs (snapshotUntilMs null).
         const snapshot = current.snapshot ?? (isSnapshot(candidate) ? candidate : null)
+        const snapshotUntilMs = current.snapshot !== null ? current.snapshotUntilMs : null
         const pages = isPageMap(p?.pages) ? { ...p.pages, ...current.pages } : current.pages
-        return { ...current, snapshot, pages }
+        return { ...current, snapshot, snapshotUntilMs, pages }
       },
     },
   ),

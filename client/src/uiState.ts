@@ -2,7 +2,7 @@
  * URL-held UI state shared by every page: the selected service (`?service=`), time range (`?range=`) and
  * live/paused (`?live=`). In the URL so a view is shareable and the back button undoes a change; setters push a
  * history entry and keep the current path and every other param. Also the "as of" time the header shows, which
- * the current page reports.
+ * the current page reports, and the moment a paused view is frozen at (client state, see `useWindowEnd`).
  */
 import { useCallback, useEffect } from 'react'
 import { useSearchParams } from 'react-router'
@@ -10,6 +10,7 @@ import { create } from 'zustand'
 import { NAME_PATTERN } from '../../shared/vocabulary'
 import type { ServiceListItem } from './api'
 import { usePageData } from './store'
+import { pauseMoment } from './timeWindow'
 
 /** Selectable time ranges, shortest first: key → window in ms and a label. */
 export const RANGES = {
@@ -91,12 +92,52 @@ export function useWindowMs(): number {
   return RANGES[useRange()[0]].ms
 }
 
-/** Live (`?live=1`, the default) or paused (`?live=0`: nothing refetches). */
+/** Live (`?live=1`, the default) or paused (`?live=0`: nothing refetches; windows end at `useWindowEnd`). */
 export function useLive(): [boolean, (live: boolean) => void] {
   const [params] = useSearchParams()
   const set = useParamSetter('live')
   const setLive = useCallback((b: boolean) => set(b ? null : '0'), [set])
   return [params.get('live') !== '0', setLive]
+}
+
+interface PauseState {
+  /** End (epoch ms) of every window while paused (`pauseMoment` of when the pause began); null while live. */
+  pausedAtMs: number | null
+}
+
+/** The moment a paused view is frozen at; kept by `useKeepPauseMoment`, read through `useWindowEnd`. */
+export const usePauseStore = create<PauseState>()(() => ({ pausedAtMs: null }))
+
+/**
+ * Keeps the pause moment in step with `?live=`: set (to `pauseMoment(now)`) when the view becomes paused — by the
+ * toggle, a link, a reload or the back button — and cleared when it is live. Call once, in the shell.
+ */
+export function useKeepPauseMoment(): void {
+  const [live] = useLive()
+  const pausedAtMs = usePauseStore((s) => s.pausedAtMs)
+  useEffect(() => {
+    if (live && pausedAtMs !== null) usePauseStore.setState({ pausedAtMs: null })
+    else if (!live && pausedAtMs === null) usePauseStore.setState({ pausedAtMs: pauseMoment(Date.now()) })
+  }, [live, pausedAtMs])
+}
+
+/** Where the windows of the current view end: now while live, the pause moment while paused. */
+export interface WindowEnd {
+  /** Absolute window end (epoch ms) to send as `untilMs`; undefined = now (live). */
+  untilMs: number | undefined
+  /** False for the one render between pausing and the moment being set: fetch nothing yet. */
+  ready: boolean
+}
+
+/**
+ * The end of every window the pages read (`WindowEnd`). Live: now. Paused: one moment shared by every page and
+ * panel, so the Overview, a table row and its drill-down all describe the same window.
+ */
+export function useWindowEnd(): WindowEnd {
+  const [live] = useLive()
+  const pausedAtMs = usePauseStore((s) => s.pausedAtMs)
+  if (live) return { untilMs: undefined, ready: true }
+  return pausedAtMs === null ? { untilMs: undefined, ready: false } : { untilMs: pausedAtMs, ready: true }
 }
 
 interface AsOfState {

@@ -37,6 +37,7 @@ function ctx(role: 'operator' | 'viewer' | null): Context {
     auth,
     hub,
     secure: false,
+    now: Date.now,
     session: role === null ? null : { id: 'x'.repeat(32), role, actor: `${role}-actor`, createdAtMs: Date.now() },
   }
 }

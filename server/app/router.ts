@@ -95,37 +95,51 @@ export const appRouter = router({
 
   services: router({
     /** Every service that ever reported, with instances up / total. */
-    list: viewerProcedure.query(({ ctx }) => readServices(ctx.redis, ctx.keys, Date.now())),
+    list: viewerProcedure.query(({ ctx }) => readServices(ctx.redis, ctx.keys, ctx.now())),
   }),
 
   overview: router({
-    /** Every service's throughput, error rate and p50/p95/p99 over the window (default 5 min), and every breaker. */
+    /**
+     * Every service's throughput, error rate and p50/p95/p99/p99.9 over the window (default the last 5 min; with
+     * `untilMs`, the window ending then), and every breaker as it is now.
+     */
     get: viewerProcedure
-      .input(z.object({ windowMs: WindowMs.optional() }).optional())
-      .query(({ ctx, input }): Promise<OverviewSnapshot> => readOverview(ctx.redis, ctx.keys, Date.now(), input?.windowMs ?? DEFAULT_WINDOW_MS)),
+      .input(z.object({ windowMs: WindowMs.optional(), untilMs: EpochMs.optional() }).optional())
+      .query(({ ctx, input }): Promise<OverviewSnapshot> =>
+        readOverview(ctx.redis, ctx.keys, ctx.now(), input?.windowMs ?? DEFAULT_WINDOW_MS, input?.untilMs),
+      ),
   }),
 
   series: router({
     /**
-     * Throughput, error rate and p50/p95/p99 per bucket for a service, or one route of it, over the window; the
-     * server picks the tier (≤ 1,000 points).
+     * Throughput, error rate and p50/p95/p99/p99.9 per bucket for a service, or one route of it, over the window
+     * (ending `untilMs`, default now), with the window's totals; the server picks the tier (≤ 1,000 points). A
+     * bucket no instance flushed is a gap (`noData`).
      */
     get: viewerProcedure
-      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000), route: z.object({ method: Method, route: Text(300) }).optional() }))
+      .input(
+        z.object({
+          service: Name,
+          windowMs: WindowMs.default(15 * 60_000),
+          untilMs: EpochMs.optional(),
+          route: z.object({ method: Method, route: Text(300) }).optional(),
+        }),
+      )
       .query(({ ctx, input }) =>
         input.route
-          ? readRouteSeries(ctx.redis, ctx.keys, input.service, input.route.method, input.route.route, Date.now(), input.windowMs)
-          : readServiceSeries(ctx.redis, ctx.keys, input.service, Date.now(), input.windowMs),
+          ? readRouteSeries(ctx.redis, ctx.keys, input.service, input.route.method, input.route.route, ctx.now(), input)
+          : readServiceSeries(ctx.redis, ctx.keys, input.service, ctx.now(), input),
       ),
   }),
 
   endpoints: router({
-    /** Every route of a service with rps, error %, p50/p95/p99 over the window; sorted, filtered and paged here (limit ≤ ENDPOINTS_MAX_LIMIT). */
+    /** Every route of a service with rps, error %, p50/p95/p99/p99.9 over the window (as `series.get`); sorted, filtered and paged here (limit ≤ ENDPOINTS_MAX_LIMIT). */
     list: viewerProcedure
       .input(
         z.object({
           service: Name,
           windowMs: WindowMs.default(DEFAULT_WINDOW_MS),
+          untilMs: EpochMs.optional(),
           sortBy: z.enum(ENDPOINT_SORT_KEYS).default('throughputRps'),
           descending: z.boolean().default(true),
           filter: z.string().max(200).regex(/^[^\p{Cc}]*$/u).optional(),
@@ -134,7 +148,7 @@ export const appRouter = router({
           limit: z.number().int().min(1).max(ENDPOINTS_MAX_LIMIT).default(100),
         }),
       )
-      .query(({ ctx, input }) => readEndpoints(ctx.redis, ctx.keys, input, Date.now())),
+      .query(({ ctx, input }) => readEndpoints(ctx.redis, ctx.keys, input, ctx.now())),
   }),
 
   requests: router({
@@ -195,12 +209,12 @@ export const appRouter = router({
     /** Every breaker (of one service, or all): cluster state, disagreement, per-instance reports and options. */
     list: viewerProcedure
       .input(z.object({ service: Name.optional() }).optional())
-      .query(({ ctx, input }) => readBreakerList(ctx.redis, ctx.keys, input?.service, Date.now())),
+      .query(({ ctx, input }) => readBreakerList(ctx.redis, ctx.keys, input?.service, ctx.now())),
     /** One breaker with its state timeline over the window. 404 when the breaker is unknown. */
     get: viewerProcedure
       .input(z.object({ service: Name, breaker: Name, windowMs: WindowMs.default(3_600_000) }))
       .query(async ({ ctx, input }) => {
-        const detail = await readBreakerDetail(ctx.redis, ctx.keys, input.service, input.breaker, Date.now(), input.windowMs)
+        const detail = await readBreakerDetail(ctx.redis, ctx.keys, input.service, input.breaker, ctx.now(), input.windowMs)
         if (!detail) throw new TRPCError({ code: 'NOT_FOUND', message: `no breaker ${input.breaker} in service ${input.service}` })
         return detail
       }),
@@ -212,7 +226,7 @@ export const appRouter = router({
       .input(z.object({ service: Name, breaker: Name, command: BreakerCommand, reason: Reason, instance: Name.optional() }))
       .mutation(async ({ ctx, input }) => {
         try {
-          return await issueBreakerCommand(ctx.redis, ctx.keys, { ...input, actor: ctx.session.actor }, Date.now())
+          return await issueBreakerCommand(ctx.redis, ctx.keys, { ...input, actor: ctx.session.actor }, ctx.now())
         } catch (e) {
           if (e instanceof UnknownBreakerError) throw new TRPCError({ code: 'NOT_FOUND', message: e.message })
           throw e
@@ -222,7 +236,7 @@ export const appRouter = router({
     commandStatus: viewerProcedure
       .input(z.object({ service: Name, commandId: z.uuid() }))
       .query(async ({ ctx, input }) => {
-        const status = await readCommandStatus(ctx.redis, ctx.keys, input.service, input.commandId, Date.now())
+        const status = await readCommandStatus(ctx.redis, ctx.keys, input.service, input.commandId, ctx.now())
         if (!status) throw new TRPCError({ code: 'NOT_FOUND', message: `no command ${input.commandId}` })
         return status
       }),
@@ -232,12 +246,12 @@ export const appRouter = router({
     /** Every cache of a service: hits, misses, sets, invalidations and hit ratio, in total and per bucket. */
     list: viewerProcedure
       .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000) }))
-      .query(({ ctx, input }) => readCaches(ctx.redis, ctx.keys, input.service, Date.now(), input.windowMs)),
+      .query(({ ctx, input }) => readCaches(ctx.redis, ctx.keys, input.service, ctx.now(), input.windowMs)),
     /** Removes every entry of a cache carrying a tag (all instances), with an audit entry. Returns keys removed. */
     invalidateTag: operatorProcedure
       .input(z.object({ service: Name, cache: Name, tag: Text(512), reason: Reason }))
       .mutation(async ({ ctx, input }) => {
-        const nowMs = Date.now()
+        const nowMs = ctx.now()
         const removed = await invalidateCacheTag(ctx.redis, ctx.keys, input.service, input.cache, input.tag, nowMs)
         await recordAudit(ctx.redis, ctx.keys, {
           atMs: nowMs,
@@ -254,7 +268,7 @@ export const appRouter = router({
 
   instances: router({
     /** Instances of a service with health: up/down, heap, RSS, CPU %, event-loop delay p99, uptime, version. */
-    list: viewerProcedure.input(z.object({ service: Name })).query(({ ctx, input }) => readInstances(ctx.redis, ctx.keys, input.service, Date.now())),
+    list: viewerProcedure.input(z.object({ service: Name })).query(({ ctx, input }) => readInstances(ctx.redis, ctx.keys, input.service, ctx.now())),
   }),
 
   redis: router({

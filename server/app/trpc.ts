@@ -8,6 +8,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import { parse as parseCookie } from 'cookie'
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
+import type { Clock } from '../../shared/timeBuckets'
 import { SESSION_COOKIE, type Auth, type Session } from './auth'
 import type { LiveHub } from './liveHub'
 import { observeProcedure } from './metrics'
@@ -23,6 +24,8 @@ export interface Context {
   hub: LiveHub
   session: Session | null
   secure: boolean
+  /** The read path's clock, epoch ms (`AppDeps.clock`). */
+  now: Clock
 }
 
 /**
@@ -36,6 +39,8 @@ export interface AppDeps {
   auth: Auth
   tls: boolean
   hub: LiveHub
+  /** Epoch ms for every read and command (default `Date.now`); tests drive simulated time through it. */
+  clock?: Clock
 }
 
 /**
@@ -48,7 +53,7 @@ export async function createContext(deps: AppDeps, req: IncomingMessage, res: Se
     throw asRedisUnavailable(err)
   })
   const secure = deps.tls || (req.socket as { encrypted?: boolean }).encrypted === true
-  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, hub: deps.hub, session, secure }
+  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, hub: deps.hub, session, secure, now: deps.clock ?? Date.now }
 }
 
 const t = initTRPC.context<Context>().create({

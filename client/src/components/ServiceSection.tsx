@@ -1,11 +1,12 @@
 import { lazy, Suspense, useId, useMemo } from 'react'
-import type { BreakerState, BreakerSummary, InstanceHealth, SeriesPoint } from '../../../shared/schemas'
-import { formatMs, formatPercent, formatRps, NO_VALUE } from '../format'
+import type { BreakerState, BreakerSummary, InstanceHealth, SeriesPoint, SeriesStats } from '../../../shared/schemas'
+import { formatMs, formatPercent, formatThroughput, NO_VALUE } from '../format'
 import { BreakerTable } from './breakers/BreakerTable'
 import { stateTone } from './breakers/breakerView'
 import { InstanceList } from './InstanceList'
 import { SkeletonBlock } from './shell/PageLoading'
 import { Stat } from './Stat'
+import { WindowNote } from './WindowNote'
 
 // recharts is most of the page's weight: the numbers render first, the charts when their chunk arrives.
 const SeriesCharts = lazy(() => import('./charts/SeriesCharts').then((m) => ({ default: m.SeriesCharts })))
@@ -13,21 +14,25 @@ const SeriesCharts = lazy(() => import('./charts/SeriesCharts').then((m) => ({ d
 /** Breaker states, most severe first (the order of the counts). */
 const BREAKER_STATE_ORDER: readonly BreakerState[] = ['FORCED_OPEN', 'OPEN', 'HALF_OPEN', 'FORCED_CLOSED', 'CLOSED']
 
-/** The overview numbers of a service over the selected range. Rates per second, error rate 0–1, latencies ms. */
-export interface ServiceStats {
-  throughputRps: number
-  errorRate: number
-  p50Ms: number | null
-  p95Ms: number | null
-  p99Ms: number | null
-}
+/**
+ * The overview numbers of a service over the window, as the API defines them (shared/figures.ts): throughput in
+ * req/s (null: the window has no data), error rate 0–1 (null: no requests), latencies in ms (null: none).
+ */
+export type ServiceStats = Pick<SeriesStats, 'throughputRps' | 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'p999Ms'>
 
 interface Props {
   service: string
   /** Label of the range the numbers cover, e.g. "Last 15 minutes". */
   rangeLabel: string
   windowMs: number
+  /** Absolute end of the window (epoch ms) while paused; undefined when live. */
+  untilMs: number | undefined
+  /** "data since" to show (epoch ms, see `dataSinceToShow`), or null. */
+  dataSinceMs: number | null
+  /** Figures over the window; null while none are loaded. */
   stats: ServiceStats | null
+  /** The figures shown are not yet those of this window (a new range or pause moment is loading): `aria-busy`. */
+  busy?: boolean
   points: readonly SeriesPoint[] | null
   instances: InstanceHealth[]
   /** Breakers of this service. */
@@ -37,7 +42,8 @@ interface Props {
 }
 
 /** One service: numbers, charts, breaker counts by state, cache hit ratio, instances and the breakers table. */
-export function ServiceSection({ service: name, rangeLabel, windowMs, stats, points, instances, breakers, cacheHitRatio }: Props) {
+export function ServiceSection(props: Props) {
+  const { service: name, rangeLabel, windowMs, untilMs, dataSinceMs, stats, busy = false, points, instances, breakers, cacheHitRatio } = props
   const headingId = useId()
   const counts = useMemo(() => {
     const m = new Map<BreakerState, number>()
@@ -47,16 +53,20 @@ export function ServiceSection({ service: name, rangeLabel, windowMs, stats, poi
   const up = instances.filter((i) => i.up).length
 
   return (
-    <section className="service card" aria-labelledby={headingId} data-testid={`service-${name}`}>
+    <section className="service card" aria-labelledby={headingId} aria-busy={busy || undefined} data-testid={`service-${name}`}>
       <h2 id={headingId}>
-        {name} <span className="muted small">{rangeLabel.toLowerCase()}</span>
+        {name}{' '}
+        <span className="muted small">
+          <WindowNote rangeLabel={rangeLabel} windowMs={windowMs} untilMs={untilMs} dataSinceMs={dataSinceMs} />
+        </span>
       </h2>
       <dl className="stats">
-        <Stat label="Throughput" unit="req/s" value={stats ? formatRps(stats.throughputRps) : NO_VALUE} testId={`throughput-${name}`} />
-        <Stat label="Error rate" unit="%" value={stats ? formatPercent(stats.errorRate) : NO_VALUE} testId={`error-rate-${name}`} />
+        <Stat label="Throughput" unit="req/s" value={stats ? formatThroughput(stats.throughputRps) : NO_VALUE} testId={`throughput-${name}`} />
+        <Stat label="Error rate" unit="%" value={formatPercent(stats?.errorRate ?? null)} testId={`error-rate-${name}`} />
         <Stat label="p50" unit="ms" value={formatMs(stats?.p50Ms ?? null)} testId={`p50-${name}`} />
         <Stat label="p95" unit="ms" value={formatMs(stats?.p95Ms ?? null)} testId={`p95-${name}`} />
         <Stat label="p99" unit="ms" value={formatMs(stats?.p99Ms ?? null)} testId={`p99-${name}`} />
+        <Stat label="p99.9" unit="ms" value={formatMs(stats?.p999Ms ?? null)} testId={`p999-${name}`} />
       </dl>
       <div className="summary-row">
         <div className="summary card-inner" data-testid={`breaker-counts-${name}`}>

@@ -13,36 +13,56 @@ import {
 import { SkeletonBlock } from '../components/shell/PageLoading'
 import { RefreshFailed } from '../components/shell/RefreshFailed'
 import { VirtualTable, type Column, type TableSort } from '../components/table/VirtualTable'
-import { formatMs, formatPercent, formatRps } from '../format'
-import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
+import { WindowNote } from '../components/WindowNote'
+import { formatMs, formatPercent, formatRps, formatThroughput } from '../format'
+import { useEndpointColumnShown, usePrefsStore } from '../prefs'
+import { dataSinceToShow, tierBucketMs, windowStartMs } from '../timeWindow'
+import { pageKey, RANGES, useLive, useRange, useService, useWindowEnd } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 const SeriesCharts = lazy(() => import('../components/charts/SeriesCharts').then((m) => ({ default: m.SeriesCharts })))
 
 /** Quiet time after typing before the filter is sent. */
 const FILTER_DEBOUNCE_MS = 300
+/** Error rates above this are shown in the "bad" colour. */
+const HIGH_ERROR_RATE = 0.05
 
-/** Column ids are the server's sort keys (`method` is not sortable). */
-const COLUMNS: Column<EndpointRowData>[] = [
+const num = (header: string, id: EndpointSortKey, render: Column<EndpointRowData>['render']): Column<EndpointRowData> => ({
+  id,
+  header,
+  width: '6.5rem',
+  className: 'num',
+  sortable: true,
+  render,
+})
+const LEADING: Column<EndpointRowData>[] = [
   { id: 'method', header: 'Method', width: '5.5rem', className: 'mono', render: (r) => r.method },
   { id: 'route', header: 'Route', width: 'minmax(12rem, 3fr)', className: 'mono', sortable: true, render: (r) => <span title={r.route}>{r.route}</span> },
-  { id: 'throughputRps', header: 'req/s', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatRps(r.throughputRps) },
-  {
-    id: 'errorRate',
-    header: 'Error %',
-    width: '6.5rem',
-    className: 'num',
-    sortable: true,
-    render: (r) => <span className={r.errorRate > 0.05 ? 'text-bad' : undefined}>{formatPercent(r.errorRate)}</span>,
-  },
-  { id: 'p50Ms', header: 'p50 ms', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatMs(r.p50Ms) },
-  { id: 'p95Ms', header: 'p95 ms', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatMs(r.p95Ms) },
-  { id: 'p99Ms', header: 'p99 ms', width: '6.5rem', className: 'num', sortable: true, render: (r) => formatMs(r.p99Ms) },
-  { id: 'requests', header: 'Requests', width: '7.5rem', className: 'num', sortable: true, render: (r) => r.requests.toLocaleString('en-US') },
+  num('req/s', 'throughputRps', (r) => formatRps(r.throughputRps)),
+  num('Error %', 'errorRate', (r) => (
+    <span className={r.errorRate !== null && r.errorRate > HIGH_ERROR_RATE ? 'text-bad' : undefined}>{formatPercent(r.errorRate)}</span>
+  )),
+  num('p50 ms', 'p50Ms', (r) => formatMs(r.p50Ms)),
+  num('p95 ms', 'p95Ms', (r) => formatMs(r.p95Ms)),
+  num('p99 ms', 'p99Ms', (r) => formatMs(r.p99Ms)),
 ]
+/** The optional p99.9 column (prefs.ts), after p99 when shown. */
+const P999_COLUMN = num('p99.9 ms', 'p999Ms', (r) => formatMs(r.p999Ms))
+const REQUESTS_COLUMN: Column<EndpointRowData> = {
+  id: 'requests',
+  header: 'Requests',
+  width: '7.5rem',
+  className: 'num',
+  sortable: true,
+  render: (r) => r.requests.toLocaleString('en-US'),
+}
+/** Column ids are the server's sort keys (`method` is not sortable). */
+const COLUMNS: Column<EndpointRowData>[] = [...LEADING, REQUESTS_COLUMN]
+const COLUMNS_WITH_P999: Column<EndpointRowData>[] = [...LEADING, P999_COLUMN, REQUESTS_COLUMN]
 
+/** A sortable column's id (an optional column's too: a link may sort by p99.9 with the column hidden). */
 function isSortKey(x: string | null): x is EndpointSortKey {
-  return x !== null && COLUMNS.some((c) => c.sortable && c.id === x)
+  return x !== null && COLUMNS_WITH_P999.some((c) => c.sortable && c.id === x)
 }
 
 /** Parses `?route=METHOD /path` into the drill-down target; null when absent or malformed. */
@@ -58,13 +78,18 @@ export function parseRouteParam(raw: string | null): { method: HttpMethod; route
 /**
  * Endpoints: every route of the service (one call, up to ENDPOINTS_MAX_LIMIT rows), sorted and filtered by the
  * server, in a virtualized grid; header click sorts, Enter/click on a row drills down (`?route=`). URL state:
- * `sort`, `dir`, `filter`, `route`.
+ * `sort`, `dir`, `filter`, `route`; the optional p99.9 column is a preference (prefs.ts). Paused, the table and the
+ * drill-down read the same window (ending at the pause moment), so a row and its drill-down agree.
  */
 export function EndpointsPage() {
   const [service] = useService()
   const [range] = useRange()
   const [live] = useLive()
+  const { untilMs, ready } = useWindowEnd()
   const windowMs = RANGES[range].ms
+  const showP999 = useEndpointColumnShown('p999Ms')
+  const setEndpointColumn = usePrefsStore((s) => s.setEndpointColumn)
+  const p999Id = useId()
   const [params, setParams] = useSearchParams()
   const sortRaw = params.get('sort')
   const sortBy: EndpointSortKey = isSortKey(sortRaw) ? sortRaw : 'throughputRps'
@@ -106,6 +131,7 @@ export function EndpointsPage() {
   const query = {
     service: service ?? '',
     windowMs,
+    ...(untilMs === undefined ? {} : { untilMs }),
     sortBy,
     descending,
     limit: ENDPOINTS_MAX_LIMIT,
@@ -115,7 +141,7 @@ export function EndpointsPage() {
     (signal) => listEndpoints(query, { signal }),
     [query],
     live ? LIVE_POLL_INTERVAL_MS : null,
-    { pageKey: pageKey('endpoints', { service, range, sortBy, descending, filter }), enabled: service !== null },
+    { pageKey: pageKey('endpoints', { service, range, untilMs, sortBy, descending, filter }), enabled: service !== null && ready },
   )
 
   // A new sort or filter keeps the last rows of this service and range on screen (marked busy) until its answer
@@ -139,15 +165,35 @@ export function EndpointsPage() {
   const open = (row: EndpointRowData) => update({ route: `${row.method} ${row.route}` })
   const rows = data?.rows ?? []
   const total = data?.total ?? 0
+  const readAtMs = untilMs ?? result.asOfMs
+  const dataSinceMs =
+    data && readAtMs !== null ? dataSinceToShow(data.dataSinceMs, windowStartMs(untilMs, readAtMs, windowMs), tierBucketMs(data.tier)) : null
+  const toggleP999 = (shown: boolean) => {
+    setEndpointColumn('p999Ms', shown)
+    if (!shown && sortBy === 'p999Ms') update({ sort: null, dir: null }, false) // do not leave the rows sorted by a hidden column
+  }
 
   return (
     <div className="page-body">
       <div className="page-head">
         <h1>Endpoints</h1>
-        {service && <p className="muted small">{service} · {RANGES[range].label.toLowerCase()}</p>}
+        {service && (
+          <p className="muted small" data-testid="endpoints-window">
+            {service} · <WindowNote rangeLabel={RANGES[range].label} windowMs={windowMs} untilMs={untilMs} dataSinceMs={dataSinceMs} />
+          </p>
+        )}
       </div>
       {selected && service && (
-        <RouteDrillDown service={service} route={selected} windowMs={windowMs} range={range} live={live} onClose={() => update({ route: null })} />
+        <RouteDrillDown
+          service={service}
+          route={selected}
+          windowMs={windowMs}
+          untilMs={untilMs}
+          ready={ready}
+          range={range}
+          live={live}
+          onClose={() => update({ route: null })}
+        />
       )}
       <div className="toolbar">
         <label htmlFor={filterId}>Filter routes</label>
@@ -160,6 +206,10 @@ export function EndpointsPage() {
           maxLength={200}
           onChange={(e) => setFilterText(e.target.value)}
         />
+        <span className="toolbar-check">
+          <input id={p999Id} type="checkbox" checked={showP999} onChange={(e) => toggleP999(e.target.checked)} />
+          <label htmlFor={p999Id}>Show p99.9</label>
+        </span>
         <span className="muted small" role="status" data-testid="endpoints-count">
           {data ? `${total.toLocaleString('en-US')} route${total === 1 ? '' : 's'}` : ''}
           {stale ? ' · updating…' : ''}
@@ -176,12 +226,12 @@ export function EndpointsPage() {
           <RefreshFailed what="endpoints" error={result.error} />
           <VirtualTable
             label={`Routes of ${service}; Enter or click opens a route's charts`}
-            columns={COLUMNS}
+            columns={showP999 ? COLUMNS_WITH_P999 : COLUMNS}
             total={rows.length}
             getRow={(i) => rows[i]}
             testId="endpoints-table"
             rowTestId="endpoint-row"
-            minWidth={760}
+            minWidth={showP999 ? 860 : 760}
             fit
             loading={data === undefined}
             busy={stale}
@@ -207,19 +257,30 @@ interface DrillProps {
   service: string
   route: { method: HttpMethod; route: string }
   windowMs: number
+  /** Absolute window end (epoch ms) while paused; undefined when live. */
+  untilMs: number | undefined
+  /** False while the pause moment is being set: fetch nothing yet. */
+  ready: boolean
   range: string
   live: boolean
   onClose: () => void
 }
 
-/** Charts of one route over the range (`series.get` with `route`). */
-function RouteDrillDown({ service, route, windowMs, range, live, onClose }: DrillProps) {
+/**
+ * Charts of one route over the window (`series.get` with `route`), and its totals as the API defines them — the same
+ * definition and covered span as its row in the table (`drill-throughput`, `drill-error-rate`, `drill-requests`).
+ */
+function RouteDrillDown({ service, route, windowMs, untilMs, ready, range, live, onClose }: DrillProps) {
   const headingId = useId()
   const series = usePolled<ServiceSeriesResult>(
-    (signal) => getSeries({ service, windowMs, route }, { signal }),
-    [service, windowMs, route.method, route.route],
+    (signal) => getSeries({ service, windowMs, route, ...(untilMs === undefined ? {} : { untilMs }) }, { signal }),
+    [service, windowMs, untilMs, route.method, route.route],
     live ? LIVE_POLL_INTERVAL_MS : null,
-    { pageKey: pageKey('endpoint-series', { service, range, method: route.method, route: route.route }), reportAsOf: false },
+    {
+      pageKey: pageKey('endpoint-series', { service, range, untilMs, method: route.method, route: route.route }),
+      reportAsOf: false,
+      enabled: ready,
+    },
   )
   const t = series.data?.total
   return (
@@ -232,12 +293,19 @@ function RouteDrillDown({ service, route, windowMs, range, live, onClose }: Dril
           Close
         </button>
       </div>
-      {t && (
-        <p className="muted small">
-          {formatRps(t.throughputRps)} req/s · {formatPercent(t.errorRate)}% errors · p50 {formatMs(t.p50Ms)} · p95 {formatMs(t.p95Ms)} · p99{' '}
-          {formatMs(t.p99Ms)} ms · {t.requests.toLocaleString('en-US')} requests
-        </p>
-      )}
+      {t &&
+        (t.throughputRps === null ? (
+          <p className="muted small" data-testid="drill-figures">
+            <span data-testid="drill-throughput">{formatThroughput(null)}</span> in this range.
+          </p>
+        ) : (
+          <p className="muted small" data-testid="drill-figures">
+            <span data-testid="drill-throughput">{formatRps(t.throughputRps)}</span> req/s ·{' '}
+            <span data-testid="drill-error-rate">{formatPercent(t.errorRate)}</span>
+            {t.errorRate === null ? '' : '%'} errors · p50 {formatMs(t.p50Ms)} · p95 {formatMs(t.p95Ms)} · p99 {formatMs(t.p99Ms)} · p99.9{' '}
+            {formatMs(t.p999Ms)} ms · <span data-testid="drill-requests">{t.requests.toLocaleString('en-US')}</span> requests
+          </p>
+        ))}
       {series.error && !series.data ? (
         <p className="error-state" role="alert">
           Could not load this route’s series: {series.error.kind === 'aborted' ? 'cancelled' : series.error.message}
@@ -246,7 +314,7 @@ function RouteDrillDown({ service, route, windowMs, range, live, onClose }: Dril
         <SkeletonBlock heightRem={12} label="Loading route charts…" />
       ) : (
         <Suspense fallback={<SkeletonBlock heightRem={12} label="Loading charts…" />}>
-          <SeriesCharts points={series.data.points} windowMs={windowMs} id="route" />
+          <SeriesCharts points={series.data.points} windowMs={windowMs} id="route" withP999 />
         </Suspense>
       )}
     </section>

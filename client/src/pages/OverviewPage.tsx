@@ -4,16 +4,18 @@ import { ServiceSection } from '../components/ServiceSection'
 import { PageLoading } from '../components/shell/PageLoading'
 import { fetchSnapshotOnce, startLiveFeed } from '../liveFeed'
 import { useSessionStore, useSnapshotStore } from '../store'
-import { pageKey, RANGES, useLive, useRange, useReportAsOf, useService, useServices } from '../uiState'
+import { dataSinceToShow, seriesBucketMs, windowStartMs } from '../timeWindow'
+import { pageKey, RANGES, useLive, useRange, useReportAsOf, useService, useServices, useWindowEnd } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 /** Window of the live snapshot stream: the shortest range. Longer ranges read `series.get` for numbers and charts. */
 const SNAPSHOT_WINDOW_MS = RANGES['15m'].ms
 
 /**
- * Overview of the selected service: throughput, error rate, p50/p95/p99 (numbers and charts), breaker counts by
- * state, cache hit ratio, instances up, and the compact breakers table with Reset. Live: the `live.snapshot`
- * stream (15 min window) plus, for longer ranges, `series.get` every 5 s; paused: one fetch of each.
+ * Overview of the selected service: throughput, error rate, p50/p95/p99/p99.9 (numbers and charts), breaker counts
+ * by state, cache hit ratio, instances up, and the compact breakers table with Reset. Live: the `live.snapshot`
+ * stream (15 min window) plus, for longer ranges, `series.get` every 5 s; paused: one fetch of each, for the window
+ * ending at the pause moment (`useWindowEnd`), the same window every other page reads while paused.
  */
 export function OverviewPage() {
   const auth = useSessionStore((s) => s.auth)
@@ -22,21 +24,27 @@ export function OverviewPage() {
   const [service] = useService()
   const [range] = useRange()
   const [live] = useLive()
+  const { untilMs, ready } = useWindowEnd()
+  const snapshotUntilMs = useSnapshotStore((s) => s.snapshotUntilMs)
   const { ms: windowMs, label } = RANGES[range]
   const long = windowMs > SNAPSHOT_WINDOW_MS
   const interval = live ? LIVE_POLL_INTERVAL_MS : null
 
   useEffect(() => {
-    if (auth !== 'signedIn') return undefined
-    return live ? startLiveFeed(SNAPSHOT_WINDOW_MS) : fetchSnapshotOnce(SNAPSHOT_WINDOW_MS)
-  }, [auth, live])
+    if (auth !== 'signedIn' || !ready) return undefined
+    return live ? startLiveFeed(SNAPSHOT_WINDOW_MS) : fetchSnapshotOnce(SNAPSHOT_WINDOW_MS, untilMs)
+  }, [auth, live, ready, untilMs])
   useReportAsOf(snapshot?.asOfMs ?? null)
 
   const series = usePolled<ServiceSeriesResult>(
-    (signal) => getSeries({ service: service ?? '', windowMs }, { signal }),
-    [service, windowMs],
+    (signal) => getSeries({ service: service ?? '', windowMs, ...(untilMs === undefined ? {} : { untilMs }) }, { signal }),
+    [service, windowMs, untilMs],
     interval,
-    { pageKey: pageKey('overview-series', { service, range }), reportAsOf: false, enabled: long && service !== null },
+    {
+      pageKey: pageKey('overview-series', { service, range, untilMs }),
+      reportAsOf: false,
+      enabled: long && service !== null && ready,
+    },
   )
   const caches = usePolled<CachesResult>(
     (signal) => listCaches({ service: service ?? '', windowMs }, { signal }),
@@ -71,6 +79,15 @@ export function OverviewPage() {
   } else {
     const stats = long ? (series.data?.total ?? null) : (overview ?? null)
     const points = long ? (series.data?.points ?? null) : (overview?.series ?? [])
+    // "data since": the window starts at its end (the pause moment, else when the figures were read) minus its length.
+    const readAtMs = long ? series.asOfMs : (snapshot?.asOfMs ?? null)
+    const bucketMs = long ? series.data?.bucketMs : overview && seriesBucketMs(overview.series)
+    const dataSinceMs =
+      stats && bucketMs !== undefined && (untilMs !== undefined || readAtMs !== null)
+        ? dataSinceToShow(stats.dataSinceMs, windowStartMs(untilMs, readAtMs ?? 0, windowMs), bucketMs)
+        : null
+    // Figures of another window are still on screen: the snapshot of before the pause (or of the last pause).
+    const busy = long ? series.data === undefined : snapshotUntilMs !== (untilMs ?? null)
     body = (
       <>
         {!overview && <p className="empty-state">{service} has not reported in the last 15 minutes.</p>}
@@ -83,7 +100,10 @@ export function OverviewPage() {
           service={service}
           rangeLabel={label}
           windowMs={windowMs}
+          untilMs={untilMs}
+          dataSinceMs={dataSinceMs}
           stats={stats}
+          busy={busy}
           points={points}
           instances={overview?.instances ?? []}
           breakers={breakers}

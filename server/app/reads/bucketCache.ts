@@ -5,14 +5,15 @@
  * only: an instance cut off from Redis may still deliver late data for an old bucket after an outage, so a cached
  * bucket is re-read at most `ttlMs` later. Per server process; servers stay stateless (it is only a cache).
  */
-import type { PackedSeries } from '../../../shared/seriesCodec'
-
 /** A bucket counts as settled this long after its end (close grace + folds spread over flushes, with margin). */
 export const SETTLED_AFTER_MS = 60_000
 
-/** LRU of decoded bucket values by Redis key. Values are shared: callers must not mutate them. */
-export class SettledBucketCache {
-  private readonly entries = new Map<string, { value: PackedSeries; storedAtMs: number }>()
+/**
+ * LRU of decoded bucket values `T` by Redis key (a gap is a value too, so a settled gap is not asked for again
+ * either). Values are shared: callers must not mutate them.
+ */
+export class SettledBucketCache<T> {
+  private readonly entries = new Map<string, { value: T; storedAtMs: number }>()
 
   /**
    * @param maxEntries bound on cached buckets (each ~1–2 KB decoded); default 5,000
@@ -28,8 +29,8 @@ export class SettledBucketCache {
     return startMs + widthMs + SETTLED_AFTER_MS <= nowMs
   }
 
-  /** The cached value, or undefined when absent or older than the TTL. */
-  get(key: string, nowMs: number): PackedSeries | undefined {
+  /** The cached value, or undefined when not cached or older than the TTL. */
+  get(key: string, nowMs: number): T | undefined {
     const e = this.entries.get(key)
     if (e === undefined) return undefined
     if (nowMs - e.storedAtMs > this.ttlMs) {
@@ -42,7 +43,7 @@ export class SettledBucketCache {
   }
 
   /** Stores a value, evicting the least recently used entries beyond `maxEntries`. */
-  set(key: string, value: PackedSeries, nowMs: number): void {
+  set(key: string, value: T, nowMs: number): void {
     this.entries.delete(key)
     this.entries.set(key, { value, storedAtMs: nowMs })
     while (this.entries.size > this.maxEntries) {

@@ -8,32 +8,33 @@
  */
 import type { Redis } from 'ioredis'
 import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../../../shared/keys'
+import { bucketCoveredMs, errorRate, PERCENTILES, throughputRps } from '../../../shared/figures'
 import type { SeriesPoint, SeriesStats } from '../../../shared/schemas'
 import { decodePacked, type PackedSeries } from '../../../shared/seriesCodec'
-import type { Tier } from '../../../shared/timeBuckets'
+import { TIER_10S, type Tier } from '../../../shared/timeBuckets'
 import { SettledBucketCache } from './bucketCache'
 import { emptyPacked, mergePackedInto, packedPercentiles } from './packedSeries'
-import { chartedBucketCount, readEach, windowBuckets, type WindowBuckets } from './windowRead'
+import { chartedBucketCount, MAX_POINTS, readEach, windowBuckets, type WindowBuckets } from './windowRead'
 
 /** Decoded totals of settled buckets, shared by every request of this process (see bucketCache.ts). */
-const settledTotals = new SettledBucketCache()
+const settledTotals = new SettledBucketCache<BucketTotals>()
 
-const PS = [50, 95, 99] as const
-
-/**
- * Stats of a merged packed value over a duration (s): the same `SeriesStats` the overview shows. Percentiles in one
- * pass over the packed bucket run.
- */
-export function statsOf(v: PackedSeries, seconds: number): SeriesStats {
-  const count = v[1] ?? 0
-  const [p50Ms = null, p95Ms = null, p99Ms = null] = packedPercentiles(v, PS)
+/** Figures of a merged packed value, given the window's covered span (ms) and first data time; see shared/figures.ts. */
+export function statsOf(v: PackedSeries, covered: number, dataSinceMs: number | null): SeriesStats {
+  const requests = v[1] ?? 0
+  const errors = v[2] ?? 0
+  const [p50Ms = null, p95Ms = null, p99Ms = null, p999Ms = null] = packedPercentiles(v, PERCENTILES)
   return {
-    requests: count,
-    throughputRps: count / Math.max(seconds, 1e-3),
-    errorRate: count > 0 ? (v[2] ?? 0) / count : 0,
+    requests,
+    errors,
+    throughputRps: throughputRps(requests, covered),
+    errorRate: errorRate(errors, requests),
     p50Ms,
     p95Ms,
     p99Ms,
+    p999Ms,
+    coveredMs: covered,
+    dataSinceMs,
   }
 }
 
@@ -63,8 +64,8 @@ export function foldAll(hash: Record<string, Buffer>): PackedSeries {
 }
 
 /** Rounds to `digits` significant digits (response size: full doubles carry noise, not information). */
-function sig(x: number, digits: number): number {
-  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits))
+function sig(x: number | null, digits: number): number | null {
+  return x === null || x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits))
 }
 
 /** Latencies rounded to 0.01 ms: 100× finer than the histogram's 1% relative accuracy above 1 ms. */
@@ -73,68 +74,158 @@ function ms(x: number | null): number | null {
 }
 
 /** A time series: the tier used and one point per bucket, oldest first, plus the window's totals. */
-export interface ServiceSeries {
-  tier: string
-  bucketMs: number
+export interface ServiceSeries extends WindowRead {
   points: SeriesPoint[]
   total: SeriesStats
 }
 
-function point(t: number, v: PackedSeries, tier: Tier, nowMs: number): SeriesPoint {
-  const seconds = Math.max(1, Math.min(tier.bucketMs, nowMs - t)) / 1000
-  const s = statsOf(v, seconds)
-  return { t, throughputRps: sig(s.throughputRps, 4), errorRate: sig(s.errorRate, 4), p50Ms: ms(s.p50Ms), p95Ms: ms(s.p95Ms), p99Ms: ms(s.p99Ms) }
+/**
+ * The window a read actually covered (echoed in every windowed response): the tier and its bucket width, the first
+ * bucket's start and the window's end (`untilMs`; a past window ends at a bucket boundary, see `windowBuckets`), and
+ * the server's read time `asOfMs`. Epoch ms.
+ */
+export interface WindowRead {
+  tier: string
+  bucketMs: number
+  fromMs: number
+  untilMs: number
+  asOfMs: number
 }
 
-/** Totals of a window: rates over the part of the window that has data (a service that started 10 s ago is not
- * diluted over the whole window). */
-function windowTotal(values: PackedSeries[], starts: number[], nowMs: number): SeriesStats {
-  const total = emptyPacked()
-  for (const v of values) mergePackedInto(total, v)
-  const first = values.findIndex((v) => (v[1] ?? 0) > 0)
-  const coveredS = Math.max(1, nowMs - (starts[Math.max(0, first)] ?? nowMs)) / 1000
-  return statsOf(total, coveredS)
+/** The `WindowRead` of buckets `w` read at `nowMs`. */
+function windowRead(w: WindowBuckets, nowMs: number): WindowRead {
+  return { tier: w.tier.name, bucketMs: w.tier.bucketMs, fromMs: w.starts[0] ?? w.endMs, untilMs: w.endMs, asOfMs: nowMs }
+}
+
+/**
+ * The service totals of one bucket: its merged value (null where no instance flushed it — a gap), how much of it is
+ * covered (ms, at `nowMs`) and where its coverage starts (epoch ms; null for a gap).
+ */
+interface BucketTotals {
+  value: PackedSeries | null
+  coveredMs: number
+  firstMs: number | null
+}
+
+/** The service totals of every bucket of a window, oldest first. */
+type WindowTotals = BucketTotals[]
+
+/** Width of the sub-buckets a coarse bucket's coverage bitmap counts in (the 10 s tier). */
+const SUB_MS = TIER_10S.bucketMs
+/**
+ * A 10 s sub-bucket's data reaches the coarse tiers this long after its start at most: it closes 2.5 s after its end
+ * and is rolled up then, and the coarse bucket is written in the next flush (server/sdk/seriesWriter.ts). Its
+ * coverage bit is set as soon as an instance is alive in it, so a younger bit is not counted yet.
+ */
+export const COARSE_DATA_LAG_MS = 15_000
+
+/**
+ * Coverage of bucket `start` of `tier` at `nowMs`. The 10 s tier: the whole bucket (its elapsed part while open)
+ * when its totals exist. A coarse tier: each 10 s sub-bucket whose bit is set in the coverage bitmap (bit i, most
+ * significant bit first as SETBIT numbers them, = the sub-bucket starting at `start + i·10 s`) once its data can
+ * have arrived (`COARSE_DATA_LAG_MS`; the first set bit always counts, as the totals exist); a bucket written before
+ * bitmaps existed counts whole.
+ */
+export function bucketCoverage(tier: Tier, start: number, present: boolean, bitmap: Buffer | null, nowMs: number): { coveredMs: number; firstMs: number | null } {
+  if (!present) return { coveredMs: 0, firstMs: null }
+  if (tier === TIER_10S || bitmap === null || bitmap.length === 0) return { coveredMs: bucketCoveredMs(start, tier.bucketMs, nowMs), firstMs: start }
+  const subs = Math.min(tier.bucketMs / SUB_MS, bitmap.length * 8)
+  let coveredMs = 0
+  let firstMs: number | null = null
+  for (let i = 0; i < subs; i++) {
+    if (((bitmap[i >> 3] as number) & (0x80 >> (i & 7))) === 0) continue
+    const sub = start + i * SUB_MS
+    if (firstMs !== null && sub + COARSE_DATA_LAG_MS > nowMs) break
+    coveredMs += bucketCoveredMs(sub, SUB_MS, nowMs)
+    firstMs ??= sub
+  }
+  // Totals without a bit (a bitmap lost on its own): the bucket still has data; count it whole rather than not at all.
+  return firstMs === null ? { coveredMs: bucketCoveredMs(start, tier.bucketMs, nowMs), firstMs: start } : { coveredMs, firstMs }
+}
+
+/** The point of bucket `t`: a gap when it has no totals, else its figures over its covered part. */
+function point(t: number, v: PackedSeries, b: BucketTotals): SeriesPoint {
+  if (b.value === null) return { t, noData: true, throughputRps: null, errorRate: null, p50Ms: null, p95Ms: null, p99Ms: null, p999Ms: null }
+  const s = statsOf(v, b.coveredMs, b.firstMs)
+  return {
+    t,
+    noData: false,
+    throughputRps: sig(s.throughputRps, 4),
+    errorRate: sig(s.errorRate, 4),
+    p50Ms: ms(s.p50Ms),
+    p95Ms: ms(s.p95Ms),
+    p99Ms: ms(s.p99Ms),
+    p999Ms: ms(s.p999Ms),
+  }
+}
+
+/** Covered span (ms) and first data time of a window: the sums of its buckets' coverage. */
+function coverage(totals: WindowTotals): { covered: number; dataSinceMs: number | null } {
+  let covered = 0
+  let dataSinceMs: number | null = null
+  for (const b of totals) {
+    covered += b.coveredMs
+    if (b.firstMs !== null) dataSinceMs ??= b.firstMs
+  }
+  return { covered, dataSinceMs }
 }
 
 /**
  * The series of a window: one point per bucket (`values[i]` is bucket `starts[i]`'s merged value) but a young open
- * one (`chartedBucketCount`), and the totals over every bucket.
+ * one (`chartedBucketCount`), and the totals over every bucket. Coverage (gaps, covered span) comes from the
+ * service totals, so a route's figures divide by the same span as the service's.
  */
-function seriesOf(w: WindowBuckets, values: PackedSeries[], nowMs: number): ServiceSeries {
-  const { tier, starts } = w
+function seriesOf(w: WindowBuckets, values: PackedSeries[], totals: WindowTotals, nowMs: number): ServiceSeries {
+  const total = emptyPacked()
+  for (const v of values) mergePackedInto(total, v)
+  const { covered, dataSinceMs } = coverage(totals)
   return {
-    tier: tier.name,
-    bucketMs: tier.bucketMs,
-    points: starts.slice(0, chartedBucketCount(w, nowMs)).map((t, i) => point(t, values[i] as PackedSeries, tier, nowMs)),
-    total: windowTotal(values, starts, nowMs),
+    ...windowRead(w, nowMs),
+    points: w.starts.slice(0, chartedBucketCount(w, nowMs)).map((t, i) => point(t, values[i] as PackedSeries, totals[i] as BucketTotals)),
+    total: statsOf(total, covered, dataSinceMs),
   }
 }
 
 /**
- * A service's series over `[nowMs - windowMs, nowMs]` in the finest tier giving ≤ `maxPoints` buckets, read from
- * the totals hashes (one small HGETALL per bucket, one pipeline).
+ * Reads the service totals of every bucket of `w` — one small HGETALL per bucket, and for a coarse tier the GET of
+ * its coverage bitmap (two pipelines, sent together); settled buckets come from the cache (their coverage no longer
+ * changes).
  */
-export async function readServiceSeries(
-  redis: Redis,
-  keys: KeySpace,
-  service: string,
-  nowMs: number,
-  windowMs: number,
-  maxPoints = 1000,
-): Promise<ServiceSeries> {
-  const w = windowBuckets(nowMs, windowMs, maxPoints)
+async function readTotals(redis: Redis, keys: KeySpace, service: string, w: WindowBuckets, nowMs: number): Promise<WindowTotals> {
   const keyOf = (t: number) => keys.requestTotals(service, w.tier.name, t)
-  // Settled buckets come from the cache; only the others (the last minute or so, or cache misses) are read.
-  const values: (PackedSeries | undefined)[] = w.starts.map((t) => settledTotals.get(keyOf(t), nowMs))
-  const missing = w.starts.flatMap((t, i) => (values[i] === undefined ? [i] : []))
-  const hashes = await readEach(redis, missing, (p, i) => p.hgetallBuffer(keyOf(w.starts[i] as number)), {} as Record<string, Buffer>)
+  const coarse = w.tier !== TIER_10S
+  const out: (BucketTotals | undefined)[] = w.starts.map((t) => settledTotals.get(keyOf(t), nowMs))
+  const missing = w.starts.flatMap((t, i) => (out[i] === undefined ? [i] : []))
+  const [hashes, bitmaps] = await Promise.all([
+    readEach(redis, missing, (p, i) => p.hgetallBuffer(keyOf(w.starts[i] as number)), {} as Record<string, Buffer>),
+    coarse ? readEach(redis, missing, (p, i) => p.getBuffer(keys.coverage(service, w.tier.name, w.starts[i] as number)), null as Buffer | null) : [],
+  ])
   missing.forEach((i, j) => {
     const t = w.starts[i] as number
-    const v = foldAll(hashes[j] as Record<string, Buffer>)
-    values[i] = v
-    if (SettledBucketCache.isSettled(t, w.tier.bucketMs, nowMs)) settledTotals.set(keyOf(t), v, nowMs)
+    const hash = hashes[j] as Record<string, Buffer>
+    const bitmap = bitmaps[j] ?? null
+    const present = Object.keys(hash).length > 0
+    const b: BucketTotals = { value: present ? foldAll(hash) : null, ...bucketCoverage(w.tier, t, present, bitmap, nowMs) }
+    out[i] = b
+    if (SettledBucketCache.isSettled(t, w.tier.bucketMs, nowMs)) settledTotals.set(keyOf(t), b, nowMs)
   })
-  return seriesOf(w, values as PackedSeries[], nowMs)
+  return out as WindowTotals
+}
+
+/** A window to read: its length and, for an absolute window, its end (epoch ms; default now). */
+export interface WindowQuery {
+  windowMs: number
+  untilMs?: number
+}
+
+/**
+ * A service's series over the window `[untilMs - windowMs, untilMs]` (tier from `windowBuckets`), read from the
+ * totals hashes.
+ */
+export async function readServiceSeries(redis: Redis, keys: KeySpace, service: string, nowMs: number, q: WindowQuery): Promise<ServiceSeries> {
+  const w = windowBuckets(nowMs, q.windowMs, MAX_POINTS, q.untilMs)
+  const totals = await readTotals(redis, keys, service, w, nowMs)
+  return seriesOf(w, totals.map((b) => b.value ?? emptyPacked()), totals, nowMs)
 }
 
 /** Escapes Redis glob specials (`* ? [ ] \`) so a route template matches itself in HSCAN MATCH. */
@@ -153,18 +244,20 @@ export async function readRouteSeries(
   method: string,
   route: string,
   nowMs: number,
-  windowMs: number,
-  maxPoints = 1000,
+  q: WindowQuery,
 ): Promise<ServiceSeries> {
-  const w = windowBuckets(nowMs, windowMs, maxPoints)
+  const w = windowBuckets(nowMs, q.windowMs, MAX_POINTS, q.untilMs)
   const pattern = `${globEscape(seriesField(method, route))}*`
   // COUNT far above any bucket's field count: one HSCAN call walks the whole hash (server-side), cursor 0 back.
-  const replies = await readEach(
-    redis,
-    w.starts,
-    (p, t) => p.hscanBuffer(keys.requestBucket(service, w.tier.name, t), 0, 'MATCH', pattern, 'COUNT', 100_000),
-    [Buffer.from('0'), []] as [Buffer, Buffer[]],
-  )
+  const [totals, replies] = await Promise.all([
+    readTotals(redis, keys, service, w, nowMs),
+    readEach(
+      redis,
+      w.starts,
+      (p, t) => p.hscanBuffer(keys.requestBucket(service, w.tier.name, t), 0, 'MATCH', pattern, 'COUNT', 100_000),
+      [Buffer.from('0'), []] as [Buffer, Buffer[]],
+    ),
+  ])
   const values = replies.map(([, flat]) => {
     const v = emptyPacked()
     for (let j = 0; j + 1 < flat.length; j += 2) {
@@ -174,7 +267,7 @@ export async function readRouteSeries(
     }
     return v
   })
-  return seriesOf(w, values, nowMs)
+  return seriesOf(w, values, totals, nowMs)
 }
 
 /** One row of the endpoints table. */
@@ -186,13 +279,12 @@ export interface EndpointRow extends SeriesStats {
 }
 
 /** Sortable columns of the endpoints table. */
-export const ENDPOINT_SORT_KEYS = ['route', 'requests', 'throughputRps', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms'] as const
+export const ENDPOINT_SORT_KEYS = ['route', 'requests', 'throughputRps', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms', 'p999Ms'] as const
 export type EndpointSortKey = (typeof ENDPOINT_SORT_KEYS)[number]
 
-/** Query of the endpoints table. `filter` matches route or method, case-insensitively. */
-export interface EndpointQuery {
+/** Query of the endpoints table (a window, see `WindowQuery`). `filter` matches route or method, case-insensitively. */
+export interface EndpointQuery extends WindowQuery {
   service: string
-  windowMs: number
   sortBy: EndpointSortKey
   descending: boolean
   filter?: string
@@ -202,34 +294,38 @@ export interface EndpointQuery {
 
 /**
  * The endpoints table: every (method, route) of a service with its totals over the window, filtered, sorted and
- * paged. Reads the tier giving ≤ 60 buckets for the window (totals need no time resolution).
+ * paged. Reads the same buckets as the service's own figures (`windowBuckets`) and divides by the same covered span,
+ * so the rows add up to the service total (overflow included as its own row).
  */
 export async function readEndpoints(
   redis: Redis,
   keys: KeySpace,
   q: EndpointQuery,
   nowMs: number,
-): Promise<{ tier: string; total: number; rows: EndpointRow[] }> {
-  const { tier, starts } = windowBuckets(nowMs, q.windowMs, 60)
-  const hashes = await readEach(redis, starts, (p, t) => p.hgetallBuffer(keys.requestBucket(q.service, tier.name, t)), {} as Record<string, Buffer>)
-  const bySeries = new Map<string, { method: string; route: string; value: PackedSeries; first: number }>()
-  hashes.forEach((hash, i) => {
+): Promise<WindowRead & { total: number; rows: EndpointRow[]; coveredMs: number; dataSinceMs: number | null }> {
+  const w = windowBuckets(nowMs, q.windowMs, MAX_POINTS, q.untilMs)
+  const [totals, hashes] = await Promise.all([
+    readTotals(redis, keys, q.service, w, nowMs),
+    readEach(redis, w.starts, (p, t) => p.hgetallBuffer(keys.requestBucket(q.service, w.tier.name, t)), {} as Record<string, Buffer>),
+  ])
+  const { covered, dataSinceMs } = coverage(totals)
+  const bySeries = new Map<string, { method: string; route: string; value: PackedSeries }>()
+  for (const hash of hashes) {
     for (const [name, bytes] of Object.entries(hash)) {
       const parsed = parseSeriesField(name)
       if (parsed === null || parsed.method === TOTAL_FIELD) continue
       const key = seriesField(parsed.method, parsed.route)
       let row = bySeries.get(key)
-      if (row === undefined) bySeries.set(key, (row = { method: parsed.method, route: parsed.route, value: emptyPacked(), first: i }))
+      if (row === undefined) bySeries.set(key, (row = { method: parsed.method, route: parsed.route, value: emptyPacked() }))
       addBytes(row.value, bytes)
     }
-  })
+  }
   const needle = q.filter?.trim().toLowerCase()
   let rows: EndpointRow[] = []
   for (const r of bySeries.values()) {
     if (needle && !`${r.method} ${r.route}`.toLowerCase().includes(needle)) continue
-    const coveredS = Math.max(1, nowMs - (starts[r.first] ?? nowMs)) / 1000
     const v = r.value
-    rows.push({ method: r.method, route: r.route, statusCounts: [v[4] ?? 0, v[5] ?? 0, v[6] ?? 0, v[7] ?? 0, v[8] ?? 0], ...statsOf(v, coveredS) })
+    rows.push({ method: r.method, route: r.route, statusCounts: [v[4] ?? 0, v[5] ?? 0, v[6] ?? 0, v[7] ?? 0, v[8] ?? 0], ...statsOf(v, covered, dataSinceMs) })
   }
   const dir = q.descending ? -1 : 1
   rows.sort((a, b) => {
@@ -240,5 +336,5 @@ export async function readEndpoints(
   })
   const total = rows.length
   rows = rows.slice(q.offset, q.offset + q.limit)
-  return { tier: tier.name, total, rows }
+  return { ...windowRead(w, nowMs), total, rows, coveredMs: covered, dataSinceMs }
 }

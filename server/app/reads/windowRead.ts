@@ -6,11 +6,17 @@ import type { ChainableCommander, Redis } from 'ioredis'
 import { TIERS, TIER_1H, bucketStart, type Tier } from '../../../shared/timeBuckets'
 
 /**
- * The coarsest-needed tier for a window: the finest tier that still covers it within its retention and gives at
- * most `maxPoints` buckets; falls back to the coarsest tier.
+ * Most buckets one windowed read covers. Every read of the same window — tiles, charts, tables, drill-downs — picks
+ * its tier with this same bound, so they all cover the same buckets (docs/METRICS.md "Windows and tiers").
  */
-function tierForWindow(windowMs: number, maxPoints = 1000): Tier {
-  for (const t of TIERS) if (windowMs <= t.retentionMs && windowMs / t.bucketMs <= maxPoints) return t
+export const MAX_POINTS = 1000
+
+/**
+ * The tier a window is read from: the finest tier that still holds the window's start at `nowMs` (its retention
+ * reaches back to `startMs`) and gives at most `maxPoints` buckets; falls back to the coarsest tier.
+ */
+function tierForWindow(startMs: number, windowMs: number, nowMs: number, maxPoints: number): Tier {
+  for (const t of TIERS) if (nowMs - startMs <= t.retentionMs && windowMs / t.bucketMs <= maxPoints) return t
   return TIER_1H
 }
 
@@ -27,20 +33,29 @@ export function bucketStartsInWindow(nowMs: number, windowMs: number, bucketMs: 
   return out
 }
 
-/** The buckets a windowed read covers: the tier chosen and each bucket's start (epoch ms), oldest first. */
+/**
+ * The buckets a windowed read covers: the tier chosen, each bucket's start (epoch ms), oldest first, and the time
+ * the window ends (`endMs`, ≤ now).
+ */
 export interface WindowBuckets {
   tier: Tier
   starts: number[]
+  endMs: number
 }
 
 /**
- * The buckets covering `[nowMs - windowMs, nowMs]` (the partial current bucket included) in the finest tier giving
- * at most `maxPoints` of them (`tierForWindow`). Times in epoch ms, `windowMs` in ms.
+ * The buckets covering `[untilMs - windowMs, untilMs]` (default `untilMs` = `nowMs`; a later one is read as `nowMs`)
+ * in the tier `tierForWindow` picks: every bucket that overlaps the window, the partial first and last ones included
+ * (a window ending in the past still holds the bucket its end falls in, whole: on a coarse tier that bucket may hold
+ * all of a young fleet's data). Times in epoch ms, `windowMs` in ms.
  * @throws RangeError when `windowMs` is not positive (the API's input validation rules that out)
  */
-export function windowBuckets(nowMs: number, windowMs: number, maxPoints: number): WindowBuckets {
-  const tier = tierForWindow(windowMs, maxPoints)
-  return { tier, starts: bucketStartsInWindow(nowMs, windowMs, tier.bucketMs) }
+export function windowBuckets(nowMs: number, windowMs: number, maxPoints = MAX_POINTS, untilMs = nowMs): WindowBuckets {
+  const endMs = Math.min(untilMs, nowMs)
+  const tier = tierForWindow(endMs - windowMs, windowMs, nowMs, maxPoints)
+  const starts = bucketStartsInWindow(endMs, windowMs, tier.bucketMs)
+  // A window ending in the past ends before a bucket that starts exactly at its end.
+  return { tier, starts: endMs < nowMs ? starts.filter((t) => t < endMs) : starts, endMs }
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { SeriesPoint } from '../../../../shared/schemas'
 import { formatMs, formatPercent, formatRps } from '../../format'
+import { allGaps } from './chartGaps'
 import { TimeChart, type ChartLine } from './TimeChart'
 
 const THROUGHPUT: ChartLine[] = [{ key: 'throughputRps', name: 'req/s', color: 'var(--series-p50)' }]
@@ -9,6 +10,9 @@ const LATENCY: ChartLine[] = [
   { key: 'p95Ms', name: 'p95', color: 'var(--series-p95)' },
   { key: 'p99Ms', name: 'p99', color: 'var(--series-p99)' },
 ]
+const LATENCY_WITH_P999: ChartLine[] = [...LATENCY, { key: 'p999Ms', name: 'p99.9', color: 'var(--series-p999)' }]
+/** No points: every chart shows its "No data in this range" state. */
+const NONE: readonly SeriesPoint[] = []
 /** Round tops of the error-rate axis (fractions): 5 %, 10 %, 20 %, 25 %, 50 %, 100 %. */
 const ERROR_AXIS_TOPS = [0.05, 0.1, 0.2, 0.25, 0.5, 1]
 /** Error rate axis: 0 to the first round top above the highest rate (0–5 % when all is 0, never beyond 100 %). */
@@ -22,10 +26,16 @@ interface Props {
   windowMs: number
   /** Suffix of the charts' test ids, e.g. the service name. */
   id: string
+  /** Draw p99.9 on the latency chart too (a route's drill-down). */
+  withP999?: boolean
 }
 
-/** Throughput, error rate and p50/p95/p99 charts of one series (a service or one route). */
-export function SeriesCharts({ points, windowMs, id }: Props) {
+/**
+ * Throughput, error rate and p50/p95/p99 (and p99.9) charts of one series (a service or one route), the points as the
+ * server defines them: a bucket without data is a gap, a bucket without requests has no error rate or latency.
+ */
+export function SeriesCharts({ points: all, windowMs, id, withP999 = false }: Props) {
+  const points = allGaps(all) ? NONE : all
   return (
     <div className="chart-grid">
       <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} />
@@ -38,7 +48,7 @@ export function SeriesCharts({ points, windowMs, id }: Props) {
         testId={`error-chart-${id}`}
         yDomain={ERROR_DOMAIN}
       />
-      <TimeChart data={points} lines={LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} />
+      <TimeChart data={points} lines={withP999 ? LATENCY_WITH_P999 : LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} />
     </div>
   )
 }

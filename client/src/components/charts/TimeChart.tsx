@@ -1,5 +1,7 @@
-import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts'
-import { formatClock } from '../../format'
+import type { ReactNode } from 'react'
+import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis, type DotItemDotProps } from 'recharts'
+import { formatDayTime, formatMinute } from '../../format'
+import { isIsolated } from './chartGaps'
 
 /** One line of a `TimeChart`: the data key, its legend name and a CSS colour (variable). */
 export interface ChartLine {
@@ -9,7 +11,7 @@ export interface ChartLine {
 }
 
 interface Props {
-  /** Points with a numeric time `t` (epoch ms) and one numeric (or null) field per line. */
+  /** Points with a numeric time `t` (epoch ms) and one numeric (or null: a gap, never drawn as 0) field per line. */
   data: readonly object[]
   lines: readonly ChartLine[]
   caption: string
@@ -33,15 +35,20 @@ const MARGIN = { top: 8, right: 12, bottom: 0, left: 0 }
 const TOOLTIP_STYLE = { background: 'var(--surface)', border: '1px solid var(--border)', color: 'var(--text)' }
 const DAY_MS = 86_400_000
 
-function formatDayTime(t: number): string {
-  const d = new Date(t)
-  return `${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${formatClock(t).slice(0, 5)}`
-}
-const tickClock = (t: number) => formatClock(t).slice(0, 5)
+const tickClock = (t: number) => formatMinute(t)
 const tickDay = (t: number) => formatDayTime(t)
 const tooltipLabel = (t: unknown) => (typeof t === 'number' ? formatDayTime(t) : '')
 
-/** A time-series line chart (numeric time axis, no animation) with a caption; an empty state when no points. */
+/** A line's dot: only for a value with a gap on both sides, which has no segment to show it. */
+function loneDot(p: DotItemDotProps): ReactNode {
+  if (p.cx === undefined || p.cy === undefined || !isIsolated((i) => p.points[i]?.value, p.index)) return null
+  return <circle cx={p.cx} cy={p.cy} r={2.5} fill={typeof p.stroke === 'string' ? p.stroke : 'currentColor'} stroke="none" />
+}
+
+/**
+ * A time-series line chart (numeric time axis, no animation) with a caption; an empty state when no points. A null
+ * value is a gap in its line (`connectNulls={false}`), a lone value between gaps a dot.
+ */
 export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yDomain }: Props) {
   const tick = windowMs >= DAY_MS ? tickDay : tickClock
   return (
@@ -75,7 +82,7 @@ export function TimeChart({ data, lines, caption, formatValue, windowMs, testId,
               name={l.name}
               dataKey={l.key}
               stroke={l.color}
-              dot={false}
+              dot={loneDot}
               activeDot={false}
               isAnimationActive={false}
               connectNulls={false}

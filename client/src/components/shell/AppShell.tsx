@@ -1,7 +1,7 @@
 import { Outlet, useNavigation } from 'react-router'
 import { listServices } from '../../api'
 import { useSessionStore } from '../../store'
-import { SERVICES_PAGE_KEY, useLive } from '../../uiState'
+import { SERVICES_PAGE_KEY, useKeepPauseMoment, useLive } from '../../uiState'
 import { usePolled } from '../../usePolled'
 import { InstallButton } from '../InstallButton'
 import { LiveErrorBanner } from '../LiveErrorBanner'
@@ -26,6 +26,7 @@ export function AppShell() {
   const role = useSessionStore((s) => s.role)
   const [live] = useLive()
   const navigation = useNavigation()
+  useKeepPauseMoment()
   usePolled((signal) => listServices({ signal }), [], live ? SERVICES_POLL_INTERVAL_MS : null, {
     pageKey: SERVICES_PAGE_KEY,
     reportAsOf: false,

@@ -166,7 +166,7 @@ export function VirtualTable<T>({
         }}
       >
         {columns.map((c) => (
-          <div key={c.id} role="gridcell" className={`vt-cell${c.className ? ` ${c.className}` : ''}`}>
+          <div key={c.id} role="gridcell" data-col={c.id} className={`vt-cell${c.className ? ` ${c.className}` : ''}`}>
             {row === undefined ? <span className="vt-bar" aria-hidden="true" /> : c.render(row)}
           </div>
         ))}

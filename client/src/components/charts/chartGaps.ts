@@ -1,0 +1,18 @@
+/**
+ * How a chart shows missing data: a bucket no instance flushed (`SeriesPoint.noData`) carries null figures, which
+ * recharts leaves as a gap (`connectNulls={false}`) — never drawn as 0 (docs/METRICS.md "Coverage and gaps").
+ */
+
+/** True when no point of the series has data: the chart says "No data in this range" instead of empty axes. */
+export function allGaps(points: readonly { noData: boolean }[]): boolean {
+  return points.every((p) => p.noData)
+}
+
+/**
+ * True when the value at `index` (`valueAt(i)`, undefined past the ends) is a number with no number on either side:
+ * a line has no segment there, so the chart marks it with a dot (else a lone bucket between two gaps would not show).
+ */
+export function isIsolated(valueAt: (i: number) => unknown, index: number): boolean {
+  const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
+  return isNum(valueAt(index)) && !isNum(valueAt(index - 1)) && !isNum(valueAt(index + 1))
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TIER_10S, TIER_1H, TIER_1M } from '../../../shared/timeBuckets'
-import { bucketCoverage, COARSE_DATA_LAG_MS } from './series'
+import { bucketCoverage, COARSE_DATA_LAG_MS, routeReadPlan } from './series'
+import { windowBuckets } from './windowRead'
 
 const H = 3_600_000 * 400_000 // an hour boundary
 /** A bitmap with the given bits set (SETBIT order: bit 0 is the first byte's top bit). */
@@ -30,5 +31,20 @@ describe('bucket coverage', () => {
     expect(bucketCoverage(TIER_1H, H, true, null, now)).toEqual({ coveredMs: 3_600_000, firstMs: H })
     expect(bucketCoverage(TIER_1H, H, false, bits(1, 2, 3), now)).toEqual({ coveredMs: 0, firstMs: null })
     expect(bucketCoverage(TIER_10S, H, true, null, H + 4_000)).toEqual({ coveredMs: 4_000, firstMs: H })
+  })
+})
+
+describe('route read plan', () => {
+  it('reads whole, complete minutes of a 10 s window from the 1 min tier and the edges and the live minute from 10 s buckets', () => {
+    const now = H + 10 * 60_000 + 20_000 // 10 min 20 s into an hour
+    const w = windowBuckets(now, 5 * 60_000) // 10 s tier, from 5:20 to 10:20
+    const plan = routeReadPlan(w, now)
+    expect(w.tier).toBe(TIER_10S)
+    // 5:20–5:50 as 10 s buckets, minutes 6–8 whole, minute 9 not complete yet (ended 20 s ago), then 10:00–10:20.
+    expect(plan.filter(([t]) => t === TIER_1M).map(([, s]) => (s - H) / 60_000)).toEqual([6, 7, 8])
+    expect(plan.filter(([t]) => t === TIER_10S)).toHaveLength(4 + 6 + 3)
+    // Every 10 s bucket of the window is read exactly once, one way or the other.
+    const covered = plan.flatMap(([t, s]) => (t === TIER_1M ? [0, 1, 2, 3, 4, 5].map((k) => s + k * 10_000) : [s]))
+    expect(covered).toEqual(w.starts)
   })
 })

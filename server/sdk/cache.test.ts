@@ -307,11 +307,33 @@ describe('guest rules', () => {
     const { cache } = harness<number>({ maxKeyLength: 16 })
     await expect(cache.get('')).rejects.toThrow(TypeError)
     await expect(cache.get('x'.repeat(17))).rejects.toThrow(/at most 16/)
-    await expect(cache.getOrSet('a\nb', async () => 1)).rejects.toThrow(/control character/)
     await expect(cache.set('ok', 1, { tags: ['bad\u0000tag'] })).rejects.toThrow(TypeError)
     await expect(cache.invalidateTag('')).rejects.toThrow(TypeError)
     await expect(cache.delete(42 as unknown as string)).rejects.toThrow(TypeError)
     await expect(cache.set('ok', 1, { ttlSeconds: 0 })).rejects.toThrow(TypeError)
     expect(() => harness({ ttlSeconds: 31 * 24 * 3600 })).toThrow(TypeError)
+  })
+
+  it('getOrSet serves a key or tag it cannot store (an id from a URL: %0A, %09, %7F, or 600 characters) from the loader, uncached and counted, never failing the caller', async () => {
+    const { cache, keys, counts } = harness<string>({ maxKeyLength: 512 })
+    let uncacheable = 0
+    const c2 = new FuseboxCache<string>('catalog', { ttlSeconds: 60 }, {
+      redis,
+      keys,
+      service: SERVICE,
+      record: (kind, n = 1) => void (counts[kind] += n),
+      onError: () => {},
+      onUncacheable: () => void uncacheable++,
+    })
+    for (const key of ['product:a\nb', 'product:a\tb', 'product:a\u007fb', `product:${'x'.repeat(600)}`, '']) {
+      expect(await c2.getOrSet(key, async () => 'loaded')).toBe('loaded')
+    }
+    expect(await c2.getOrSet('product:1', async () => 'tagged', { tags: ['bad\ntag'] })).toBe('tagged')
+    expect(uncacheable).toBe(6)
+    expect(counts.misses).toBe(6)
+    expect(counts.sets).toBe(0)
+    expect(await redis.keys(`${keys.prefix}:*`)).toEqual([])
+    // A programming error still fails loudly.
+    await expect(cache.getOrSet('ok', 'not a function' as unknown as () => Promise<string>)).rejects.toThrow(TypeError)
   })
 })

@@ -52,6 +52,8 @@ export interface CacheDeps {
   onError: (error: Error) => void
   /** Time source, epoch ms (the collector's clock); default `Date.now`. Paces retries of the name registration. */
   clock?: Clock
+  /** Told of each `getOrSet` whose key or tags cannot be stored (it served `load()` uncached). Must not throw. */
+  onUncacheable?: () => void
 }
 
 /** Per-call write options: tags to attach (each validated like a key) and a TTL overriding the cache's, in seconds. */
@@ -142,14 +144,26 @@ export class FuseboxCache<T> {
    * key on this instance however many callers wait for it (single-flight: concurrent callers share the one promise,
    * and the first caller's tags/TTL). The value is returned as soon as `load` resolves; it is stored (`sets`) in the
    * background. An `undefined` or non-JSON-serializable result is returned but not cached (the latter reported).
+   * A key or tag the cache cannot store (empty, longer than `maxKeyLength`, control characters — an id taken from a
+   * URL, say) does not fail the caller: `load()` is served uncached, counted as a miss and in
+   * `collector.stats.uncacheableCacheKeys`.
    * @returns the cached or loaded value
-   * @throws {TypeError} on an invalid key, tag, TTL or `load`
+   * @throws {TypeError} when `load` is not a function, or on an invalid TTL (programming errors)
    * @throws whatever `load` rejects with (shared by every waiting caller; nothing is cached). Never a Redis error.
    */
   async getOrSet(key: string, load: () => Promise<T>, opts: CacheWriteOptions = {}): Promise<T> {
+    if (typeof load !== 'function') throw new TypeError('load must be a function returning a promise')
+    if (!this.storable(key, opts.tags)) {
+      this.count('misses')
+      try {
+        this.deps.onUncacheable?.()
+      } catch {
+        // a guest swallows its host's hook failing
+      }
+      return load()
+    }
     const valueKey = this.valueKey(key)
     const write = this.writeOptions(opts)
-    if (typeof load !== 'function') throw new TypeError('load must be a function returning a promise')
     this.announce()
     const joined = this.inflight.get(key)
     if (joined) {
@@ -367,6 +381,13 @@ export class FuseboxCache<T> {
     if (tags.length > MAX_TAGS) throw new TypeError(`cache ${this.name}: at most ${MAX_TAGS} tags per entry, got ${tags.length}`)
     for (const tag of tags) this.checkKey('tag', tag)
     return { ttlSeconds, tags: [...new Set(tags)] }
+  }
+
+  /** True when `key` and every tag pass `checkKey` (tags: an array of at most MAX_TAGS); never throws. */
+  private storable(key: unknown, tags: unknown): boolean {
+    const ok = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= this.maxKeyLength && !CONTROL_CHAR.test(v)
+    if (!ok(key)) return false
+    return tags === undefined || (Array.isArray(tags) && tags.length <= MAX_TAGS && tags.every(ok))
   }
 
   /** @throws {TypeError} unless `value` is a non-empty string of at most `maxKeyLength` without control characters */

@@ -157,8 +157,8 @@ describe('collector stats', () => {
     for (let i = 0; i < 101; i++) c.recordCacheEvent(`cache${i}`, 'hits', 2)
     expect(c.stats.droppedCacheEvents).toBe(2) // the 101st cache of one flush interval: dropped and counted
     expect(Object.keys(JSON.parse(JSON.stringify(c.stats))).sort()).toEqual([
-      'commandsApplied', 'droppedBuckets', 'droppedCacheEvents', 'droppedCoverageMarks', 'droppedEvents', 'droppedLateRequests', 'droppedRequestLogEntries', 'flushErrors',
-      'flushes', 'lastFlushDurationMs', 'overflowedRequests', 'sampledOutRequestLogEntries',
+      'commandsApplied', 'droppedBuckets', 'droppedCacheEvents', 'droppedCoverageMarks', 'droppedEvents', 'droppedInvalidRequests', 'droppedLateRequests', 'droppedRequestLogEntries', 'flushErrors',
+      'flushes', 'lastFlushDurationMs', 'overflowedRequests', 'sampledOutRequestLogEntries', 'uncacheableCacheKeys',
     ])
   })
 })

@@ -30,7 +30,7 @@ import { FlushPipeline } from './flushPipeline'
 import { HttpAdapters, type ExpressErrorHandler, type FastifyPluginLike, type HttpMiddleware, type HttpMiddlewareOptions } from './httpAdapters'
 import { ProcessHealth } from './processHealth'
 import { MAX_PENDING_REQUEST_LOG, RequestLogSampler } from './requestLogSampler'
-import { RequestMetrics, normalizeMethod, type FinishedRequest } from './requestMetrics'
+import { checkedRequest, RequestMetrics, normalizeMethod, type FinishedRequest } from './requestMetrics'
 import { SeriesWriter } from './seriesWriter'
 
 /** Options of `createCollector`. Durations in ms. */
@@ -195,10 +195,18 @@ export class Collector {
 
   /**
    * Records one finished HTTP request (duration in ms) into this bucket's series, and into the sampled request log
-   * when it is slow or failed (5xx, or `error: true`). Never throws; never touches Redis.
+   * when it is slow or failed (5xx, or `error: true`). Never throws; never touches Redis. Input is checked
+   * (`checkedRequest`): numeric strings are coerced; a request with no finite duration or whole status is dropped
+   * and counted in `stats.droppedInvalidRequests`.
    */
-  recordRequest(r: FinishedRequest): void {
+  recordRequest(request: FinishedRequest): void {
     try {
+      // The host may be plain JavaScript: a value that cannot be recorded truthfully is dropped and counted.
+      const r = checkedRequest(request)
+      if (r === null) {
+        this.stats.droppedInvalidRequests++
+        return
+      }
       const isError = r.error === true || r.status >= 500
       const nowMs = this.clock()
       const method = normalizeMethod(r.method)
@@ -275,6 +283,7 @@ export class Collector {
       record: (kind, n) => this.recordCacheEvent(name, kind, n),
       onError: (e) => this.reportError(e, `cache:${name}`),
       clock: this.clock,
+      onUncacheable: () => void this.stats.uncacheableCacheKeys++,
     })
   }
 

@@ -28,6 +28,10 @@ export interface CollectorStats {
   droppedCoverageMarks: number
   /** Breaker events (transitions, applied commands) dropped: more than 1000 waiting to be flushed. */
   droppedEvents: number
+  /** Requests `recordRequest` could not record truthfully (no finite duration ≥ 0 ms or no whole status 0–999). */
+  droppedInvalidRequests: number
+  /** `cache.getOrSet` calls whose key or tags the cache cannot store (too long, control characters): served uncached. */
+  uncacheableCacheKeys: number
   /** Cache events ignored because more than 100 distinct caches were counted in one flush interval. */
   droppedCacheEvents: number
   /** Request-log entries dropped: more than 1000 waiting while Redis was away. */
@@ -49,6 +53,8 @@ export function createCollectorStats(): CollectorStats {
     droppedLateRequests: 0,
     droppedCoverageMarks: 0,
     droppedEvents: 0,
+    droppedInvalidRequests: 0,
+    uncacheableCacheKeys: 0,
     droppedCacheEvents: 0,
     droppedRequestLogEntries: 0,
     sampledOutRequestLogEntries: 0,

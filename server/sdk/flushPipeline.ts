@@ -90,9 +90,13 @@ export class FlushPipeline {
    */
   run(final: boolean): Promise<void> {
     if (this.flushing) return this.flushing
-    this.flushing = this.doFlush(final).finally(() => {
-      this.flushing = null
-    })
+    // Never rejects: it is called as `void flush()` from timers, so a throw here would be an unhandled rejection that
+    // ends the host process. Anything unexpected is reported like a failed flush.
+    this.flushing = this.doFlush(final)
+      .catch((e: unknown) => this.deps.reportError(e, 'flush'))
+      .finally(() => {
+        this.flushing = null
+      })
     return this.flushing
   }
 

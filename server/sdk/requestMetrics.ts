@@ -106,6 +106,38 @@ export interface FinishedRequest {
   errorType?: string
 }
 
+/** Longest `errorType` kept; a longer one is cut (it only labels a request-log entry). */
+const MAX_ERROR_TYPE_CHARS = 128
+
+/** A number, or a decimal string of one (plain-JS hosts pass `'12'`); anything else is NaN. */
+function numeric(v: unknown): number {
+  return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN
+}
+
+/**
+ * What `recordRequest` records: the host's `FinishedRequest` checked and coerced, or null when it cannot be
+ * recorded truthfully — no finite duration ≥ 0 ms, or no whole status 0–999 — so the caller drops and counts it.
+ * Numeric strings are accepted as numbers; a non-string method reads as `_OTHER`, a non-string or empty route as
+ * `(unmatched)`, a non-boolean `error` as absent, a non-string `errorType` as absent (a longer one is cut to 128
+ * characters). Never throws, whatever it is handed.
+ */
+export function checkedRequest(r: unknown): FinishedRequest | null {
+  if (typeof r !== 'object' || r === null) return null
+  const x = r as Record<string, unknown>
+  const durationMs = typeof x.durationMs === 'number' ? x.durationMs : numeric(x.durationMs)
+  const status = typeof x.status === 'number' ? x.status : numeric(x.status)
+  if (!(durationMs >= 0 && durationMs < Number.POSITIVE_INFINITY) || !(Number.isInteger(status) && status >= 0 && status <= 999)) return null
+  const errorType = typeof x.errorType === 'string' ? x.errorType.slice(0, MAX_ERROR_TYPE_CHARS) : undefined
+  return {
+    method: typeof x.method === 'string' ? x.method : OTHER_HTTP_METHOD,
+    route: typeof x.route === 'string' && x.route !== '' ? x.route : UNMATCHED_ROUTE,
+    status,
+    durationMs,
+    ...(x.error === true ? { error: true } : {}),
+    ...(errorType === undefined ? {} : { errorType }),
+  }
+}
+
 /** Index of an HTTP status code's class: 0 for 1xx … 4 for 5xx; anything outside 100–599 counts as 5xx. */
 export function statusClassIndex(status: number): 0 | 1 | 2 | 3 | 4 {
   return (status >= 100 && status < 600 ? Math.floor(status / 100) - 1 : 4) as 0 | 1 | 2 | 3 | 4

@@ -5,7 +5,7 @@
  * Also: p99.9 on the Overview, as an optional Endpoints column and in the drill-down chart, and "data since".
  */
 import type { Locator, Page } from '@playwright/test'
-import { DATA_TIMEOUT, DESKTOP, SERVICE, expect, number, signedIn, test } from './helpers'
+import { DATA_TIMEOUT, DESKTOP, SERVICE, expect, number, query, rpsHalfStep, signedIn, test } from './helpers'
 
 /** One Endpoints row as the screen shows it (cell texts by column id). */
 interface ShownRow {
@@ -16,18 +16,6 @@ interface ShownRow {
   requests: string
   p99Ms: string
   p999Ms?: string
-}
-
-/** A tRPC query through the page's session (GET `?input=`), for waiting on the fleet and for the API's own answer. */
-async function query<T>(page: Page, path: string, input: unknown): Promise<T> {
-  const res = await page.request.get(`/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`)
-  expect(res.ok(), `${path}: ${await res.text()}`).toBe(true)
-  return ((await res.json()) as { result: { data: T } }).result.data
-}
-
-/** Half the last displayed digit of `formatRps` (2 decimals below 10, 1 below 100, else whole). */
-function rpsHalfStep(shown: number): number {
-  return shown < 10 ? 0.005 : shown < 100 ? 0.05 : 0.5
 }
 
 /** Half the last displayed digit of `formatPercent` (2 decimals below 1 %, else 1). */

@@ -95,6 +95,18 @@ export function number(text: string | null): number {
   return m ? Number(m[0].replace(/,/g, '')) : Number.NaN
 }
 
+/** A tRPC query through the page's session (GET `?input=`): the API's own answer, for waiting and for comparing. */
+export async function query<T>(page: Page, path: string, input: unknown): Promise<T> {
+  const res = await page.request.get(`/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`)
+  expect(res.ok(), `${path}: ${await res.text()}`).toBe(true)
+  return ((await res.json()) as { result: { data: T } }).result.data
+}
+
+/** Half the last digit the dashboard shows of a req/s figure (`formatRps`: 2 decimals below 10, 1 below 100, else whole). */
+export function rpsHalfStep(rps: number): number {
+  return rps < 10 ? 0.005 : rps < 100 ? 0.05 : 0.5
+}
+
 /** Signs in with the one-time link and waits for the shell (the "Pages" navigation). Counts against the login limit. */
 export async function loginWithLink(page: Page, token = E2E_OPERATOR_TOKEN, path = '/'): Promise<void> {
   await page.goto(`${path}#token=${token}`)

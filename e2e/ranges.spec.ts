@@ -24,7 +24,7 @@ import { Redis } from 'ioredis'
 import { createCollector } from '../server/sdk/index'
 import { createKeySpace } from '../shared/keys'
 import { seededRandom } from '../shared/random'
-import { DESKTOP, E2E_PREFIX, e2eRedisUrl, expect, number, signedIn, test } from './helpers'
+import { DESKTOP, E2E_PREFIX, e2eRedisUrl, expect, number, query, rpsHalfStep, signedIn, test } from './helpers'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -210,18 +210,6 @@ async function forgetInstance(service: string): Promise<void> {
   } finally {
     await redis.quit()
   }
-}
-
-/** A tRPC query through the page's session. */
-async function query<T>(page: Page, path: string, input: unknown): Promise<T> {
-  const res = await page.request.get(`/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`)
-  expect(res.ok(), `${path}: ${await res.text()}`).toBe(true)
-  return ((await res.json()) as { result: { data: T } }).result.data
-}
-
-/** Half the last displayed digit of the dashboard's req/s (2 decimals below 10, 1 below 100, else whole). */
-function rpsHalfStep(rps: number): number {
-  return rps < 10 ? 0.005 : rps < 100 ? 0.05 : 0.5
 }
 
 interface Totals {

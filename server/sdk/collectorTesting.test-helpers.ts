@@ -7,15 +7,20 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { parseSeriesField } from '../../shared/keys'
 import { testRedisUrl } from '../testing/redis'
+import { startTcpProxy, type TcpProxy } from '../testing/tcpProxy'
 import { createCollector, type Collector, type CollectorOptions } from './index'
 import { decodeSeries, emptySeries, mergeSeriesInto, type SeriesValue } from './seriesOracle.test-helpers'
 
 /** Collectors a test opened; `closeOpenCollectors` (an `afterEach`) closes them. */
 export const open: Collector[] = []
 
-/** Closes every collector in `open` (use as `afterEach(closeOpenCollectors)`). */
+/** Proxies started by `collectorThroughProxy`; `closeOpenCollectors` closes them after the collectors. */
+const proxies: TcpProxy[] = []
+
+/** Closes every collector in `open`, then every proxy a test started (use as `afterEach(closeOpenCollectors)`). */
 export async function closeOpenCollectors(): Promise<void> {
   await Promise.all(open.splice(0).map((c) => c.close()))
+  await Promise.all(proxies.splice(0).map((p) => p.close()))
 }
 
 /**
@@ -74,4 +79,30 @@ export async function connected(c: Collector): Promise<void> {
     await c.flush()
     return c.stats.flushes > 0
   })
+}
+
+/**
+ * A connected collector of service `shop` that reaches the test Redis through a loopback TCP proxy the test can
+ * `cut()` and `restore()` (server/testing/tcpProxy.ts), with a 500 ms flush timeout and any `extra` options (a test
+ * clock, say); both are closed after the test (`closeOpenCollectors`).
+ */
+export async function collectorThroughProxy(
+  prefix: string,
+  instance: string,
+  extra: Partial<CollectorOptions> = {},
+): Promise<{ c: Collector; proxy: TcpProxy }> {
+  const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
+  proxies.push(proxy)
+  const c = collector(prefix, instance, { redis: `redis://127.0.0.1:${proxy.port}`, flushTimeoutMs: 500, ...extra })
+  await connected(c)
+  return { c, proxy }
+}
+
+/** Flushes until a flush reaches Redis again (after a restored link; a test clock stands still meanwhile). */
+export async function flushUntilLanded(c: Collector, timeoutMs = 10_000): Promise<void> {
+  await until(async () => {
+    const before = c.stats.flushes
+    await c.flush()
+    return c.stats.flushes > before
+  }, timeoutMs)
 }

@@ -4,8 +4,7 @@ import { TOTAL_FIELD, createKeySpace } from '../../shared/keys'
 import { seededRandom } from '../../shared/random'
 import { TIER_10S, TIER_1H, TIER_1M, bucketExpiresAt, bucketStart, type Tier } from '../../shared/timeBuckets'
 import { testRedisUrl } from '../testing/redis'
-import { startTcpProxy } from '../testing/tcpProxy'
-import { collector, connected, freshPrefix, open, until, useTestRedis } from './collectorTesting.test-helpers'
+import { collector, collectorThroughProxy, connected, flushUntilLanded, freshPrefix, open, useTestRedis } from './collectorTesting.test-helpers'
 import { CoverageMarks } from './coverageMarks'
 import { createCollector, type Collector } from './index'
 import { TierOracle, comparable, readBucket, sumOfRoutes } from './tierOracle.test-helpers'
@@ -111,44 +110,33 @@ describe('coverage bitmaps of the 1 min and 1 h tiers', () => {
   })
 
   it('While Redis is unreachable across several 10 s buckets, their marks wait: the first flush that lands sets every bit', async () => {
-    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
-    try {
-      const prefix = freshPrefix()
-      const keys = createKeySpace(prefix)
-      const t0 = minute37()
-      let now = t0
-      const c = collector(prefix, 'a', { redis: `redis://127.0.0.1:${proxy.port}`, flushTimeoutMs: 500, clock: () => now })
-      await connected(c)
-      const covered = new Set([bucketStart(t0, TIER_10S.bucketMs)])
-      const run = async (untilMs: number) => {
-        while (now < untilMs) {
-          now += 1000
-          covered.add(bucketStart(now, TIER_10S.bucketMs))
-          c.recordRequest({ method: 'GET', route: '/a', status: 200, durationMs: 5 })
-          await c.flush()
-        }
-      }
-      await run(t0 + 20_000)
-      proxy.cut()
-      await run(t0 + 65_000) // 37:30 … 38:00 are covered while Redis is unreachable
-      const hour = bucketStart(t0, HOUR)
-      expect(await bitsOf(keys.coverage('shop', '1h', hour))).toEqual([222, 223, 224])
-      expect(await redis.exists(keys.coverage('shop', '1m', hour + 38 * 60_000))).toBe(0)
-      proxy.restore()
-      // Reconnected once a flush lands again (the clock stands still meanwhile).
-      await until(async () => {
-        const before = c.stats.flushes
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const t0 = minute37()
+    let now = t0
+    const { c, proxy } = await collectorThroughProxy(prefix, 'a', { clock: () => now })
+    const covered = new Set([bucketStart(t0, TIER_10S.bucketMs)])
+    const run = async (untilMs: number) => {
+      while (now < untilMs) {
+        now += 1000
+        covered.add(bucketStart(now, TIER_10S.bucketMs))
+        c.recordRequest({ method: 'GET', route: '/a', status: 200, durationMs: 5 })
         await c.flush()
-        return c.stats.flushes > before
-      }, 10_000)
-
-      expect(await bitsOf(keys.coverage('shop', '1h', hour))).toEqual([222, 223, 224, 225, 226, 227, 228])
-      expect(await storedBitmaps(prefix)).toEqual(expectedBitmaps(prefix, covered))
-      expect(c.stats.droppedCoverageMarks).toBe(0)
-      await c.close()
-    } finally {
-      await proxy.close()
+      }
     }
+    await run(t0 + 20_000)
+    proxy.cut()
+    await run(t0 + 65_000) // 37:30 … 38:00 are covered while Redis is unreachable
+    const hour = bucketStart(t0, HOUR)
+    expect(await bitsOf(keys.coverage('shop', '1h', hour))).toEqual([222, 223, 224])
+    expect(await redis.exists(keys.coverage('shop', '1m', hour + 38 * 60_000))).toBe(0)
+    proxy.restore()
+    await flushUntilLanded(c)
+
+    expect(await bitsOf(keys.coverage('shop', '1h', hour))).toEqual([222, 223, 224, 225, 226, 227, 228])
+    expect(await storedBitmaps(prefix)).toEqual(expectedBitmaps(prefix, covered))
+    expect(c.stats.droppedCoverageMarks).toBe(0)
+    await c.close()
   })
 
   it('Marks beyond 10,000 waiting for Redis are dropped oldest first and counted in collector.stats.droppedCoverageMarks', async () => {

@@ -23,13 +23,14 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { decodePacked } from '../../shared/seriesCodec'
 import { TIERS } from '../../shared/timeBuckets'
 import { findFreePort, startEmbeddedRedis } from '../bootstrap/redis.mjs'
 import { testRedisUrl } from '../testing/redis'
 import { startBlackHole, startTcpProxy } from '../testing/tcpProxy'
+import { watchUnhandledRejections } from '../testing/unhandledRejections'
 import { createCollector, type Collector } from './index'
 
 type EmbeddedRedis = Awaited<ReturnType<typeof startEmbeddedRedis>>
@@ -54,15 +55,7 @@ afterEach(async () => {
 })
 
 /** Unhandled rejections seen during the current test (the SDK must never leave one behind). */
-const unhandled: unknown[] = []
-const onUnhandled = (reason: unknown) => void unhandled.push(reason)
-beforeEach(() => {
-  unhandled.length = 0
-  process.on('unhandledRejection', onUnhandled)
-})
-afterEach(() => {
-  process.off('unhandledRejection', onUnhandled)
-})
+const unhandled = watchUnhandledRejections()
 
 /** A redis-server of our own in a temp folder, on a fixed port so it can be restarted on the same one. */
 async function ownRedis(port?: number): Promise<{ current: () => EmbeddedRedis; restart: () => Promise<void>; stop: () => Promise<void> }> {

@@ -4,25 +4,16 @@
  * records what it can truthfully — numeric strings coerced, the rest dropped and counted.
  */
 import type { Redis } from 'ioredis'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
-import { testRedisUrl } from '../testing/redis'
-import { startTcpProxy } from '../testing/tcpProxy'
-import { collector, connected, freshPrefix, open, seriesOf, until, useTestRedis } from './collectorTesting.test-helpers'
-import { createCollector } from './index'
+import { watchUnhandledRejections } from '../testing/unhandledRejections'
+import { collector, collectorThroughProxy, connected, freshPrefix, open, seriesOf, until, useTestRedis } from './collectorTesting.test-helpers'
+import type { createCollector } from './index'
 
 let redis: Redis
 useTestRedis((r) => (redis = r))
 
-const unhandled: unknown[] = []
-const onUnhandled = (reason: unknown) => void unhandled.push(reason)
-beforeEach(() => {
-  unhandled.length = 0
-  process.on('unhandledRejection', onUnhandled)
-})
-afterEach(() => {
-  process.off('unhandledRejection', onUnhandled)
-})
+const unhandled = watchUnhandledRejections()
 
 /** What plain-JS hosts were seen passing: a string duration, none at all, nonsense statuses, not even an object. */
 const HOSTILE: unknown[] = [
@@ -66,24 +57,14 @@ describe('hostile input from a plain-JavaScript host', () => {
   })
 
   it('recorded while Redis is unreachable, the same input neither throws nor ends the host when Redis returns', async () => {
-    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
-    const prefix = freshPrefix()
-    const c = createCollector({ redis: `redis://127.0.0.1:${proxy.port}`, service: 'shop', instance: 'js2', prefix, flushIntervalMs: 100 })
-    open.push(c)
-    try {
-      await connected(c)
-      proxy.cut()
-      recordAll(c)
-      await c.flush()
-      proxy.restore()
-      const flushes = c.stats.flushes
-      await until(() => c.stats.flushes > flushes + 2, 10_000)
-      expect(unhandled).toEqual([])
-      expect(c.stats.droppedInvalidRequests).toBe(7)
-    } finally {
-      await c.close()
-      open.splice(open.indexOf(c), 1)
-      await proxy.close()
-    }
+    const { c, proxy } = await collectorThroughProxy(freshPrefix(), 'js2', { flushIntervalMs: 100 })
+    proxy.cut()
+    recordAll(c)
+    await c.flush()
+    proxy.restore()
+    const flushes = c.stats.flushes
+    await until(() => c.stats.flushes > flushes + 2, 10_000)
+    expect(unhandled).toEqual([])
+    expect(c.stats.droppedInvalidRequests).toBe(7)
   })
 })

@@ -3,10 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { TOTAL_FIELD, createKeySpace } from '../../shared/keys'
 import { seededRandom } from '../../shared/random'
 import { TIERS, TIER_10S, TIER_1H, TIER_1M, bucketStart, type Tier } from '../../shared/timeBuckets'
-import { testRedisUrl } from '../testing/redis'
-import { startTcpProxy } from '../testing/tcpProxy'
 import type { Collector } from './index'
-import { collector, connected, freshPrefix, until, useTestRedis } from './collectorTesting.test-helpers'
+import { collector, collectorThroughProxy, connected, flushUntilLanded, freshPrefix, useTestRedis } from './collectorTesting.test-helpers'
 import { TierOracle, comparable, readBucket, sumOfRoutes } from './tierOracle.test-helpers'
 
 let redis: Redis
@@ -94,44 +92,33 @@ describe('service totals in every tier', () => {
   })
 
   it('While Redis is unreachable across several bucket closes and then back, no request is missing from the totals or the routes of any tier', async () => {
-    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
-    try {
-      const prefix = freshPrefix()
-      const keys = createKeySpace(prefix)
-      const t0 = simStart()
-      let now = t0
-      const c = collector(prefix, 'a', { redis: `redis://127.0.0.1:${proxy.port}`, flushTimeoutMs: 500, clock: () => now })
-      await connected(c)
-      const random = seededRandom(11)
-      const oracle = new TierOracle()
-      const run = async (untilMs: number) => {
-        while (now < untilMs) {
-          now += 1000
-          traffic(random, oracle, [c], now)
-          await c.flush()
-        }
-      }
-      await run(t0 + 30_000)
-      proxy.cut()
-      await run(t0 + 75_000) // the buckets of t0+30 s … t0+60 s close while Redis is unreachable
-      expect(await redis.exists(keys.requestTotals('shop', TIER_10S.name, bucketStart(t0 + 50_000, TIER_10S.bucketMs)))).toBe(0)
-      proxy.restore()
-      // Reconnected once a flush lands again (the clock stands still meanwhile).
-      await until(async () => {
-        const before = c.stats.flushes
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const t0 = simStart()
+    let now = t0
+    const { c, proxy } = await collectorThroughProxy(prefix, 'a', { clock: () => now })
+    const random = seededRandom(11)
+    const oracle = new TierOracle()
+    const run = async (untilMs: number) => {
+      while (now < untilMs) {
+        now += 1000
+        traffic(random, oracle, [c], now)
         await c.flush()
-        return c.stats.flushes > before
-      }, 10_000)
-      await run(t0 + 110_000)
-      now = t0 + 2 * HOUR
-      for (let f = 0; f < 4; f++) await c.flush()
-
-      expect([c.stats.droppedBuckets, c.stats.droppedLateRequests]).toEqual([0, 0])
-      await expectEveryTier(prefix, oracle, t0, t0 + 110_000)
-      await c.close()
-    } finally {
-      await proxy.close()
+      }
     }
+    await run(t0 + 30_000)
+    proxy.cut()
+    await run(t0 + 75_000) // the buckets of t0+30 s … t0+60 s close while Redis is unreachable
+    expect(await redis.exists(keys.requestTotals('shop', TIER_10S.name, bucketStart(t0 + 50_000, TIER_10S.bucketMs)))).toBe(0)
+    proxy.restore()
+    await flushUntilLanded(c)
+    await run(t0 + 110_000)
+    now = t0 + 2 * HOUR
+    for (let f = 0; f < 4; f++) await c.flush()
+
+    expect([c.stats.droppedBuckets, c.stats.droppedLateRequests]).toEqual([0, 0])
+    await expectEveryTier(prefix, oracle, t0, t0 + 110_000)
+    await c.close()
   })
 })
 

@@ -5,45 +5,87 @@
  * Every key of a service carries the Redis Cluster hash tag `{<service>}`, so all keys of one service share one
  * slot: each Lua script, the cache's MULTI and each per-service read pipeline touch one slot. Keys that span
  * services (`P:services`, `P:audit`, `P:session:*`) carry no tag and must be written in calls of their own — which
- * the flush pipeline (`SADD P:services`) and the command pipeline (`XADD P:audit`) do not do yet (docs/ARCHITECTURE.md
- * "Redis Cluster: what is and is not safe today"). Names are validated by `NAME_PATTERN` (shared/vocabulary.ts)
+ * the flush pipeline (`SADD P:services`) does not do yet (docs/ARCHITECTURE.md "Redis Cluster: what is and is not
+ * safe today"). A service's operator actions go to its own `P:{svc}:audit`, so the one-script breaker command
+ * touches one slot (docs/decisions/017). Names are validated by `NAME_PATTERN` (shared/vocabulary.ts)
  * before they reach this module, so they can never contain `{`, `}` or `:`.
  *
- * Layout (prefix `fusebox` by default):
- * - `P:services`                                   SET   service names
+ * Layout (prefix `fusebox` by default). Every entry ends with its bound — a TTL, a cap, or the pruning rule of the
+ * janitor (server/app/janitor.ts, docs/decisions/018; "gone" = no heartbeat and no breaker report for that long):
+ * - `P:services`                                   SET   service names; janitor: removed with all the service's
+ *                                                        keys once no instance is seen for 24 h, no breaker report
+ *                                                        is < 7 d old, its audit is empty and no tier retains a
+ *                                                        totals bucket (≈ 30 d after its last flush)
  * - `P:{svc}:req:<tier>:<bucketStartMs>`           HASH  request series of one time bucket: shared field
  *                                                        `seriesField()` plus, while the bucket is open, one
  *                                                        `ownSeriesField()` per instance; values packed
  *                                                        (shared/seriesCodec.ts), folded into the shared field by
- *                                                        a Lua script when the bucket closes; expires
+ *                                                        a Lua script when the bucket closes; expires at bucket
+ *                                                        end + tier retention (65 min / 24 h / 30 d, timeBuckets.ts)
  * - `P:{svc}:tot:<tier>:<bucketStartMs>`           HASH  the service total of the same bucket (all series merged):
  *                                                        shared field `*` plus own fields, folded the same way;
  *                                                        lets service-level reads skip the per-route fields.
  *                                                        Every live instance writes it (an empty value when idle),
- *                                                        so present ⇒ covered, absent ⇒ a gap (docs/METRICS.md)
+ *                                                        so present ⇒ covered, absent ⇒ a gap (docs/METRICS.md);
+ *                                                        expires like the request bucket
  * - `P:{svc}:cov:<tier>:<bucketStartMs>`           STRING coverage bitmap of a 1 min or 1 h bucket (those tiers
  *                                                        only): bit i set (SETBIT offset i, Redis bit order) ⇒
  *                                                        the 10 s sub-bucket starting bucketStart + i·10 s was
  *                                                        covered by some instance; expires with its bucket
- * - `P:{svc}:requests`                             STREAM capped sampled request log (slow and failed requests)
- * - `P:{svc}:command:<commandId>`                  HASH  one issued breaker command (for its status), expires
- * - `P:{svc}:caches`                               SET   cache names
- * - `P:{svc}:cachestats:<tier>:<bucketStartMs>`    HASH  `cacheField()` → count (HINCRBY), expires
+ * - `P:{svc}:requests`                             STREAM sampled request log (slow and failed requests); capped
+ *                                                        at `STREAM_CAPS.requestLog` (MAXLEN ~); janitor: deleted
+ *                                                        with its service
+ * - `P:{svc}:command:<commandId>`                  HASH  one issued breaker command and its fixed target set
+ *                                                        (`targets`, JSON array of instances), for its status;
+ *                                                        expires after 7 days
+ * - `P:{svc}:caches`                               SET   cache names; janitor: a name goes when no retained 1 h
+ *                                                        cache-stats bucket counts it (30 d after its last use)
+ * - `P:{svc}:cachestats:<tier>:<bucketStartMs>`    HASH  `cacheField()` → count (HINCRBY); expires like a request
+ *                                                        bucket
  * - `P:{svc}:cache:<cache>:v:<key>`                STRING cached value (JSON), expires after the cache's TTL
- * - `P:{svc}:cache:<cache>:tag:<tag>`              SET   keys carrying a tag (for invalidateTag)
- * - `P:{svc}:instances`                            ZSET  instance → last heartbeat (epoch ms)
- * - `P:{svc}:instance:<instance>`                  HASH  process health of one instance (expires)
- * - `P:{svc}:breakers`                             SET   breaker names
- * - `P:{svc}:breaker:<name>:state`                 HASH  instance → JSON BreakerInstanceReport
- * - `P:{svc}:breaker:<name>:desired`               HASH  desired state for all instances (DesiredBreakerState)
- * - `P:{svc}:breaker:<name>:desired:<instance>`    HASH  desired state for one instance (same shape)
- * - `P:{svc}:breaker:<name>:generation`            STRING command counter; every command takes the next value
- * - `P:{svc}:control`                              pub/sub channel: nudges `{ breaker, generation }`
- * - `P:{svc}:events`                               STREAM capped: transitions, commands applied
- * - `P:audit`                                      STREAM capped: operator commands (who, when, what, why)
- * - `P:session:<id>`                               STRING JSON session, expires
- * - `P:rl:login:<client>`, `P:rl:cmd:<client>`     rate-limit counters (rate-limit-redis; prefixes built in
- *                                                  server/app/rateLimits.ts, not here)
+ * - `P:{svc}:cache:<cache>:tag:<tag>`              SET   keys carrying a tag (for invalidateTag); its expiry is
+ *                                                        only raised, to the longest TTL of its entries
+ * - `P:{svc}:instances`                            ZSET  instance → last heartbeat (epoch ms); each flush drops
+ *                                                        members older than 1 h (SDK); janitor: members older than
+ *                                                        24 h (also when no instance flushes any more)
+ * - `P:{svc}:instance:<instance>`                  HASH  process health of one instance; expires 10 min after its
+ *                                                        last heartbeat
+ * - `P:{svc}:breakers`                             SET   breaker names; janitor: a name goes (with its state,
+ *                                                        desired and generation keys) 7 d after its newest report,
+ *                                                        unless its desired mode is FORCED_*; all go with the service
+ * - `P:{svc}:breaker:<name>:state`                 HASH  instance → JSON BreakerInstanceReport; janitor: an
+ *                                                        instance's field goes once it is gone 24 h, except the
+ *                                                        newest report (≤ 1 such field per breaker)
+ * - `P:{svc}:breaker:<name>:desired`               HASH  desired state for all instances (DesiredBreakerState);
+ *                                                        janitor: with its breaker
+ * - `P:{svc}:breaker:<name>:desired:<instance>`    HASH  desired state for one instance (same shape); janitor:
+ *                                                        deleted once the instance is gone 24 h
+ * - `P:{svc}:breaker:<name>:generation`            STRING command counter; every command takes the next value;
+ *                                                        janitor: with its breaker
+ * - `P:{svc}:control`                              pub/sub channel: nudges `{ breaker, generation }` (nothing
+ *                                                        stored)
+ * - `P:{svc}:events`                               STREAM transitions, commands applied; capped at
+ *                                                        `STREAM_CAPS.events` (MAXLEN ~); janitor: with its service
+ * - `P:{svc}:flushseq:<ownTag>`                  STRING last flush-effects batch sequence applied by one process
+ *                                                        (instance + boot id), so a resent batch has no effect
+ *                                                        (docs/decisions/015); expires 24 h after its last write
+ * - `P:{svc}:audit`                                STREAM operator actions on the service (breaker commands,
+ *                                                        cache invalidations): who, when, what, why; kept
+ *                                                        `FUSEBOX_AUDIT_RETENTION_DAYS` (default 90 d, XTRIM
+ *                                                        MINID on each append) and at most `STREAM_CAPS.audit`
+ *                                                        entries (MAXLEN ~); entry ids = the action's epoch ms;
+ *                                                        janitor: also trimmed by time on every run (no append
+ *                                                        needed), deleted with its service once empty
+ * - `P:audit`                                      STREAM the same for service-less actions (and entries written
+ *                                                        before decision 017); same bounds (janitor trims it too)
+ * - `P:session:<sha256(cookie)>`                   STRING JSON session (role, actor, token id), expires; the key is
+ *                                                  the SHA-256 (hex) of the cookie value, never the value itself
+ * - `P:tokensessions:<tokenId>`                    ZSET  session key hashes of one access token → expiry (epoch
+ *                                                  ms), for "sign out everywhere"; pruned on every login, capped
+ *                                                  at 1,000 per token (server/app/auth.ts), expires with its newest
+ * - `P:loginlink:<sha256(token)>`                  STRING a one-time login link token, consumed by GETDEL, expires
+ * - `P:rl:login:<client>`, `P:rl:loginslot:<client>`, `P:rl:cmd:<tokenId>`  rate-limit counters (fixed windows,
+ *                                                  expire; built in server/app/rateLimits.ts, not here)
  */
 
 /** Default key namespace prefix. */
@@ -110,8 +152,16 @@ export interface KeySpace {
   breakerGeneration(service: string, breaker: string): string
   controlChannel(service: string): string
   events(service: string): string
-  audit(): string
-  session(sessionId: string): string
+  /** Last flush-effects batch applied by process `ownTag` (`<instance>#<boot id>`), docs/decisions/015. */
+  flushSequence(service: string, ownTag: string): string
+  /** A service's audit stream `P:{svc}:audit`, or the global `P:audit` (service-less actions) without `service`. */
+  audit(service?: string): string
+  /** `P:session:<sessionKeyId>`: the key id is the SHA-256 hex of the cookie value (server/app/auth.ts). */
+  session(sessionKeyId: string): string
+  /** `P:tokensessions:<tokenId>`: live sessions of one access token (ZSET key id → expiry ms). */
+  tokenSessions(tokenId: string): string
+  /** `P:loginlink:<sha256 hex of the token>`: a pending one-time login link. */
+  loginLink(tokenHash: string): string
 }
 
 /** Creates the key builder for `prefix` (default `fusebox`). */
@@ -138,7 +188,10 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     breakerGeneration: (service, breaker) => `${svc(service)}:breaker:${breaker}:generation`,
     controlChannel: (service) => `${svc(service)}:control`,
     events: (service) => `${svc(service)}:events`,
-    audit: () => `${prefix}:audit`,
-    session: (sessionId) => `${prefix}:session:${sessionId}`,
+    flushSequence: (service, ownTag) => `${svc(service)}:flushseq:${ownTag}`,
+    audit: (service) => (service === undefined ? `${prefix}:audit` : `${svc(service)}:audit`),
+    session: (sessionKeyId) => `${prefix}:session:${sessionKeyId}`,
+    tokenSessions: (tokenId) => `${prefix}:tokensessions:${tokenId}`,
+    loginLink: (tokenHash) => `${prefix}:loginlink:${tokenHash}`,
   }
 }

@@ -11,6 +11,7 @@
  */
 import type { Redis } from 'ioredis'
 import CircuitBreaker from 'opossum'
+import { z } from 'zod'
 import type { KeySpace } from '../../shared/keys'
 import { ControlNudge, DesiredBreakerState, Name } from '../../shared/schemas'
 import type { EventRecord } from '../../shared/streamEntries'
@@ -36,8 +37,8 @@ export interface BreakerControlDeps {
   timeoutMs: number
   /** The collector's time source (epoch ms): breaker event times and `lastTransitionAtMs`. */
   clock: Clock
-  /** Counter it keeps: commands applied. */
-  stats: Pick<CollectorStats, 'commandsApplied'>
+  /** Counters it keeps: commands applied; desired states it could not use (`invalidRedisValues`). */
+  stats: Pick<CollectorStats, 'commandsApplied' | 'invalidRedisValues'>
   /** Receives every transition and applied command, as an events-stream entry, to be flushed. Must not throw. */
   onEvent: (event: EventRecord) => void
   /** Asks for a flush now (a command was applied: report its generation without waiting for the next tick). */
@@ -46,14 +47,42 @@ export interface BreakerControlDeps {
   reportError: (error: unknown, where: string) => void
 }
 
+/**
+ * A desired state as the command script writes it (server/app/breakerCommands.ts), bounded: Redis is an input
+ * (docs/decisions/014). On top of the shared schema (whose generation is already a safe integer ≥ 0): the reason at
+ * most 500 characters (the API's limit), the actor at most 100 (a session's), the command id at most 64, the
+ * target `*` or a name, the issue time finite. A record beyond these was not written by Fusebox and is not applied
+ * — a 10 MB reason would otherwise travel into every event and every breaker report this instance writes.
+ */
+const StoredDesiredState = DesiredBreakerState.extend({
+  commandId: z.string().max(64),
+  issuedAtMs: z.coerce.number().finite(),
+  actor: z.string().max(100),
+  reason: z.string().max(500),
+  target: z.union([z.literal('*'), Name]).default('*'),
+})
+
+/** True when `e` is Redis' reply to a command on a key holding another type. */
+const isWrongType = (e: unknown) => e instanceof Error && e.message.startsWith('WRONGTYPE')
+
+/** Delay before a failed reconcile of one breaker is tried again, in ms (see `BreakerControl.retryLater`). */
+export const RECONCILE_RETRY_MS = 1000
+
 /** See the module comment. Opens its subscriber connection when constructed; `close()` closes it. */
 export class BreakerControl {
   /** The breakers registered on this collector, by name. */
   readonly breakers = new Map<string, FuseboxBreaker<never[], unknown>>()
   /** The reconcile running or queued last, per breaker (they are chained, so this is the tail). */
   private readonly reconciles = new Map<string, Promise<void>>()
+  /** Pending retry per breaker after a failed reconcile (see `retryLater`). */
+  private readonly retries = new Map<string, NodeJS.Timeout>()
   private readonly subscriber: Redis
   private stopped = false
+  /**
+   * The problem last reported per desired-state key, so the periodic reconcile reports a corrupt key once, not every
+   * 10 s (forgotten once the key reads fine). At most two keys per registered breaker.
+   */
+  private readonly reportedInvalid = new Map<string, string>()
 
   constructor(private readonly deps: BreakerControlDeps) {
     this.subscriber = openSubscriber(deps.redis)
@@ -127,6 +156,8 @@ export class BreakerControl {
   /** No reconcile reads Redis from now on (collector close: the final flush runs without commands changing state). */
   stop(): void {
     this.stopped = true
+    for (const t of this.retries.values()) clearTimeout(t)
+    this.retries.clear()
   }
 
   /** Stops reconciling and closes the subscriber connection (QUIT bounded by `timeoutMs`). Never rejects. */
@@ -160,19 +191,33 @@ export class BreakerControl {
     try {
       // Two records may apply: the one for every instance and the one for this instance. Generations come from
       // one counter per breaker, so the higher generation is the newer command.
-      const [forAll, forMe] = await withTimeout(
-        Promise.all([redis.hgetall(keys.breakerDesired(service, name)), redis.hgetall(keys.breakerDesired(service, name, instance))]),
+      // Each key on its own: one of the wrong type must not keep the other from applying.
+      const desiredKeys = [keys.breakerDesired(service, name), keys.breakerDesired(service, name, instance)]
+      const reads = await withTimeout(
+        Promise.all(desiredKeys.map((key) => redis.hgetall(key).then((raw) => ({ key, raw }), (e: unknown) => {
+          if (!isWrongType(e)) throw e
+          return { key, raw: null }
+        }))),
         this.deps.timeoutMs,
         'reconcile',
       )
       let newest: DesiredBreakerState | null = null
-      for (const raw of [forAll, forMe]) {
-        if (Object.keys(raw).length === 0) continue
-        const desired = DesiredBreakerState.safeParse(raw)
-        if (!desired.success) {
-          reportError(new Error(`invalid desired state for breaker ${name}`), 'reconcile')
+      for (const { key, raw } of reads) {
+        if (raw === null) {
+          this.invalid(key, `the desired state of breaker ${name} at ${key} holds the wrong type (not a hash): skipped`)
           continue
         }
+        if (Object.keys(raw).length === 0) {
+          this.reportedInvalid.delete(key)
+          continue
+        }
+        const desired = StoredDesiredState.safeParse(raw)
+        if (!desired.success) {
+          const fields = [...new Set(desired.error.issues.map((i) => i.path.join('.')))].join(', ')
+          this.invalid(key, `invalid desired state for breaker ${name} at ${key} (${fields}): not applied`)
+          continue
+        }
+        this.reportedInvalid.delete(key)
         if (newest === null || desired.data.generation > newest.generation) newest = desired.data
       }
       if (newest !== null && b.applyDesired(newest)) {
@@ -181,7 +226,32 @@ export class BreakerControl {
       }
     } catch (e) {
       reportError(e, 'reconcile')
+      this.retryLater(name)
     }
+  }
+
+  /**
+   * After a failed reconcile (a timeout on a slow link, a reset), tries that breaker again in
+   * `RECONCILE_RETRY_MS` rather than waiting for the periodic reconcile (10 s) or a reconnect that a slow but
+   * connected link never causes: a command issued during the fault then applies within about a second of healing.
+   * One retry timer per breaker at a time; unref'd, so it never keeps the host alive; none after `stop()`.
+   */
+  private retryLater(name: string): void {
+    if (this.stopped || this.retries.has(name)) return
+    const t = setTimeout(() => {
+      this.retries.delete(name)
+      void this.reconcile(name)
+    }, RECONCILE_RETRY_MS)
+    t.unref()
+    this.retries.set(name, t)
+  }
+
+  /** Counts a desired state it cannot use; reports it unless this key's same problem was reported last. */
+  private invalid(key: string, message: string): void {
+    this.deps.stats.invalidRedisValues++
+    if (this.reportedInvalid.get(key) === message) return
+    this.reportedInvalid.set(key, message)
+    this.deps.reportError(new Error(message), 'reconcile')
   }
 
   private onBreakerEvent(e: BreakerEvent): void {

@@ -54,6 +54,11 @@ export interface CacheDeps {
   clock?: Clock
   /** Told of each `getOrSet` whose key or tags cannot be stored (it served `load()` uncached). Must not throw. */
   onUncacheable?: () => void
+  /**
+   * Told of each read of a value it cannot use — not JSON, or a key of another type than STRING — which was served
+   * as a miss (and reported to `onError`). Must not throw (it is guarded anyway).
+   */
+  onInvalidValue?: () => void
 }
 
 /** Per-call write options: tags to attach (each validated like a key) and a TTL overriding the cache's, in seconds. */
@@ -289,12 +294,17 @@ export class FuseboxCache<T> {
     return flight
   }
 
-  /** GET and parse; a Redis failure or corrupt JSON is a reported miss. Never rejects. */
+  /**
+   * GET and parse; a Redis failure or a value it cannot use (not JSON, a key of the wrong type: also told to
+   * `onInvalidValue`) is a reported miss — overwritten by the next store of this key (SET replaces any type).
+   * Never rejects.
+   */
   private async read(valueKey: string): Promise<Read<T>> {
     let raw: string | null
     try {
       raw = await this.op('GET', () => this.deps.redis.get(valueKey))
     } catch (e) {
+      if (e instanceof Error && e.message.startsWith('WRONGTYPE')) this.invalidValue()
       this.reportError(e)
       return MISS
     }
@@ -302,9 +312,17 @@ export class FuseboxCache<T> {
     try {
       return { hit: true, value: JSON.parse(raw) as T }
     } catch {
-      // Overwritten by the next getOrSet/set of this key.
+      this.invalidValue()
       this.reportError(new Error(`cache ${this.name}: corrupt value at ${valueKey} (not JSON), treated as a miss`))
       return MISS
+    }
+  }
+
+  private invalidValue(): void {
+    try {
+      this.deps.onInvalidValue?.()
+    } catch {
+      // a guest swallows its host's hook failing
     }
   }
 

@@ -45,7 +45,11 @@ export interface CollectorOptions {
   prefix?: string
   /** Flush cadence, 100 … 60,000; default 1000 (docs/PRODUCT.md "Collector SDK"). */
   flushIntervalMs?: number
-  /** A flush that has not completed after this long is abandoned (its batch kept for the next one); default 2000. */
+  /**
+   * A flush that has not completed after this long is abandoned (its batch kept for the next one, resent without
+   * double effects: docs/decisions/015); default 2000. On a connection the collector opens (a URL), also its
+   * `commandTimeout` and `socketTimeout` (no byte from Redis for this long while commands wait: reconnect).
+   */
   flushTimeoutMs?: number
   /** Periodic breaker reconcile, ≥ 500; default 10000 (issue #3). */
   reconcileIntervalMs?: number
@@ -135,14 +139,17 @@ export class Collector {
       perFlush: o.requestLogPerFlush ?? 100,
       stats,
     })
+    // Boot id: start time plus a random part, so two lives never share own fields (nor flush sequences, decision 015)
+    // even on a test's clock.
+    const ownTag = `${instance}#${startedAtMs.toString(36)}${randomBytes(3).toString('hex')}`
     this.writer = new SeriesWriter({
       recorder: this.requests,
       keys,
       service,
-      // Boot id: start time plus a random part, so two lives never share own fields even on a test's clock.
-      ownTag: `${instance}#${startedAtMs.toString(36)}${randomBytes(3).toString('hex')}`,
+      ownTag,
       maxBufferedBuckets: o.maxBufferedBuckets,
       flushIntervalMs,
+      stats,
       // A borrowed client with a keyPrefix must prefix every key itself: no prebuilt frames then.
       prebuiltFrames: typeof options.redis === 'string' || !options.redis.options.keyPrefix,
     })
@@ -178,6 +185,7 @@ export class Collector {
       keys,
       service,
       instance,
+      ownTag,
       writer: this.writer,
       requests: this.requests,
       requestLog: this.requestLog,
@@ -202,7 +210,7 @@ export class Collector {
   recordRequest(request: FinishedRequest): void {
     try {
       // The host may be plain JavaScript: a value that cannot be recorded truthfully is dropped and counted.
-      const r = checkedRequest(request)
+      const r = checkedRequest(request, this.stats)
       if (r === null) {
         this.stats.droppedInvalidRequests++
         return
@@ -284,6 +292,7 @@ export class Collector {
       onError: (e) => this.reportError(e, `cache:${name}`),
       clock: this.clock,
       onUncacheable: () => void this.stats.uncacheableCacheKeys++,
+      onInvalidValue: () => void this.stats.invalidRedisValues++,
     })
   }
 
@@ -321,7 +330,10 @@ export class Collector {
     // Final write of every open bucket, then (once confirmed) the folds; each bounded by flushTimeoutMs.
     await this.flush()
     // Closing order: 10 s buckets write their final values and roll up, the coarse ones follow, then the folds.
-    for (let i = 0; i < 4 && this.writer.bucketCount > 0 && this.redis.status === 'ready'; i++) await this.pipeline.run(true)
+    // Effect batches still in doubt (an abandoned flush) are resent too: applied once whichever copy lands.
+    for (let i = 0; i < 4 && (this.writer.bucketCount > 0 || this.pipeline.hasPendingEffects) && this.redis.status === 'ready'; i++) {
+      await this.pipeline.run(true)
+    }
     await this.breakerControl.close()
     if (this.ownsRedis) await releaseConnection(this.redis, this.flushTimeoutMs)
   }

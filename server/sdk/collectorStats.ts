@@ -10,12 +10,41 @@ export interface CollectorStats {
   flushes: number
   /** Flushes that failed, timed out or had a failing command (each also went to `onError` with `flush`). */
   flushErrors: number
+  /**
+   * Flushes not started because the connection had more than 1,000 commands sent and unanswered (a stalled link:
+   * flushPipeline.ts MAX_OUTSTANDING_COMMANDS); what they would have sent stays pending (docs/decisions/015).
+   */
+  skippedFlushes: number
+  /**
+   * Commands of flush pipelines Redis answered with an error (WRONGTYPE, OOM …), and entries the flush-effects script
+   * could not write; each failed only what it touched: series, marks and folds are retried, refused events and
+   * request-log entries are dropped (and counted there too).
+   */
+  failedFlushCommands: number
+  /**
+   * Copies of flush-effect batches (events, request log, cache counters) that reached Redis after the batch had been
+   * applied — a flush abandoned at its timeout and resent, or ioredis' own resend after a reconnect — and so had no
+   * effect (docs/decisions/015).
+   */
+  duplicateFlushBatches: number
   /** Wall time of the last flush that reached Redis, from start to answer (or failure), in ms. */
   lastFlushDurationMs: number
   /** Time buckets dropped unwritten because Redis stayed away beyond `maxBufferedBuckets` (updated per flush). */
   droppedBuckets: number
   /** Requests recorded under route `(overflow)` because the `maxSeries` cap was reached (updated per flush). */
   overflowedRequests: number
+  /**
+   * Requests the 1 min tier holds under route `(overflow)`: a 1 min bucket already had `maxSeries` series when their
+   * closed 10 s bucket rolled up into it (those already `(overflow)` in the 10 s tier included); updated per flush.
+   */
+  overflowedRequests1m: number
+  /** The same for the 1 h tier (a 1 h bucket sees the distinct routes of a whole hour). */
+  overflowedRequests1h: number
+  /**
+   * Requests whose route or `errorType` label had to be made safe: cut to 200 (route) or 128 (`errorType`)
+   * characters, or control characters (tab, newline, DEL, C1) replaced by U+FFFD (requestMetrics.ts `safeLabel`).
+   */
+  sanitizedLabels: number
   /**
    * Requests dropped because their time bucket had already been written and folded, or was older than every
    * bucket `maxBufferedBuckets` keeps (the clock went back, or Redis was away too long); updated per flush.
@@ -40,6 +69,13 @@ export interface CollectorStats {
   sampledOutRequestLogEntries: number
   /** Breaker commands (desired states) applied on this instance. */
   commandsApplied: number
+  /**
+   * Values read back from Redis that the collector could not use, skipped, counted per read (docs/decisions/014):
+   * a desired breaker state its schema refuses or whose key holds another type (not applied; reported to `onError`
+   * once per key and problem), a cached value that is not JSON or whose key holds another type (a miss: `load()`
+   * runs and its result overwrites it).
+   */
+  invalidRedisValues: number
 }
 
 /** A `CollectorStats` with every counter at 0. */
@@ -47,9 +83,15 @@ export function createCollectorStats(): CollectorStats {
   return {
     flushes: 0,
     flushErrors: 0,
+    skippedFlushes: 0,
+    failedFlushCommands: 0,
+    duplicateFlushBatches: 0,
     lastFlushDurationMs: 0,
     droppedBuckets: 0,
     overflowedRequests: 0,
+    overflowedRequests1m: 0,
+    overflowedRequests1h: 0,
+    sanitizedLabels: 0,
     droppedLateRequests: 0,
     droppedCoverageMarks: 0,
     droppedEvents: 0,
@@ -59,5 +101,6 @@ export function createCollectorStats(): CollectorStats {
     droppedRequestLogEntries: 0,
     sampledOutRequestLogEntries: 0,
     commandsApplied: 0,
+    invalidRedisValues: 0,
   }
 }

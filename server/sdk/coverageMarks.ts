@@ -5,13 +5,15 @@
  *
  * The writer marks each 10 s bucket it covers once (seriesWriter.ts `cover`); each mark becomes one SETBIT per
  * coarse tier, with a PEXPIREAT of the coarse bucket's expiry, in the flush pipeline of the series writes. SETBIT is
- * idempotent, so marks stay pending — like series writes — until a flush carrying them is confirmed; a flush with
+ * idempotent, so marks stay pending — like series writes — until the SETBIT carrying them is answered without an
+ * error (each mark by its own answer: one refused SETBIT keeps only its mark pending); a flush with
  * nothing newly covered sends nothing. Pending marks are bounded (Redis away for long): beyond the cap the oldest
  * are dropped and counted (`collector.stats.droppedCoverageMarks`).
  */
 import type { ChainableCommander } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import { TIERS, TIER_10S, bucketExpiresAt, bucketStart } from '../../shared/timeBuckets'
+import { answered, type PipelineResults } from './flushEffects'
 
 /** Coverage marks (one bit of one coarse bitmap each) kept at most while unconfirmed; 2 per 10 s bucket covered. */
 export const MAX_PENDING_COVERAGE_MARKS = 10_000
@@ -69,26 +71,29 @@ export class CoverageMarks {
 
   /**
    * Adds a SETBIT for every pending mark (and one PEXPIREAT per bitmap) to pipeline `p`; marks of bitmaps already
-   * expired at `nowMs` are let go. Call the returned function with `true` once the pipeline succeeded (the marks it
-   * carried are done) or `false` when it failed (they stay pending).
+   * expired at `nowMs` are let go. Call the returned function with the pipeline's answers (each mark whose SETBIT
+   * was answered without an error is done), or null when it failed or timed out (they all stay pending); `true` /
+   * `false` stand for "every command answered without an error" / "failed".
    */
-  plan(p: ChainableCommander, nowMs: number): (ok: boolean) => void {
+  plan(p: ChainableCommander, nowMs: number): (results: PipelineResults | boolean) => void {
     if (this.pending.size === 0) return nothingToCommit
-    const carried: [string, Mark][] = []
+    const carried: [string, Mark, number][] = []
     const expiries = new Map<string, number>()
     for (const [id, m] of this.pending) {
       if (m.expireAt <= nowMs) {
         this.pending.delete(id)
         continue
       }
+      carried.push([id, m, p.length])
       p.setbit(m.key, m.offset, 1)
       expiries.set(m.key, m.expireAt)
-      carried.push([id, m])
     }
     for (const [key, at] of expiries) p.pexpireat(key, at)
-    return (ok) => {
-      if (!ok) return
-      for (const [id, m] of carried) if (this.pending.get(id) === m) this.pending.delete(id)
+    return (results) => {
+      if (results === false) return
+      for (const [id, m, at] of carried) {
+        if ((results === true || answered(results, at)) && this.pending.get(id) === m) this.pending.delete(id)
+      }
     }
   }
 }

@@ -2,27 +2,34 @@
  * The flush pipeline: once per flush interval, everything the collector aggregated goes to Redis in one pipeline —
  * request series and coverage bitmaps (seriesWriter.ts), cache counters, the heartbeat, breaker state reports,
  * breaker events and the sampled request log. At most one flush is in flight. A flush never rejects and never queues commands while
- * disconnected: when Redis is away, or the pipeline fails, the batch is put back (`requeue`, bounded) for the next
- * flush; series stay in the writer until a write is confirmed (their writes are idempotent).
+ * disconnected. Every effect is exactly-once however often a flush is sent (docs/decisions/015): series, coverage
+ * marks, the heartbeat and breaker reports are overwrites (idempotent) and stay pending in their owner until their
+ * own command is answered without an error; events, the request log and cache counters go as numbered batches
+ * through one guarded script (flushEffects.ts). One command Redis refuses (WRONGTYPE, OOM …) fails only what it
+ * touches. A flush is not started while the connection has more than MAX_OUTSTANDING_COMMANDS commands unanswered
+ * (counted in `stats.skippedFlushes`): a stalled link gets no second copy of what it already holds.
  */
 import { performance } from 'node:perf_hooks'
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { heartbeatFields, type Heartbeat } from '../../shared/heartbeat'
-import { cacheField, type KeySpace } from '../../shared/keys'
-import { eventFields, requestLogFields, type EventRecord, type RequestLogEntry } from '../../shared/streamEntries'
-import { TIERS, bucketExpiresAt, bucketStart, type Clock } from '../../shared/timeBuckets'
-import { CACHE_EVENT_KINDS, STREAM_CAPS, type CacheEventKind } from '../../shared/vocabulary'
+import type { KeySpace } from '../../shared/keys'
+import type { EventRecord } from '../../shared/streamEntries'
+import type { Clock } from '../../shared/timeBuckets'
+import type { CacheEventKind } from '../../shared/vocabulary'
 import type { FuseboxBreaker } from './breaker'
 import type { CollectorStats } from './collectorStats'
+import { FlushEffects, allAnswered, isReplyError, type PipelineResults } from './flushEffects'
 import type { RequestLogSampler } from './requestLogSampler'
 import type { RequestMetrics } from './requestMetrics'
 import type { SeriesWriter } from './seriesWriter'
 import { withTimeout } from './withTimeout'
 
-/** Breaker events kept between flushes at most; beyond it the oldest are dropped and counted. */
-export const MAX_PENDING_EVENTS = 1000
-/** Distinct caches counted between flushes at most; events of further caches are dropped and counted (bounded memory). */
-export const MAX_PENDING_CACHES = 100
+/**
+ * Commands the connection may have sent and not yet had answered when a flush is due; beyond it the flush is skipped
+ * (counted). One flush is ~10 commands (one HSET per bucket hash, not per series) plus the host's own, so a connection
+ * that has this many unanswered is not draining. A guest does not pile onto it, owned or borrowed.
+ */
+export const MAX_OUTSTANDING_COMMANDS = 1000
 const INSTANCE_INFO_TTL_MS = 10 * 60_000
 const INSTANCE_FORGET_MS = 60 * 60_000
 
@@ -36,11 +43,13 @@ export interface FlushPipelineDeps {
   service: string
   /** This instance's name, already validated (heartbeat, breaker reports). */
   instance: string
+  /** `<instance>#<boot id>`: this process's identity for idempotent effects (same as the writer's own fields). */
+  ownTag: string
   /** Writes the request series and coverage; also the source of `droppedBuckets` / `droppedLateRequests` / `droppedCoverageMarks`. */
   writer: SeriesWriter
   /** The request recorder; the source of `overflowedRequests`. */
   requests: RequestMetrics
-  /** The sampled request log: taken each flush, handed back on failure. */
+  /** The sampled request log: taken by each flush that seals a batch, handed back when a flush cannot send (not ready, stalled). */
   requestLog: RequestLogSampler
   /** The breakers whose state is reported each flush. */
   breakers: ReadonlyMap<string, FuseboxBreaker<never[], unknown>>
@@ -48,7 +57,7 @@ export interface FlushPipelineDeps {
   heartbeat: (nowMs: number) => Heartbeat
   /** The collector's time source (epoch ms): each flush's `nowMs` (bucket closing, heartbeat, instance scores). */
   clock: Clock
-  /** A flush not answered after this long (ms) is abandoned and its batch put back. */
+  /** A flush not answered after this long (ms) is abandoned: its series stay pending, its effect batches in doubt (resent). */
   flushTimeoutMs: number
   /** Counters it keeps, and those it copies from the writer and recorder after each flush. */
   stats: Pick<
@@ -62,27 +71,24 @@ export interface FlushPipelineDeps {
     | 'droppedCoverageMarks'
     | 'droppedEvents'
     | 'droppedCacheEvents'
+    | 'droppedRequestLogEntries'
+    | 'skippedFlushes'
+    | 'failedFlushCommands'
+    | 'duplicateFlushBatches'
   >
   /** Receives every flush failure (where: `flush`), after `stats.flushErrors` was counted. */
   reportError: (error: unknown, where: string) => void
 }
 
-/** Everything one flush takes besides request series (those stay in the SeriesWriter until confirmed). */
-interface PendingBatch {
-  events: EventRecord[]
-  /** cache name → counts, indexed like CACHE_EVENT_KINDS. */
-  cacheCounts: Map<string, number[]>
-  requestLog: RequestLogEntry[]
-}
-
 /** See the module comment. */
 export class FlushPipeline {
   private flushing: Promise<void> | null = null
-  private pendingEvents: EventRecord[] = []
-  /** cache name → counts since the last flush, indexed like CACHE_EVENT_KINDS. */
-  private cacheCounts = new Map<string, number[]>()
+  private readonly effects: FlushEffects
 
-  constructor(private readonly deps: FlushPipelineDeps) {}
+  constructor(private readonly deps: FlushPipelineDeps) {
+    const { keys, service, ownTag, stats, reportError } = deps
+    this.effects = new FlushEffects({ keys, service, ownTag, stats, reportError })
+  }
 
   /**
    * Flushes now, or joins the flush in flight (same promise). `final` writes every bucket regardless of time
@@ -100,48 +106,43 @@ export class FlushPipeline {
     return this.flushing
   }
 
-  /** Queues a breaker event for the next flush; the oldest is dropped (and counted) beyond MAX_PENDING_EVENTS. */
+  /** Queues a breaker event for the next flush (bounded: flushEffects.ts MAX_PENDING_EVENTS, oldest dropped and counted). */
   addEvent(e: EventRecord): void {
-    if (this.pendingEvents.length >= MAX_PENDING_EVENTS) {
-      this.pendingEvents.shift()
-      this.deps.stats.droppedEvents++
-    }
-    this.pendingEvents.push(e)
+    this.effects.addEvent(e)
   }
 
-  /** Counts `n` cache events of `kind` for cache `cache` until the next flush (dropped and counted beyond MAX_PENDING_CACHES caches). */
+  /** Counts `n` cache events of `kind` for cache `cache` until the next flush (bounded: flushEffects.ts MAX_PENDING_CACHES). */
   countCacheEvent(cache: string, kind: CacheEventKind, n: number): void {
-    let counts = this.cacheCounts.get(cache)
-    if (counts === undefined) {
-      if (this.cacheCounts.size >= MAX_PENDING_CACHES) {
-        this.deps.stats.droppedCacheEvents += n
-        return
-      }
-      counts = [0, 0, 0, 0]
-      this.cacheCounts.set(cache, counts)
-    }
-    const i = CACHE_EVENT_KINDS.indexOf(kind)
-    if (i >= 0) counts[i] = (counts[i] ?? 0) + n
+    this.effects.countCacheEvent(cache, kind, n)
+  }
+
+  /** True while events, cache counts or batches of them wait for Redis (the collector's close flushes them). */
+  get hasPendingEffects(): boolean {
+    return this.effects.pending
   }
 
   private async doFlush(final: boolean): Promise<void> {
-    const { redis, keys: k, service: svc, instance, writer, breakers, stats } = this.deps
+    const { redis, keys: k, service: svc, instance, writer, breakers, stats, requestLog } = this.deps
     const started = performance.now()
     const nowMs = this.deps.clock()
     writer.sync(nowMs, final)
-    const pending: PendingBatch = { events: this.pendingEvents, cacheCounts: this.cacheCounts, requestLog: this.deps.requestLog.take() }
-    this.pendingEvents = []
-    this.cacheCounts = new Map()
     if (redis.status !== 'ready') {
       // Not connected: keep everything (bounded) for the next flush instead of queueing commands.
-      this.requeue(pending)
+      requestLog.requeue(requestLog.take())
+      this.syncCounters()
+      return
+    }
+    // Commands sent and not yet answered (a borrowed client may not expose its queue: then nothing is known).
+    const unanswered = (redis as { commandQueue?: { length: number } }).commandQueue?.length ?? 0
+    if (unanswered > MAX_OUTSTANDING_COMMANDS) {
+      stats.skippedFlushes++
+      requestLog.requeue(requestLog.take())
       this.syncCounters()
       return
     }
     const p = redis.pipeline()
     p.sadd(k.services(), svc)
-    const commit = writer.plan(p, nowMs, final)
-    this.writeCaches(p, pending.cacheCounts, nowMs)
+    const commitSeries = writer.plan(p, nowMs, final)
     p.zadd(k.instances(svc), nowMs, instance)
     p.zremrangebyscore(k.instances(svc), 0, nowMs - INSTANCE_FORGET_MS)
     p.hset(k.instanceInfo(svc, instance), heartbeatFields(this.deps.heartbeat(nowMs)))
@@ -150,53 +151,49 @@ export class FlushPipeline {
       p.sadd(k.breakers(svc), b.name)
       p.hset(k.breakerState(svc, b.name), instance, JSON.stringify(b.report(nowMs)))
     }
-    for (const e of pending.events) p.xadd(k.events(svc), 'MAXLEN', '~', STREAM_CAPS.events, '*', ...eventFields(e))
-    for (const r of pending.requestLog) p.xadd(k.requestLog(svc), 'MAXLEN', '~', STREAM_CAPS.requestLog, '*', ...requestLogFields(r))
+    // A new batch is sealed only while few are in doubt; otherwise the sample waits in the sampler (bounded).
+    const log = this.effects.canSeal ? requestLog.take() : []
+    const settleEffects = this.effects.plan(p, nowMs, log)
+    const exec = p.exec()
     try {
-      const results = await withTimeout(p.exec(), this.deps.flushTimeoutMs, 'flush')
-      const failed = results?.find(([err]) => err)
-      if (failed?.[0]) this.flushFailed(failed[0])
-      commit(!failed)
-      stats.flushes++
+      const results = await withTimeout(exec, this.deps.flushTimeoutMs, 'flush')
+      commitSeries(results)
+      settleEffects(results)
+      this.countRefused(results)
+      // Reached Redis: every command answered (some perhaps with an error reply), none given up by the connection.
+      if (allAnswered(results)) stats.flushes++
     } catch (e) {
-      // Sent but unanswered: series writes and folds are idempotent and stay pending in the writer; the rest is
-      // put back for the next flush.
-      commit(false)
-      this.requeue(pending)
+      // Sent but unanswered: series writes, marks and folds are idempotent and stay pending in the writer; the effect
+      // batches stay in doubt and are resent (with the same sequence) until an answer says applied or duplicate —
+      // this flush's own late answer included.
+      commitSeries(null)
+      settleEffects(null)
+      exec.then(
+        (late) => settleEffects(late),
+        () => {},
+      )
       this.flushFailed(e)
     }
     stats.lastFlushDurationMs = performance.now() - started
     this.syncCounters()
   }
 
-  /** HINCRBY of each cache counter into every tier's current bucket. */
-  private writeCaches(p: ChainableCommander, counts: Map<string, number[]>, nowMs: number): void {
-    if (counts.size === 0) return
-    const { keys, service } = this.deps
-    p.sadd(keys.caches(service), ...counts.keys())
-    for (const tier of TIERS) {
-      const start = bucketStart(nowMs, tier.bucketMs)
-      const key = keys.cacheBucket(service, tier.name, start)
-      for (const [cache, c] of counts) {
-        CACHE_EVENT_KINDS.forEach((kind, i) => {
-          const n = c[i] ?? 0
-          if (n !== 0) p.hincrby(key, cacheField(cache, kind), n)
-        })
-      }
-      p.pexpireat(key, bucketExpiresAt(start, tier))
+  /**
+   * Counts the commands Redis answered with an error reply (each retried or dropped by its owner) in
+   * `stats.failedFlushCommands`; a flush with any failed command (reply or connection) is one flush error.
+   */
+  private countRefused(results: PipelineResults): void {
+    if (results === null) return
+    let refused = 0
+    let first: Error | null = null
+    for (const [err] of results) {
+      if (err === null) continue
+      if (isReplyError(err)) refused++
+      first ??= err
     }
-  }
-
-  /** Puts a batch that did not reach Redis back in front of what arrived since (events and log bounded). */
-  private requeue(pending: PendingBatch): void {
-    const room = MAX_PENDING_EVENTS - this.pendingEvents.length
-    const kept = pending.events.slice(Math.max(0, pending.events.length - room))
-    this.deps.stats.droppedEvents += pending.events.length - kept.length
-    this.pendingEvents = kept.concat(this.pendingEvents)
-    for (const [cache, c] of pending.cacheCounts) {
-      CACHE_EVENT_KINDS.forEach((kind, i) => this.countCacheEvent(cache, kind, c[i] ?? 0))
-    }
-    this.deps.requestLog.requeue(pending.requestLog)
+    if (first === null) return
+    this.deps.stats.failedFlushCommands += refused
+    this.flushFailed(first)
   }
 
   private flushFailed(e: unknown): void {

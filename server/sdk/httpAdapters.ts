@@ -6,13 +6,16 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ExpressRoutes } from './expressRoutes'
 import { UNMATCHED_ROUTE, type FinishedRequest } from './requestMetrics'
 
 /** Options of the HTTP middleware. */
 export interface HttpMiddlewareOptions {
   /**
    * Route template of a request (e.g. `/products/:id`), for plain node:http servers. Express routes are detected
-   * from `req.route` automatically. Unknown routes are recorded as `(unmatched)`, never as raw URLs.
+   * from `req.route` and the app's routing tree automatically, nested routers' mount templates included; this is
+   * asked when Express matched no route or its mount templates cannot be known. Unknown routes are recorded as
+   * `(unmatched)`, never as raw URLs.
    */
   routeTemplate?: (req: IncomingMessage) => string | undefined
 }
@@ -60,27 +63,45 @@ function errorTypeOf(error: unknown): string {
   return typeof code === 'string' ? code : error instanceof Error ? error.name : 'Error'
 }
 
-/** Route template of a node:http / Express request: Express's matched route, else `routeTemplate`, else `(unmatched)`. */
-export function routeOf(req: IncomingMessage, options: HttpMiddlewareOptions): string {
-  const expressReq = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string }
-  const path = expressReq.route?.path
-  if (typeof path === 'string') return (expressReq.baseUrl ?? '') + path
+/** The resolver `routeOf` uses when none is handed (its cache is weak: nothing is kept for discarded apps). */
+const DEFAULT_ROUTES = new ExpressRoutes()
+
+/**
+ * Route template of a node:http / Express request: Express's matched route with its mount templates
+ * (expressRoutes.ts), else `routeTemplate`, else `(unmatched)` — also when Express matched a route whose mount
+ * templates cannot be known (a raw path segment never becomes a label). `baseAtRoute`: the base URL noted while
+ * the request was routed (`ExpressRoutes.watch`); default `req.baseUrl`. Length and characters are checked later,
+ * by `checkedRequest`.
+ */
+export function routeOf(req: IncomingMessage, options: HttpMiddlewareOptions, routes: ExpressRoutes = DEFAULT_ROUTES, baseAtRoute?: string): string {
+  const express = routes.templateOf(req, baseAtRoute)
+  if (typeof express === 'string') return express
   if (options.routeTemplate) {
     const t = options.routeTemplate(req)
-    if (typeof t === 'string' && t.length > 0 && t.length <= 200) return t
+    if (typeof t === 'string' && t.length > 0) return t
   }
   return UNMATCHED_ROUTE
 }
 
 /** See the module comment. One per collector; every adapter it makes records into that collector. */
 export class HttpAdapters {
+  /** Mount-template resolver for Express requests (caches per route, weakly). */
+  private readonly routes = new ExpressRoutes()
+
   constructor(private readonly deps: HttpAdaptersDeps) {}
 
   /** Middleware for node:http and Express: records method, route template, status and duration (ms) on finish. */
   httpMiddleware(options: HttpMiddlewareOptions = {}): HttpMiddleware {
     const { recordRequest, reportError } = this.deps
+    const routes = this.routes
     return (req, res, next) => {
       const startMs = performance.now()
+      let baseAtRoute: () => string | undefined = () => undefined
+      try {
+        baseAtRoute = routes.watch(req)
+      } catch (e) {
+        reportError(e, 'httpMiddleware')
+      }
       let recorded = false
       const onEnd = () => {
         if (recorded) return
@@ -92,7 +113,7 @@ export class HttpAdapters {
           const errorType = (res as ServerResponse & { locals?: Record<string, unknown> }).locals?.[ERROR_TYPE_LOCAL]
           recordRequest({
             method: req.method ?? '',
-            route: routeOf(req, options),
+            route: routeOf(req, options, routes, baseAtRoute()),
             status,
             durationMs,
             ...(typeof errorType === 'string' ? { error: true, errorType } : {}),

@@ -96,6 +96,64 @@ describe('series codec and the Redis merge script', () => {
     expect(Array.from(back.histogram.counts)).toEqual(Array.from(ref.histogram.counts))
   })
 
+  it('folds into a corrupt shared value (first-bucket offset 1e9 or Infinity) in bounded time: a second connection gets PING answered within 100 ms throughout, never BUSY', async () => {
+    const other = new Redis(testRedisUrl())
+    const [, threshold = '5000'] = (await redis.config('GET', 'busy-reply-threshold')) as string[]
+    // Redis answers BUSY once a script has run this long (default 5 s): short, so a looping script shows at once.
+    await redis.config('SET', 'busy-reply-threshold', '50')
+    const own = randomSeries(7)
+    try {
+      for (const first of [1e9, Number.POSITIVE_INFINITY]) {
+        const key = `m${randomBytes(4).toString('hex')}`
+        await redis.hset(key, 'f', Buffer.from(encodePacked([1, 1, 0, 1000, 0, 1, 0, 0, 0, first, 1])), 'f\tme', Buffer.from(encodeSeries(own)))
+        let settled = false
+        const fold = redis.eval(FOLD_SERIES_LUA, 1, key, String(Date.now() + 60_000), 'f\tme', 'f').finally(() => (settled = true))
+        fold.catch(() => {}) // inspected below
+        const pings: number[] = []
+        const errors: string[] = []
+        const until = Date.now() + 500
+        while (Date.now() < until && !(settled && pings.length >= 3)) {
+          const t = performance.now()
+          try {
+            await other.ping()
+          } catch (e) {
+            errors.push(String(e))
+          }
+          pings.push(performance.now() - t)
+        }
+        // Clean up after a looping script (only the code before the fix loops) so the shared Redis is usable again.
+        while (!settled) {
+          await other.script('KILL').catch(() => {})
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        expect(errors).toEqual([])
+        expect(Math.max(...pings)).toBeLessThan(100)
+        await expect(fold).resolves.toEqual([1, 0])
+        // The corrupt shared value is replaced by the incoming one; the own field is gone (docs/decisions/014).
+        const stored = await redis.hgetallBuffer(key)
+        expect(Object.keys(stored)).toEqual(['f'])
+        expect(decodeSeries(stored.f!).count).toBe(own.count)
+      }
+    } finally {
+      await redis.config('SET', 'busy-reply-threshold', threshold)
+      await other.quit()
+    }
+  })
+
+  it('drops an own value it cannot read and leaves the shared value as it was', async () => {
+    const key = `m${randomBytes(4).toString('hex')}`
+    const shared = Buffer.from(encodeSeries(randomSeries(3)))
+    // Not MessagePack first: the script before the fix stopped there with an error (and never reached the 1e9 offset,
+    // which it would loop on).
+    const bad = [new Uint8Array([0xc1]), new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff]), new Uint8Array(20_000), encodePacked([1, 1, 0, 1000, 0, 1, 0, 0, 0, 1e9, 1])]
+    for (const [i, b] of bad.entries()) await redis.hset(key, 'f', shared, `f\t${i}`, Buffer.from(b))
+    const args = bad.flatMap((_, i) => [`f\t${i}`, 'f'])
+    expect(await redis.eval(FOLD_SERIES_LUA, 1, key, String(Date.now() + 60_000), ...args)).toEqual([0, bad.length])
+    const stored = await redis.hgetallBuffer(key)
+    expect(Object.keys(stored)).toEqual(['f'])
+    expect(stored.f!.equals(shared)).toBe(true)
+  })
+
   it('rejects bytes that are not a packed series', () => {
     expect(() => decodeSeries(new Uint8Array([0xc0]))).toThrow(/not a packed series/)
   })

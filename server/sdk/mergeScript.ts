@@ -8,10 +8,49 @@
  * c0..ck]` (MessagePack, via Redis' bundled cmsgpack); the merge mirrors `mergeSeriesInto` and is checked equal to
  * it in mergeScript.test.ts. It works in place on the shared value and walks only the incoming bucket run.
  *
+ * Redis is an input here too (docs/decisions/014): a script that loops holds every client of the server (`BUSY`),
+ * so both values are checked by `read` — the same bounds as `readPacked` in shared/seriesCodec.ts (at most
+ * MAX_PACKED_BYTES, one array of 10 … MAX_PACKED_LENGTH non-negative safe integers, the format, the bucket run inside
+ * the layout, counts adding up) — before any loop runs; every loop is then bounded by BUCKET_COUNT. A value that
+ * fails: an own one is dropped (deleted without folding: it could not be read by anyone); a shared one is replaced
+ * by the incoming own value (the readers skip it anyway, and the own data is kept); the script stays O(field size).
+ *
  * KEYS[1] = bucket hash; ARGV[1] = PEXPIREAT (epoch ms); ARGV[2..] = (own field, shared field) pairs.
- * Returns the number of own fields folded. A shared value of another format is replaced by the incoming one.
+ * Returns `{ folded, dropped }`: own fields folded into their shared field, and own fields deleted as unreadable.
  */
+import { BUCKET_COUNT } from '../../shared/histogram'
+import { MAX_PACKED_BYTES, MAX_PACKED_LENGTH, SERIES_COUNTS_AT, SERIES_FORMAT } from '../../shared/seriesCodec'
+
 export const FOLD_SERIES_LUA = `
+local MAX_BYTES, MAX_LEN, BUCKETS, FORMAT, AT = ${MAX_PACKED_BYTES}, ${MAX_PACKED_LENGTH}, ${BUCKET_COUNT}, ${SERIES_FORMAT}, ${SERIES_COUNTS_AT + 1}
+local MAX_SAFE = 9007199254740991
+local function one(ok, ...)
+  if ok and select('#', ...) == 1 then return (...) end
+  return nil
+end
+-- The packed value in s, or nil when it is not one readPacked would accept.
+local function read(s)
+  if type(s) ~= 'string' or #s > MAX_BYTES then return nil end
+  local t = one(pcall(cmsgpack.unpack, s))
+  if type(t) ~= 'table' then return nil end
+  local n = #t
+  if n < AT - 1 or n > MAX_LEN or t[1] ~= FORMAT then return nil end
+  local keys = 0
+  for _ in pairs(t) do
+    keys = keys + 1
+    if keys > n then return nil end
+  end
+  for i = 1, n do
+    local x = t[i]
+    if type(x) ~= 'number' or not (x >= 0 and x <= MAX_SAFE) or x ~= math.floor(x) then return nil end
+  end
+  if n >= AT and t[AT - 1] + (n - AT + 1) > BUCKETS then return nil end
+  local hist, classes = 0, 0
+  for i = AT, n do hist = hist + t[i] end
+  for i = 5, 9 do classes = classes + t[i] end
+  if hist ~= t[2] or t[3] > t[2] or classes > t[2] then return nil end
+  return t
+end
 local function merge(a, b)
   for i = 2, 9 do a[i] = (a[i] or 0) + (b[i] or 0) end
   local nb = #b - 10
@@ -36,23 +75,24 @@ local function merge(a, b)
   for j = 11, #b do a[j + d] = a[j + d] + b[j] end
   return a
 end
-local folded = 0
+local folded, dropped = 0, 0
 for i = 2, #ARGV, 2 do
   local ownField, sharedField = ARGV[i], ARGV[i + 1]
   local own = redis.call('HGET', KEYS[1], ownField)
   if own then
-    local shared = redis.call('HGET', KEYS[1], sharedField)
-    local value = own
-    if shared then
-      local a = cmsgpack.unpack(shared)
-      local b = cmsgpack.unpack(own)
-      if type(a) == 'table' and type(b) == 'table' and a[1] == b[1] then value = cmsgpack.pack(merge(a, b)) end
+    local b = read(own)
+    if b then
+      local value = own
+      local a = read(redis.call('HGET', KEYS[1], sharedField))
+      if a then value = cmsgpack.pack(merge(a, b)) end
+      redis.call('HSET', KEYS[1], sharedField, value)
+      folded = folded + 1
+    else
+      dropped = dropped + 1
     end
-    redis.call('HSET', KEYS[1], sharedField, value)
     redis.call('HDEL', KEYS[1], ownField)
-    folded = folded + 1
   end
 end
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-return folded
+return { folded, dropped }
 `

@@ -34,7 +34,9 @@ export class RequestLogSampler {
 
   /**
    * Offers one recorded request (`method` already normalized, `nowMs` epoch ms of its end): kept when it is slow or
-   * failed (`isError`) and the reservoir picks it. Allocates only for a request it keeps.
+   * failed (`isError`) and the reservoir picks it. Allocates only for a request it keeps. `r` is what
+   * `checkedRequest` returned, so its route (≤ `MAX_LABEL_CHARS`, 200) and `errorType` (≤ 128) are already cut and
+   * free of control characters: an entry stays small and within the stream parser's `MAX_TEXT_FIELD_CHARS`.
    */
   offer(r: FinishedRequest, method: HttpMethod, isError: boolean, nowMs: number): void {
     if (!(isError || r.durationMs >= this.deps.slowRequestThresholdMs)) return

@@ -15,6 +15,7 @@ import { BUCKET_COUNT, createHistogram, recordValue } from '../../shared/histogr
 import { SERIES_FORMAT, type PackedSeries } from '../../shared/seriesCodec'
 import { bucketStart, TIER_10S } from '../../shared/timeBuckets'
 import { OTHER_HTTP_METHOD, isKnownHttpMethod, normalizeHttpMethod, type HttpMethod } from '../../shared/vocabulary'
+import type { CollectorStats } from './collectorStats'
 import type { SeriesDelta } from './seriesAccumulator'
 import { encodeDenseInto, maxDenseEncodedLength, type EncodableSeries } from './seriesEncoder'
 
@@ -109,6 +110,40 @@ export interface FinishedRequest {
 /** Longest `errorType` kept; a longer one is cut (it only labels a request-log entry). */
 const MAX_ERROR_TYPE_CHARS = 128
 
+/**
+ * Longest route label kept, in UTF-16 code units; a longer route is cut to `MAX_LABEL_CHARS - 1` and ends in `…`.
+ * 200 is what the HTTP middleware already allowed a `routeTemplate` (every real template fits: the longest route of
+ * the OpenAPI specs we know is far shorter), and it keeps a field `<METHOD> <route>\t<instance tag>` well under
+ * 300 bytes (ASCII) so a bucket of 1,000 series stays small in Redis and in the request log (docs/decisions/013).
+ */
+export const MAX_LABEL_CHARS = 200
+
+/** Longest method string looked at: longer than any HTTP method, so it reads as `_OTHER` without upper-casing it. */
+const MAX_METHOD_CHARS = 32
+
+/**
+ * Control characters a label may not hold: C0 (tab — the own-field separator in shared/keys.ts —, newline, …), DEL
+ * and C1. Each is replaced by U+FFFD REPLACEMENT CHARACTER, the Unicode sign for "a character that could not be kept".
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g
+// eslint-disable-next-line no-control-regex -- as above
+const HAS_CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/
+
+/**
+ * A label safe to store: control characters replaced by U+FFFD, cut to `max` code units (the last one `…`, never
+ * half a surrogate pair). Returns the same string when nothing had to change (the usual case builds nothing).
+ */
+export function safeLabel(label: string, max: number = MAX_LABEL_CHARS): string {
+  let s = label.length > max ? label.slice(0, max - 1) : label
+  if (s !== label) {
+    const last = s.charCodeAt(s.length - 1)
+    if (last >= 0xd800 && last <= 0xdbff) s = s.slice(0, -1)
+    s += '…'
+  }
+  return HAS_CONTROL_CHAR.test(s) ? s.replace(CONTROL_CHARS, '\uFFFD') : s
+}
+
 /** A number, or a decimal string of one (plain-JS hosts pass `'12'`); anything else is NaN. */
 function numeric(v: unknown): number {
   return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN
@@ -117,20 +152,26 @@ function numeric(v: unknown): number {
 /**
  * What `recordRequest` records: the host's `FinishedRequest` checked and coerced, or null when it cannot be
  * recorded truthfully — no finite duration ≥ 0 ms, or no whole status 0–999 — so the caller drops and counts it.
- * Numeric strings are accepted as numbers; a non-string method reads as `_OTHER`, a non-string or empty route as
- * `(unmatched)`, a non-boolean `error` as absent, a non-string `errorType` as absent (a longer one is cut to 128
- * characters). Never throws, whatever it is handed.
+ * Numeric strings are accepted as numbers; a non-string method (or one longer than any method) reads as `_OTHER`,
+ * a non-string or empty route as `(unmatched)`, a non-boolean `error` as absent, a non-string `errorType` as absent.
+ * Labels are made safe (`safeLabel`): the route cut to `MAX_LABEL_CHARS` (200), `errorType` to 128, control
+ * characters replaced; each request with a label changed so counts once in `counts.sanitizedLabels` when given.
+ * Never throws, whatever it is handed.
  */
-export function checkedRequest(r: unknown): FinishedRequest | null {
+export function checkedRequest(r: unknown, counts?: Pick<CollectorStats, 'sanitizedLabels'>): FinishedRequest | null {
   if (typeof r !== 'object' || r === null) return null
   const x = r as Record<string, unknown>
   const durationMs = typeof x.durationMs === 'number' ? x.durationMs : numeric(x.durationMs)
   const status = typeof x.status === 'number' ? x.status : numeric(x.status)
   if (!(durationMs >= 0 && durationMs < Number.POSITIVE_INFINITY) || !(Number.isInteger(status) && status >= 0 && status <= 999)) return null
-  const errorType = typeof x.errorType === 'string' ? x.errorType.slice(0, MAX_ERROR_TYPE_CHARS) : undefined
+  const rawRoute = typeof x.route === 'string' && x.route !== '' ? x.route : UNMATCHED_ROUTE
+  const route = safeLabel(rawRoute)
+  const rawErrorType = typeof x.errorType === 'string' ? x.errorType : undefined
+  const errorType = rawErrorType === undefined ? undefined : safeLabel(rawErrorType, MAX_ERROR_TYPE_CHARS)
+  if (counts !== undefined && (route !== rawRoute || errorType !== rawErrorType)) counts.sanitizedLabels++
   return {
-    method: typeof x.method === 'string' ? x.method : OTHER_HTTP_METHOD,
-    route: typeof x.route === 'string' && x.route !== '' ? x.route : UNMATCHED_ROUTE,
+    method: typeof x.method === 'string' && x.method.length <= MAX_METHOD_CHARS ? x.method : OTHER_HTTP_METHOD,
+    route,
     status,
     durationMs,
     ...(x.error === true ? { error: true } : {}),
@@ -161,7 +202,8 @@ export class RequestMetrics {
   private current: OpenBucket | null = null
   /** Zeroed aggregates ready for reuse (bounded by 2 × maxSeries: a closing bucket's and the open one's). */
   private readonly pool: SeriesAggregate[] = []
-  private readonly maxSeries: number
+  /** Max distinct series per bucket (`RequestMetricsOptions.maxSeries`); the writer caps the coarse tiers with it too. */
+  readonly maxSeries: number
   /** Requests recorded under the overflow label because the series cap was hit. */
   overflowedRequests = 0
 

@@ -17,6 +17,10 @@
  * coarse bucket, nothing per flush. Which 10 s parts of a coarse bucket were covered goes into its coverage bitmap
  * (coverageMarks.ts), one bit per 10 s bucket covered, in the same pipeline.
  *
+ * Series cap: a coarse bucket holds at most the recorder's `maxSeries` route series, like a 10 s bucket; a route new
+ * to a full coarse bucket rolls up into its method's `(overflow)` series, counted in `stats.overflowedRequests1m` /
+ * `…1h`. The totals are not capped (one field), so the service total stays exact whatever the routes do.
+ *
  * Writes per flush: every series whose value changed, in every tier. The coarse tiers' values change only when a
  * closed 10 s bucket rolls up (every 10 s), so the flush after the one whose sync rolled it up writes all of a coarse
  * bucket's changed series at once — routes and total in the same pipeline, so they always add up — and the flushes
@@ -26,11 +30,13 @@
  */
 import type { ChainableCommander, Pipeline } from 'ioredis'
 import { TOTAL_FIELD, ownSeriesField, type KeySpace } from '../../shared/keys'
-import { TIERS, TIER_10S, bucketExpiresAt, bucketStart, type Tier } from '../../shared/timeBuckets'
+import { TIERS, TIER_10S, TIER_1H, TIER_1M, bucketExpiresAt, bucketStart, type Tier } from '../../shared/timeBuckets'
+import type { CollectorStats } from './collectorStats'
 import { CoverageMarks } from './coverageMarks'
+import { allAnswered, answered, type PipelineResults } from './flushEffects'
 import { HsetFrames } from './hsetFrames'
 import { FOLD_SERIES_LUA } from './mergeScript'
-import type { RecordedBucket, RequestMetrics, SeriesAggregate } from './requestMetrics'
+import { OVERFLOW_ROUTE, type RecordedBucket, type RequestMetrics, type SeriesAggregate } from './requestMetrics'
 import { SeriesAccumulator } from './seriesAccumulator'
 import { encodePacked } from './seriesEncoder'
 
@@ -45,6 +51,11 @@ const COARSE_CLOSE_GRACE_MS = 6000
 const FOLDS_PER_FLUSH = 250
 /** `writtenCount` of a value never written: an empty total (count 0) still gets its one write (presence). */
 const NEVER_WRITTEN = -1
+/**
+ * Fold attempts Redis may refuse (a corrupt or wrong-type key) before the writer lets the bucket go: its own fields
+ * stay in Redis unfolded, where readers add them like any other (docs/decisions/006), until the bucket expires.
+ */
+const MAX_FOLD_ATTEMPTS = 3
 
 type BucketState = 'open' | 'closing' | 'folding'
 
@@ -98,6 +109,8 @@ export interface SeriesWriterOptions {
    * `keyPrefix` (ioredis would not apply it to a prebuilt frame).
    */
   prebuiltFrames?: boolean
+  /** Where coarse-tier overflow is counted (`overflowedRequests1m`, `overflowedRequests1h`); not counted when absent. */
+  stats?: Pick<CollectorStats, 'overflowedRequests1m' | 'overflowedRequests1h'>
 }
 
 /** True when every value's last confirmed write has its current count. */
@@ -126,8 +139,12 @@ export class SeriesWriter {
   private lastSyncMs: number | null = null
 
   private readonly prebuiltFrames: boolean
+  /** Series per coarse bucket at most (the recorder's `maxSeries`); beyond, new routes roll up into `(overflow)`. */
+  private readonly maxSeries: number
   private readonly frames: HsetFrames
   private readonly coverage: CoverageMarks
+  /** Folds Redis refused so far, per folding bucket (see MAX_FOLD_ATTEMPTS). */
+  private readonly foldFailures = new Map<TierBucket, number>()
 
   constructor(private readonly options: SeriesWriterOptions) {
     this.maxBufferedBuckets = options.maxBufferedBuckets ?? 60
@@ -135,6 +152,7 @@ export class SeriesWriter {
     this.frames = new HsetFrames(options.ownTag)
     this.flushIntervalMs = options.flushIntervalMs ?? 1000
     this.coverage = new CoverageMarks(options.keys, options.service)
+    this.maxSeries = options.recorder.maxSeries
   }
 
   /** Coverage marks dropped unwritten beyond their cap (`collector.stats.droppedCoverageMarks`). */
@@ -230,13 +248,28 @@ export class SeriesWriter {
         if (b.kind === 'req') for (const v of b.series.values()) this.droppedLateRequests += v.count
         continue
       }
-      for (const [field, v] of b.series) {
+      for (const [rolled, v] of b.series) {
+        let field = rolled
         let current = into.series.get(field) as SeriesAccumulator | undefined
+        if (current === undefined && b.kind === 'req' && into.series.size >= this.maxSeries) {
+          // The coarse bucket is full (maxSeries): like the 10 s tier, a new route goes to its method's overflow.
+          field = overflowField(rolled)
+          current = into.series.get(field) as SeriesAccumulator | undefined
+        }
         if (current === undefined) into.series.set(field, (current = b.kind === 'tot' ? emptyTotal() : new SeriesAccumulator()))
         current.addAccumulator(v as SeriesAccumulator)
+        if (b.kind === 'req' && isOverflowField(field)) this.countOverflow(tier, v.count)
       }
       into.rolledUp = true
     }
+  }
+
+  /** Counts `n` requests held under `(overflow)` in a coarse tier (`stats.overflowedRequests1m` / `…1h`). */
+  private countOverflow(tier: Tier, n: number): void {
+    const stats = this.options.stats
+    if (stats === undefined) return
+    if (tier === TIER_1M) stats.overflowedRequests1m += n
+    else if (tier === TIER_1H) stats.overflowedRequests1h += n
   }
 
   /** Number of buckets held in memory (any state). */
@@ -245,15 +278,16 @@ export class SeriesWriter {
   }
 
   /**
-   * Adds this flush's writes, folds and coverage marks to pipeline `p`. Call the returned function with `true` once
-   * the pipeline succeeded (writes confirmed, folds done) or `false` when it failed (everything is retried later;
-   * writes, folds and marks are all safe to repeat).
+   * Adds this flush's writes, folds and coverage marks to pipeline `p`. Call the returned function with the
+   * pipeline's answers, or null when it failed or timed out. Each write, fold and mark is confirmed by its own
+   * answer: one Redis refused (WRONGTYPE, OOM …) is retried by a later flush without un-confirming the others
+   * (writes, folds and marks are all safe to repeat); a fold refused MAX_FOLD_ATTEMPTS times is let go.
    * @param final write and fold everything regardless of time (collector.close)
    */
-  plan(p: ChainableCommander, nowMs: number, final = false): (ok: boolean) => void {
-    /** Values written by this flush and the count each had when it was encoded. */
-    const written: [Value[], number[]][] = []
-    const folds: [TierBucket, number][] = []
+  plan(p: ChainableCommander, nowMs: number, final = false): (results: PipelineResults) => void {
+    /** Values written by this flush, the count each had when it was encoded, and the HSET's place in `p`. */
+    const written: [Value[], number[], number][] = []
+    const folds: [TierBucket, number, number][] = []
     let foldBudget = final ? Number.POSITIVE_INFINITY : FOLDS_PER_FLUSH
     for (const b of this.buckets.values()) {
       // 10 s buckets are closed by sync(); coarse ones here, once their last 10 s bucket has been rolled up.
@@ -276,8 +310,8 @@ export class SeriesWriter {
           const field = b.toFold[i] as string
           args.push(ownSeriesField(field, this.options.ownTag), field)
         }
+        folds.push([b, n, p.length])
         p.eval(FOLD_SERIES_LUA, 1, b.key, ...args)
-        folds.push([b, n])
         continue
       }
       if (b.rolledUp) {
@@ -296,7 +330,7 @@ export class SeriesWriter {
       }
       if (fields.length === 0) continue
       // Counts as encoded now: a live value may grow while the pipeline is in flight.
-      written.push([values, values.map((v) => v.count)])
+      written.push([values, values.map((v) => v.count), p.length])
       if (this.prebuiltFrames) (p as unknown as Pipeline).sendCommand(this.frames.hset(b.key, fields, values))
       else {
         // Every value of this HSET packed into one buffer, passed as views: one allocation, not one per field.
@@ -315,14 +349,30 @@ export class SeriesWriter {
       p.pexpireat(b.key, expireAt)
     }
     const commitCoverage = this.coverage.plan(p, nowMs)
-    return (ok) => {
-      this.frames.settled(ok)
-      commitCoverage(ok)
-      if (!ok) return
-      for (const [values, counts] of written) for (let i = 0; i < values.length; i++) (values[i] as Value).writtenCount = counts[i] as number
-      for (const [b, n] of folds) {
+    return (results) => {
+      // Answered by Redis (even with some error replies): every frame has left the process, so the arena can be reused.
+      this.frames.settled(allAnswered(results))
+      commitCoverage(results)
+      if (results === null) return
+      for (const [values, counts, at] of written) {
+        if (!answered(results, at)) continue
+        for (let i = 0; i < values.length; i++) (values[i] as Value).writtenCount = counts[i] as number
+      }
+      for (const [b, n, at] of folds) {
+        if (!answered(results, at)) {
+          const attempts = (this.foldFailures.get(b) ?? 0) + 1
+          this.foldFailures.set(b, attempts)
+          if (attempts >= MAX_FOLD_ATTEMPTS && this.buckets.get(b.key) === b) {
+            this.buckets.delete(b.key)
+            this.foldFailures.delete(b)
+          }
+          continue
+        }
         b.toFold.splice(0, n)
-        if (b.toFold.length === 0) this.buckets.delete(b.key)
+        if (b.toFold.length === 0) {
+          this.buckets.delete(b.key)
+          this.foldFailures.delete(b)
+        }
       }
     }
   }
@@ -363,6 +413,20 @@ export class SeriesWriter {
       }
     }
   }
+}
+
+/** ` (overflow)`: how the field of a method's overflow series ends (`<METHOD> (overflow)`, as in the 10 s tier). */
+const OVERFLOW_SUFFIX = ' ' + OVERFLOW_ROUTE
+
+/** The overflow field of a series field's method (`GET /a` → `GET (overflow)`; the method never holds a space). */
+function overflowField(field: string): string {
+  const space = field.indexOf(' ')
+  return (space < 0 ? field : field.slice(0, space)) + OVERFLOW_SUFFIX
+}
+
+/** True for a method's overflow field (`GET (overflow)`), whether the 10 s tier or a coarse one put it there. */
+function isOverflowField(field: string): boolean {
+  return field.endsWith(OVERFLOW_SUFFIX) && field.indexOf(' ') === field.length - OVERFLOW_SUFFIX.length
 }
 
 /** An empty service total that still needs its one write (presence, see the module comment). */

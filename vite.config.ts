@@ -41,7 +41,7 @@ export default defineConfig({
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
         navigateFallback: '/index.html',
         // Never answer API, metrics, health or auth URLs with the app shell.
-        navigateFallbackDenylist: [/^\/trpc/, /^\/metrics/, /^\/healthz/, /^\/auth/],
+        navigateFallbackDenylist: [/^\/trpc/, /^\/metrics/, /^\/healthz/, /^\/auth/, /^\/api\//],
         runtimeCaching: [
           {
             // tRPC queries are GETs: network-first so the dashboard is live online and shows the last answer offline.

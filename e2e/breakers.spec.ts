@@ -1,6 +1,6 @@
 /**
  * Issue #5, breaker flow: force open from the UI with a reason → both storefront instances report FORCED_OPEN (asked
- * directly, not through the dashboard) and the UI shows "applied on 2/2"; release; the audit page lists both
+ * directly, not through the dashboard) and the UI shows "2/2 applied"; release; the audit page lists both
  * commands with actor and reason. Uses `inventory`; ends released so the other specs see a normal breaker.
  */
 import type { Page } from '@playwright/test'
@@ -31,7 +31,7 @@ test('force open from the Breakers page reaches both instances, release restores
   try {
     await command(page, 'Force open', openReason)
     const progress = page.getByTestId(`command-progress-${SERVICE}-${BREAKER}`)
-    await expect(progress).toContainText('applied on 2/2', { timeout: 30_000 })
+    await expect(progress).toContainText('2/2 applied', { timeout: 30_000 })
     await expect(progress).toContainText(/forceOpen/i)
     for (const port of STOREFRONTS) {
       await expect.poll(async () => instanceBreaker(request, port, BREAKER)).toMatchObject({ state: 'FORCED_OPEN', mode: 'FORCED_OPEN', opossum: { opened: true } })
@@ -43,7 +43,7 @@ test('force open from the Breakers page reaches both instances, release restores
 
     await command(page, 'Release', releaseReason)
     await expect(progress).toContainText(/release/i, { timeout: 30_000 })
-    await expect(progress).toContainText('applied on 2/2', { timeout: 30_000 })
+    await expect(progress).toContainText('2/2 applied', { timeout: 30_000 })
     for (const port of STOREFRONTS) {
       await expect.poll(async () => (await instanceBreaker(request, port, BREAKER)).mode).toBe('NORMAL')
     }

@@ -70,7 +70,7 @@ test('Reset on an open breaker closes it in the dashboard and in both instances'
   await dialog.getByRole('button', { name: 'Confirm reset' }).click()
 
   await expect(state).toHaveText('CLOSED')
-  await expect(page.getByTestId(`breaker-progress-${SERVICE}-inventory`)).toContainText('applied on 2/2')
+  await expect(page.getByTestId(`breaker-progress-${SERVICE}-inventory`)).toContainText('2/2 applied')
   for (const port of STOREFRONTS) {
     const b = await instanceBreaker(request, port, 'inventory')
     expect(b).toMatchObject({ state: 'CLOSED', mode: 'NORMAL', opossum: { closed: true, opened: false } })

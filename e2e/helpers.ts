@@ -107,7 +107,7 @@ export function rpsHalfStep(rps: number): number {
   return rps < 10 ? 0.005 : rps < 100 ? 0.05 : 0.5
 }
 
-/** Signs in with the one-time link and waits for the shell (the "Pages" navigation). Counts against the login limit. */
+/** Signs in with a `#token=` link (a configured token: reusable) and waits for the shell (the "Pages" navigation). Only failed sign-ins count against the login limit. */
 export async function loginWithLink(page: Page, token = E2E_OPERATOR_TOKEN, path = '/'): Promise<void> {
   await page.goto(`${path}#token=${token}`)
   await expect(page.getByRole('navigation', { name: 'Pages' })).toBeVisible({ timeout: 30_000 })

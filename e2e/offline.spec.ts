@@ -63,7 +63,7 @@ test.describe('sign-out', () => {
     await apiCacheFilled(page)
     await expect.poll(() => persistedSnapshotExists(page)).toBe(true)
 
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click()
     await expect(page.locator('form.login-form')).toBeVisible()
     expect(await page.evaluate(() => caches.has('fusebox-api'))).toBe(false)
     expect(await persistedSnapshotExists(page)).toBe(false)

@@ -66,6 +66,11 @@ export function logout(): Promise<ApiOutputs['auth']['logout']> {
   return client.auth.logout.mutate()
 }
 
+/** "Sign out everywhere": ends every session of this session's access token (all devices); `{ ok, ended }`. */
+export function logoutEverywhere(): Promise<ApiOutputs['auth']['logoutEverywhere']> {
+  return client.auth.logoutEverywhere.mutate()
+}
+
 /** The role (and actor name) of the current session; 401 without one. */
 export function me(opts: CallOptions = {}): Promise<SessionInfo> {
   return client.auth.me.query(undefined, opts)
@@ -273,4 +278,20 @@ export function getEventsWindow(input: EventsWindowQuery, opts: CallOptions = {}
 /** A page of the audit log, newest first. */
 export function listAudit(input: AuditQuery, opts: CallOptions = {}): Promise<AuditPageData> {
   return client.audit.list.query(input, opts)
+}
+
+/** Path of the audit export (server/app/auditExport.ts): JSON lines, oldest first, for the signed-in session. */
+export const AUDIT_EXPORT_PATH = '/api/audit.jsonl'
+
+/**
+ * URL of the audit log as JSON lines: every entry kept, or those with `fromMs ≤ time ≤ untilMs` (epoch ms) of one
+ * `service`. A plain GET with the session cookie (a download link; the service worker leaves `/api/` alone).
+ */
+export function auditExportUrl(q: { fromMs?: number; untilMs?: number; service?: string } = {}): string {
+  const params = new URLSearchParams()
+  if (q.fromMs !== undefined) params.set('fromMs', String(Math.floor(q.fromMs)))
+  if (q.untilMs !== undefined) params.set('untilMs', String(Math.floor(q.untilMs)))
+  if (q.service !== undefined) params.set('service', q.service)
+  const query = params.toString()
+  return query ? `${AUDIT_EXPORT_PATH}?${query}` : AUDIT_EXPORT_PATH
 }

@@ -4,7 +4,7 @@
  * persisted snapshot, then signs in or checks the session. A network failure with a persisted snapshot is
  * offline mode, not "signed out"; while offline or unreachable the session check is retried in the background.
  */
-import { login, logout, me } from './api'
+import { login, logout, logoutEverywhere, me } from './api'
 import { clearIssuedCommands } from './components/breakers/issuedCommands'
 import { classifyError } from './errors'
 import { snapshotHydrated, useSessionStore, useSnapshotStore } from './store'
@@ -103,9 +103,10 @@ export function checkSession(): Promise<void> {
     } catch (err) {
       const failure = classifyError(err)
       if (failure.kind === 'server' && failure.code === 'UNAUTHORIZED') {
-        // No session (never signed in, or it expired): nothing this tab issued is followed any longer.
+        // No session (never signed in, or it expired): nothing this tab issued is followed any longer, and what
+        // this device kept for the ended session is forgotten, exactly as on sign-out.
         stopRetrying()
-        clearIssuedCommands()
+        void forgetDeviceData()
         useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: null })
       } else {
         // Network failures, timeouts and server-side errors alike: keep what we have and retry.
@@ -139,29 +140,54 @@ export async function signIn(token: string): Promise<void> {
   }
 }
 
-/** The server said the session is gone (401 on a data call): forget this tab's issued commands, back to the login form. */
-export function sessionEnded(): void {
-  stopRetrying()
+/**
+ * Forgets everything this device kept for a session — the commands this tab issued (and their trackers), the
+ * in-memory and persisted snapshot and page data, and the service worker's cached API answers (which include
+ * `auth.me`). The synchronous part runs before the first await: a tracker polling on would meet the ended
+ * session's 401 and toast it. Shared by sign-out and every way a session ends (expiry, revocation).
+ */
+export async function forgetDeviceData(): Promise<void> {
   clearIssuedCommands()
-  useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: 'Your session ended — sign in again.' })
+  useSnapshotStore.getState().clearSnapshot()
+  // Never rejects (it also runs un-awaited): a storage that cannot be cleared is reported, the rest still goes.
+  try {
+    await useSnapshotStore.persist.clearStorage()
+  } catch (err) {
+    console.warn('Could not clear the saved snapshot', err)
+  }
+  if (typeof caches !== 'undefined') await caches.delete(API_CACHE_NAME).catch(() => false)
 }
 
 /**
- * Signs out: ends the server session, then forgets everything this device kept for it — the persisted
- * snapshot, the commands this tab issued (and their trackers) and the service worker's cached API answers
- * (which include `auth.me`).
+ * The server said the session is gone (401 on a data call or the live stream: expired, signed out elsewhere, token
+ * removed): forget this device's data as sign-out does, back to the login form with a notice.
  */
+export function sessionEnded(): void {
+  stopRetrying()
+  void forgetDeviceData()
+  useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: 'Your session ended — sign in again.' })
+}
+
+/** Signs out: ends the server session, then forgets everything this device kept for it (`forgetDeviceData`). */
 export async function signOut(): Promise<void> {
+  await endSession(logout, 'Sign-out')
+}
+
+/**
+ * "Sign out everywhere": ends every session of this access token on the server (other devices and tabs get 401
+ * on their next call, their live streams close within 10 s), then forgets this device's data like sign-out.
+ */
+export async function signOutEverywhere(): Promise<void> {
+  await endSession(logoutEverywhere, 'Sign-out everywhere')
+}
+
+async function endSession(request: () => Promise<unknown>, what: string): Promise<void> {
   try {
-    await logout()
+    await request()
   } catch (err) {
-    console.warn('Sign-out request failed; clearing local data anyway', err)
+    console.warn(`${what} request failed; clearing local data anyway`, err)
   }
   stopRetrying()
-  // First, before any await: a tracker polling on would meet the ended session's 401 and toast it.
-  clearIssuedCommands()
-  useSnapshotStore.getState().clearSnapshot()
-  await useSnapshotStore.persist.clearStorage()
-  if ('caches' in window) await caches.delete(API_CACHE_NAME).catch(() => false)
+  await forgetDeviceData()
   useSessionStore.setState({ auth: 'signedOut', role: null, authNotice: null, linkDown: false })
 }

@@ -1,5 +1,5 @@
 /**
- * Transient notifications ("Force open applied on 2/2"): a small zustand store any code can push to with
+ * Transient notifications ("Force open: 2/2 applied"): a small zustand store any code can push to with
  * `toast(message, kind)`, rendered by `<Toasts />`. Each toast dismisses itself after `TOAST_TIMEOUT_MS`.
  */
 import { create } from 'zustand'

@@ -1,105 +1,266 @@
 /**
- * Viewer/operator authentication: access tokens (kept only as SHA-256 hashes, compared in constant time) are
- * exchanged for a session stored in Redis (so any number of server processes share it) and carried in an
- * HttpOnly, SameSite=Strict cookie (Secure over TLS).
+ * Viewer/operator authentication (docs/decisions/016-auth-that-ends.md): access tokens (kept only as SHA-256 hashes,
+ * compared in constant time) are exchanged for a session stored in Redis (so any number of server processes share
+ * it) and carried in an HttpOnly, SameSite=Strict cookie (`__Host-` prefixed and Secure over TLS).
  *
- * Secure default (docs/PRODUCT.md "Security"): with no token configured, a random 256-bit operator token is generated at
- * start and a login link is printed once; nothing is reachable anonymously.
+ * Sessions end when they should:
+ * - a session is bound to the token that made it (`tokenId`, derived from the token's hash); when that token is no
+ *   longer configured, the session is refused on its next use;
+ * - "sign out everywhere" ends every session of the caller's token (`P:tokensessions:<tokenId>` lists them);
+ * - Redis holds the SHA-256 of the cookie value as the key name, never the value: reading the keyspace (KEYS, a
+ *   backup, a replica) gives no usable cookie.
+ *
+ * Secure default (docs/PRODUCT.md "Security"): with no token configured, login links are one-time tokens kept in
+ * Redis as hashes (`issueLoginLink`, printed at start and by `npm run login-link`) and consumed by GETDEL on first
+ * use, whichever server process sees it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 import type { KeySpace } from '../../shared/keys'
 import { Role } from '../../shared/schemas'
+import { NAME_PATTERN } from '../../shared/vocabulary'
 
-/** Name of the session cookie. */
+/** Name of the session cookie over plain HTTP. */
 export const SESSION_COOKIE = 'fusebox_session'
+/**
+ * Name of the session cookie over TLS: the `__Host-` prefix makes browsers accept it only with Secure, Path=/ and
+ * no Domain, so a sibling subdomain cannot plant or shadow it.
+ */
+export const SECURE_SESSION_COOKIE = '__Host-fusebox_session'
 
-/** A logged-in session. `actor` names the token holder in the audit log. */
-export interface Session {
-  id: string
+/** The cookie name for a request that is (`secure`) or is not served over TLS. */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE
+}
+
+/** Token id of every session made from a one-time login link (they form one family for "sign out everywhere"). */
+export const LOGIN_LINK_TOKEN_ID = 'login-link'
+/** Audit actor of a login-link session. */
+export const LOGIN_LINK_ACTOR = 'login-link'
+/** Lifetime of a printed login link that nobody used, seconds (1 h; `npm run login-link` prints a new one). */
+export const LOGIN_LINK_TTL_S = 3600
+/** Most live sessions one token may have; the oldest are ended beyond it (bounds `P:tokensessions:*`). */
+export const MAX_SESSIONS_PER_TOKEN = 1000
+
+/** A configured access token: its role, an optional person's name (the audit actor) and the secret. */
+export interface TokenSpec {
+  role: Role
+  /** NAME_PATTERN; without it the actor is `<role>-<first 8 hex of the token id>` (stable, not positional). */
+  name?: string
+  token: string
+}
+
+/** What a valid token grants: the id sessions are bound to, the role, and the actor name the audit records. */
+export interface TokenGrant {
+  tokenId: string
   role: Role
   actor: string
+}
+
+/**
+ * A logged-in session. `id` is the cookie value (in memory only); `keyId` = SHA-256 hex of it, the Redis key name.
+ * `actor` names the token holder in the audit log.
+ */
+export interface Session extends TokenGrant {
+  id: string
+  keyId: string
   createdAtMs: number
 }
 
-const StoredSession = z.object({ role: Role, actor: z.string(), createdAtMs: z.number() })
+const StoredSession = z.object({ role: Role, actor: z.string().min(1).max(100), tokenId: z.string().min(1).max(64), createdAtMs: z.number() })
 
-interface TokenEntry {
-  hash: Buffer
-  role: Role
-  actor: string
-}
+/** Cookie values we issue: 32 random bytes, base64url (43 characters). Anything else is not looked up. */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
+/** Login link tokens we issue: the same shape. */
+const LINK_TOKEN = /^[A-Za-z0-9_-]{43}$/
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest()
 }
 
+/** SHA-256 hex of a string (session key ids, login link keys). */
+export function sha256Hex(s: string): string {
+  return sha256(s).toString('hex')
+}
+
+/**
+ * Stable id of a token: 16 hex characters (64 bits) of a domain-separated SHA-256, so it names the token in
+ * sessions, rate-limit keys and default actor names without revealing the token or its plain hash.
+ */
+export function tokenIdOf(token: string): string {
+  return createHash('sha256').update('fusebox-token-id\0', 'utf8').update(token, 'utf8').digest('hex').slice(0, 16)
+}
+
+interface TokenEntry extends TokenGrant {
+  hash: Buffer
+}
+
+/** Options of `Auth` beyond the tokens. */
+export interface AuthOptions {
+  /**
+   * Accept one-time login link tokens from Redis (`issueLoginLink`). Default: true exactly when no token is
+   * configured (the secure default of `npm start`).
+   */
+  loginLinks?: boolean
+}
+
+/**
+ * Issues a one-time login link token: 32 random bytes (base64url); only its SHA-256 is stored in Redis
+ * (`P:loginlink:<hash>`, expiring after `ttlS`, default LOGIN_LINK_TTL_S). Used by the server at start and by
+ * `npm run login-link` (server/app/loginLinkCli.ts). Returns the plain token, to be shown once.
+ */
+export async function issueLoginLink(redis: Redis, keys: KeySpace, ttlS: number = LOGIN_LINK_TTL_S): Promise<string> {
+  const token = randomBytes(32).toString('base64url')
+  await redis.set(keys.loginLink(sha256Hex(token)), '1', 'EX', ttlS)
+  return token
+}
+
 /** Known tokens and the session store. */
 export class Auth {
   private readonly tokens: TokenEntry[]
+  private readonly byId = new Map<string, TokenEntry>()
+  private readonly loginLinks: boolean
 
   /**
-   * @param operatorTokens plain tokens from configuration (hashed here, the plain text is not kept)
+   * @param operatorTokens plain tokens, or named ones, from configuration (hashed here, the plain text is not kept)
    * @param viewerTokens likewise, for read-only access
-   * @param sessionTtlS session lifetime in seconds
+   * @param sessionTtlS session lifetime in seconds (fractions allowed, for tests)
+   * @throws Error when a token or a name appears twice, or a name breaks NAME_PATTERN
    */
   constructor(
     private readonly redis: Redis,
     private readonly keys: KeySpace,
-    operatorTokens: readonly string[],
-    viewerTokens: readonly string[],
+    operatorTokens: readonly (string | Omit<TokenSpec, 'role'>)[],
+    viewerTokens: readonly (string | Omit<TokenSpec, 'role'>)[],
     private readonly sessionTtlS: number,
+    options: AuthOptions = {},
   ) {
-    this.tokens = [
-      ...operatorTokens.map((t, i) => ({ hash: sha256(t), role: 'operator' as const, actor: `operator#${i + 1}` })),
-      ...viewerTokens.map((t, i) => ({ hash: sha256(t), role: 'viewer' as const, actor: `viewer#${i + 1}` })),
+    const specs: TokenSpec[] = [
+      ...operatorTokens.map((t) => (typeof t === 'string' ? { role: 'operator' as const, token: t } : { ...t, role: 'operator' as const })),
+      ...viewerTokens.map((t) => (typeof t === 'string' ? { role: 'viewer' as const, token: t } : { ...t, role: 'viewer' as const })),
     ]
+    this.tokens = []
+    const names = new Set<string>()
+    for (const spec of specs) {
+      const tokenId = tokenIdOf(spec.token)
+      if (this.byId.has(tokenId)) throw new Error(`an access token is configured twice (token id ${tokenId})`)
+      if (spec.name !== undefined) {
+        if (!NAME_PATTERN.test(spec.name)) throw new Error(`token name "${spec.name}" must match ${String(NAME_PATTERN)}`)
+        if (names.has(spec.name)) throw new Error(`token name "${spec.name}" is used twice`)
+        names.add(spec.name)
+      }
+      const entry: TokenEntry = { hash: sha256(spec.token), tokenId, role: spec.role, actor: spec.name ?? `${spec.role}-${tokenId.slice(0, 8)}` }
+      this.tokens.push(entry)
+      this.byId.set(tokenId, entry)
+    }
+    this.loginLinks = options.loginLinks ?? this.tokens.length === 0
   }
 
-  /** True when no token was configured (the caller then adds a generated one). */
+  /** True when no token was configured (login links are then the way in). */
   get isEmpty(): boolean {
     return this.tokens.length === 0
   }
 
-  /** Generates a random operator token (256 bits, base64url), registers it and returns the plain text once. */
-  generateOperatorToken(): string {
-    const token = randomBytes(32).toString('base64url')
-    this.tokens.push({ hash: sha256(token), role: 'operator', actor: 'operator (generated token)' })
-    return token
+  /** Whether one-time login links are accepted (AuthOptions.loginLinks). */
+  get acceptsLoginLinks(): boolean {
+    return this.loginLinks
   }
 
-  /** Role and actor of a token, or null. Compares every hash in constant time. */
-  check(token: string): { role: Role; actor: string } | null {
+  /** The grant of a configured token, or null. Compares every hash in constant time. */
+  check(token: string): TokenGrant | null {
     const h = sha256(token)
     let found: TokenEntry | null = null
     for (const entry of this.tokens) if (timingSafeEqual(entry.hash, h) && found === null) found = entry
-    return found ? { role: found.role, actor: found.actor } : null
+    return found ? { tokenId: found.tokenId, role: found.role, actor: found.actor } : null
   }
 
-  /** Creates a session in Redis (expiring after the TTL) and returns it. */
-  async createSession(role: Role, actor: string, nowMs: number): Promise<Session> {
+  /**
+   * The grant of a configured token, or of a pending one-time login link, which this consumes (GETDEL: exactly one
+   * caller, on any server process, gets it). Null for anything else.
+   */
+  async redeem(token: string): Promise<TokenGrant | null> {
+    const configured = this.check(token)
+    if (configured) return configured
+    if (!this.loginLinks || !LINK_TOKEN.test(token)) return null
+    const consumed = await this.redis.getdel(this.keys.loginLink(sha256Hex(token)))
+    return consumed === null ? null : { tokenId: LOGIN_LINK_TOKEN_ID, role: 'operator', actor: LOGIN_LINK_ACTOR }
+  }
+
+  /**
+   * Creates a session for a grant (expiring after the TTL) and returns it. The token's session index is written
+   * first, so a session is never live without being listed for "sign out everywhere"; the index is pruned of
+   * expired entries and capped at MAX_SESSIONS_PER_TOKEN (the oldest sessions are ended).
+   */
+  async createSession(grant: TokenGrant, nowMs: number): Promise<Session> {
     const id = randomBytes(32).toString('base64url')
-    await this.redis.set(this.keys.session(id), JSON.stringify({ role, actor, createdAtMs: nowMs }), 'EX', this.sessionTtlS)
-    return { id, role, actor, createdAtMs: nowMs }
+    const keyId = sha256Hex(id)
+    const ttlMs = Math.max(1, Math.round(this.sessionTtlS * 1000))
+    const index = this.keys.tokenSessions(grant.tokenId)
+    const [, , , [, card]] = (await this.redis
+      .multi()
+      .zremrangebyscore(index, '-inf', nowMs)
+      .zadd(index, nowMs + ttlMs, keyId)
+      .pexpire(index, ttlMs)
+      .zcard(index)
+      .exec()) as [unknown, unknown, unknown, [unknown, number]]
+    if (card > MAX_SESSIONS_PER_TOKEN) {
+      const evicted = (await this.redis.zpopmin(index, card - MAX_SESSIONS_PER_TOKEN)).filter((_, i) => i % 2 === 0)
+      for (const k of evicted) await this.redis.del(this.keys.session(k))
+    }
+    const stored = { role: grant.role, actor: grant.actor, tokenId: grant.tokenId, createdAtMs: nowMs }
+    await this.redis.set(this.keys.session(keyId), JSON.stringify(stored), 'PX', ttlMs)
+    return { id, keyId, ...stored }
   }
 
-  /** The session with that id, or null when unknown, expired or malformed. */
+  /**
+   * The session with that cookie value, or null when unknown, expired, malformed, or made by a token that is no
+   * longer configured here. The role is the token's current one (a token moved to the viewer list
+   * loses operator rights at once).
+   */
   async getSession(id: string | undefined): Promise<Session | null> {
-    if (!id || !/^[A-Za-z0-9_-]{20,64}$/.test(id)) return null
-    const raw = await this.redis.get(this.keys.session(id))
+    if (!id || !SESSION_ID.test(id)) return null
+    const keyId = sha256Hex(id)
+    const raw = await this.redis.get(this.keys.session(keyId))
     if (raw === null) return null
+    let parsed: z.infer<typeof StoredSession>
     try {
-      const parsed = StoredSession.safeParse(JSON.parse(raw))
-      return parsed.success ? { id, ...parsed.data } : null
+      const result = StoredSession.safeParse(JSON.parse(raw))
+      if (!result.success) return null
+      parsed = result.data
     } catch {
       return null
     }
+    const role = this.currentRole(parsed.tokenId)
+    // Refused, not deleted: during a rolling restart another process may still (or already) have the token; the key
+    // expires with the session either way.
+    if (role === null) return null
+    return { id, keyId, ...parsed, role }
+  }
+
+  /** Role a token id grants now, or null when it is not configured (login links: only while they are accepted). */
+  private currentRole(tokenId: string): Role | null {
+    if (tokenId === LOGIN_LINK_TOKEN_ID) return this.loginLinks ? 'operator' : null
+    return this.byId.get(tokenId)?.role ?? null
   }
 
   /** Deletes a session (logout). */
-  async deleteSession(id: string): Promise<void> {
-    await this.redis.del(this.keys.session(id))
+  async deleteSession(session: Pick<Session, 'keyId' | 'tokenId'>): Promise<void> {
+    await this.redis.del(this.keys.session(session.keyId))
+    await this.redis.zrem(this.keys.tokenSessions(session.tokenId), session.keyId)
+  }
+
+  /**
+   * Ends every session of a token ("sign out everywhere"), on every server process (their next request, or the
+   * next re-check of a live stream, finds no session). Returns how many sessions were listed.
+   */
+  async deleteTokenSessions(tokenId: string): Promise<number> {
+    const index = this.keys.tokenSessions(tokenId)
+    const members = await this.redis.zrange(index, '0', '-1')
+    // One key per command: session keys carry no hash tag (shared/keys.ts), so no multi-key DEL across slots.
+    for (const keyId of members) await this.redis.del(this.keys.session(keyId))
+    if (members.length > 0) await this.redis.zrem(index, ...members)
+    return members.length
   }
 
   /** Session lifetime in seconds (for the cookie's Max-Age). */

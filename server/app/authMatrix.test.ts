@@ -1,7 +1,7 @@
 /**
  * Authorization matrix (issue #4), generated from the router itself so a new procedure is covered automatically:
  * every mutation is 401 without a session, 403 for a viewer and 2xx for an operator — but the public `auth.login`
- * and `auth.logout` (any session may end itself); every query and subscription is 401 without a session and readable
+ * and `auth.logout` / `auth.logoutEverywhere` (any session may end itself and its token's others); every query and subscription is 401 without a session and readable
  * by a viewer. Over real HTTP, real Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -53,9 +53,9 @@ describe('authorization matrix (from appRouter._def.procedures)', () => {
     expect(procedures.find((p) => p.path === 'auth.login')?.type).toBe('mutation')
   })
 
-  it('has auth.logout as its only mutation open to a viewer', () => {
-    expect([...SESSION_MUTATIONS]).toEqual(['auth.logout'])
-    expect(procedures.find((p) => p.path === 'auth.logout')?.type).toBe('mutation')
+  it('has auth.logout and auth.logoutEverywhere (own sessions) as its only mutations open to a viewer', () => {
+    expect([...SESSION_MUTATIONS]).toEqual(['auth.logout', 'auth.logoutEverywhere'])
+    for (const path of SESSION_MUTATIONS) expect(procedures.find((p) => p.path === path)?.type).toBe('mutation')
   })
 
   it('lets anyone exchange a valid token at auth.login for a session cookie', async () => {

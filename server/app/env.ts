@@ -3,13 +3,34 @@
  * Every variable is documented in `.env.example`.
  */
 import { z } from 'zod'
-import { PREFIX_PATTERN } from '../../shared/vocabulary'
+import { NAME_PATTERN, PREFIX_PATTERN } from '../../shared/vocabulary'
+
+/** Shortest accepted access token (characters). */
+export const MIN_TOKEN_LENGTH = 16
+
+/** A configured token: the person's name (audit actor; optional) and the secret. */
+export interface NamedToken {
+  name?: string
+  token: string
+}
+
+/**
+ * One entry of a token list: `name:token` (the name before the first `:`, NAME_PATTERN, so a token itself may
+ * contain `:` only when named) or a bare `token` (then the audit names it by a stable hash-derived id).
+ */
+function parseTokenEntry(entry: string): NamedToken {
+  const colon = entry.indexOf(':')
+  return colon < 0 ? { token: entry } : { name: entry.slice(0, colon), token: entry.slice(colon + 1) }
+}
 
 const tokenList = z
   .string()
   .optional()
-  .transform((s) => (s ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0))
-  .refine((list) => list.every((t) => t.length >= 16), { error: 'each token must be at least 16 characters' })
+  .transform((s) => (s ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0).map(parseTokenEntry))
+  .refine((list) => list.every((t) => t.token.length >= MIN_TOKEN_LENGTH), { error: `each token must be at least ${MIN_TOKEN_LENGTH} characters` })
+  .refine((list) => list.every((t) => t.name === undefined || NAME_PATTERN.test(t.name)), {
+    error: 'a token name (before ":") must be 1-64 of A-Z a-z 0-9 . _ -',
+  })
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }),
@@ -22,6 +43,10 @@ const EnvSchema = z.object({
   FUSEBOX_STATIC_DIR: z.string().min(1).default('dist'),
   FUSEBOX_PUBLIC_URL: z.url().optional(),
   FUSEBOX_METRICS_TOKEN: z.string().min(16).optional(),
+  /** A file of access tokens, one `role name token` per line (parseTokenFile); read once at start. */
+  FUSEBOX_TOKENS_FILE: z.string().min(1).optional(),
+  /** Days the audit log keeps an entry (1 day … 10 years; default 90). Also capped by count (`STREAM_CAPS.audit`). */
+  FUSEBOX_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** Express `trust proxy`: a hop count or proxy addresses/subnets; unset = trust none (X-Forwarded-For ignored). */
   FUSEBOX_TRUST_PROXY: z
     .string()
@@ -44,4 +69,63 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`)
   }
   return result.data
+}
+
+/** Tokens of a FUSEBOX_TOKENS_FILE, by role. */
+export interface TokenFile {
+  operator: NamedToken[]
+  viewer: NamedToken[]
+}
+
+/**
+ * Parses a tokens file: one `role name token` per line (role `operator` or `viewer`, name NAME_PATTERN, token at
+ * least 16 characters without spaces); blank lines and lines starting with `#` are ignored.
+ * @throws Error listing every bad line by number (the token itself is never echoed)
+ */
+export function parseTokenFile(text: string): TokenFile {
+  const out: TokenFile = { operator: [], viewer: [] }
+  const errors: string[] = []
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) return
+    const parts = line.split(/\s+/)
+    const [role, name, token] = parts
+    if (parts.length !== 3 || (role !== 'operator' && role !== 'viewer')) {
+      errors.push(`  line ${i + 1}: expected "operator|viewer <name> <token>"`)
+    } else if (!NAME_PATTERN.test(name!)) {
+      errors.push(`  line ${i + 1}: the name must be 1-64 of A-Z a-z 0-9 . _ -`)
+    } else if (token!.length < MIN_TOKEN_LENGTH) {
+      errors.push(`  line ${i + 1}: the token must be at least ${MIN_TOKEN_LENGTH} characters`)
+    } else {
+      out[role].push({ name: name!, token: token! })
+    }
+  })
+  if (errors.length > 0) throw new Error(`Invalid FUSEBOX_TOKENS_FILE:\n${errors.join('\n')}`)
+  return out
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost'])
+
+/** Whether a listen address is loopback only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.')
+}
+
+/**
+ * Configuration warnings about transport, to log at start: listening beyond loopback without TLS in front (no
+ * https FUSEBOX_PUBLIC_URL, no FUSEBOX_TRUST_PROXY), and /metrics refused for want of FUSEBOX_METRICS_TOKEN.
+ */
+export function transportWarnings(env: Pick<Env, 'HOST' | 'FUSEBOX_PUBLIC_URL' | 'FUSEBOX_TRUST_PROXY' | 'FUSEBOX_METRICS_TOKEN'>): string[] {
+  const warnings: string[] = []
+  const httpsUrl = env.FUSEBOX_PUBLIC_URL?.startsWith('https://') ?? false
+  if (!isLoopbackHost(env.HOST) && !httpsUrl && env.FUSEBOX_TRUST_PROXY === false) {
+    warnings.push(
+      `[fusebox] listening on ${env.HOST} (beyond loopback) without TLS: session cookies and tokens would cross the network in clear. ` +
+        'Put an https reverse proxy in front and set FUSEBOX_PUBLIC_URL=https://… and FUSEBOX_TRUST_PROXY.',
+    )
+  }
+  if ((env.FUSEBOX_PUBLIC_URL !== undefined || env.FUSEBOX_TRUST_PROXY !== false) && env.FUSEBOX_METRICS_TOKEN === undefined) {
+    warnings.push('[fusebox] /metrics is refused (403): with FUSEBOX_PUBLIC_URL or FUSEBOX_TRUST_PROXY set it needs FUSEBOX_METRICS_TOKEN.')
+  }
+  return warnings
 }

@@ -240,7 +240,7 @@ function caller() {
     hub: createOverviewHub(redis, keys),
     secure: false,
     now: () => T0,
-    session: { id: 'x'.repeat(32), role: 'viewer', actor: 'oracle', createdAtMs: T0 },
+    session: { id: 'x'.repeat(32), keyId: 'k'.repeat(64), tokenId: 'oracle-token', role: 'viewer', actor: 'oracle', createdAtMs: T0 },
   }
   return createCallerFactory(appRouter)(ctx)
 }

@@ -1,7 +1,8 @@
 /**
- * The HTTP surface: request metrics, compression (brotli/gzip, never SSE), security headers (helmet), the CSRF guard
- * and rate limits for mutations, tRPC at /trpc, /healthz, /metrics, and the built dashboard with caching headers
- * (hashed assets immutable; index.html, sw.js and the manifest no-cache).
+ * The HTTP surface: request metrics, compression (brotli/gzip, never SSE), security headers (helmet; HSTS per request
+ * over TLS), the CSRF guard for mutations, tRPC at /trpc (rate limits run inside the procedures, after the token or
+ * session check: rateLimits.ts), /healthz, /metrics, and the built dashboard with caching headers (hashed assets
+ * immutable; index.html, sw.js and the manifest no-cache).
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -11,10 +12,12 @@ import compression from 'compression'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import { CSRF_HEADER } from '../../shared/vocabulary'
+import { auditExportHandler } from './auditExport'
 import { createMetrics, HTTP_ROUTES, isEventStream, setHttpRoute } from './metrics'
 import { createRateLimits, type RateLimitRule } from './rateLimits'
 import { appRouter } from './router'
-import { createContext, type AppDeps } from './trpc'
+import { StreamGuard, type StreamGuardOptions } from './streamGuard'
+import { createContext, type AppDeps, type AppServices } from './trpc'
 
 /** Largest accepted request body, bytes (issue #4: ≤ 1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -31,14 +34,28 @@ export interface HttpOptions {
    */
   metricsToken?: string
   /**
-   * FUSEBOX_TRUST_PROXY → Express `trust proxy`: which hops may set X-Forwarded-For (a hop count, or addresses /
-   * subnets / `loopback` etc.). Default `false`: the client is the socket address, X-Forwarded-For is ignored.
-   * `req.ip` keys the rate limits and the /metrics loopback check. Never `true` (anyone could pick their own IP).
+   * FUSEBOX_TRUST_PROXY → Express `trust proxy`: which hops may set X-Forwarded-For / X-Forwarded-Proto (a hop
+   * count, or addresses / subnets / `loopback` etc.). Default `false`: the client is the socket address and the
+   * forwarding headers are ignored (and, when they arrive, a warning is logged once). `req.ip` keys the login rate
+   * limit; the forwarded protocol decides the Secure cookie and HSTS. Never `true` (anyone could pick their own IP).
+   * Once set, /metrics needs FUSEBOX_METRICS_TOKEN (a local proxy makes every client look like loopback).
    */
   trustProxy?: false | number | string
+  /** FUSEBOX_PUBLIC_URL; once set, /metrics needs FUSEBOX_METRICS_TOKEN (the app is reachable beyond this host). */
+  publicUrl?: string
   /** Override the login / command rate limits (tests). */
   rateLimits?: { login?: RateLimitRule; commands?: RateLimitRule }
+  /** Live-stream session re-check period and per-session cap (defaults in streamGuard.ts; tests shorten them). */
+  liveStreams?: StreamGuardOptions
+  /** Receives configuration warnings found while serving (default console.warn), e.g. untrusted forwarding headers. */
+  warn?: (message: string) => void
 }
+
+/** Headers a reverse proxy adds; seeing them on a request from a hop we do not trust means a misconfiguration. */
+const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-real-ip'] as const
+
+/** HSTS value over TLS: one year, subdomains included. */
+export const HSTS_VALUE = 'max-age=31536000; includeSubDomains'
 
 /** Open requests per app, so shutdown can end SSE streams (see `closeLiveStreams`). */
 const openResponses = new WeakMap<express.Express, Set<Response>>()
@@ -126,7 +143,8 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
           'frame-ancestors': ["'none'"],
         },
       },
-      strictTransportSecurity: deps.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      // Set per request below: the forwarded protocol decides when a trusted proxy terminates TLS.
+      strictTransportSecurity: false,
       referrerPolicy: { policy: 'no-referrer' },
       // Same as frame-ancestors 'none', for browsers that predate CSP 2.
       xFrameOptions: { action: 'deny' },
@@ -134,15 +152,61 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
     }),
   )
 
+  // HSTS whenever this request is served over TLS: a public https URL, a TLS socket, or a trusted proxy's
+  // `X-Forwarded-Proto: https` (Express `req.secure`). Browsers ignore it over plain HTTP anyway (RFC 6797 §8.1).
+  app.use((req, res, next) => {
+    if (deps.tls || req.secure) res.setHeader('Strict-Transport-Security', HSTS_VALUE)
+    next()
+  })
+  // Forwarding headers from a hop `trust proxy` does not trust are ignored; say so once, it is usually a missing
+  // FUSEBOX_TRUST_PROXY behind a proxy (then rate limits see the proxy's address and cookies miss Secure).
+  const warn = options.warn ?? ((m: string) => console.warn(m))
+  let warnedUntrustedProxy = false
+  app.use((req, _res, next) => {
+    if (!warnedUntrustedProxy && FORWARDING_HEADERS.some((h) => req.headers[h] !== undefined)) {
+      const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean
+      const from = req.socket.remoteAddress ?? ''
+      if (!trust(from, 0)) {
+        warnedUntrustedProxy = true
+        warn(
+          `[fusebox] a request from ${from} carried forwarding headers (${FORWARDING_HEADERS.filter((h) => req.headers[h] !== undefined).join(', ')}) ` +
+            'that are ignored: if Fusebox runs behind a reverse proxy, set FUSEBOX_TRUST_PROXY to its address or hop count (see .env.example)',
+        )
+      }
+    }
+    next()
+  })
+
   app.get('/healthz', (_req, res) => {
     setHttpRoute(res, HTTP_ROUTES.healthz)
     const ok = deps.redis.status === 'ready'
     res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'degraded', redis: deps.redis.status })
   })
 
-  app.get('/metrics', metrics.handler)
+  // The audit log as JSON lines for a signed-in session (server/app/auditExport.ts).
+  app.get('/api/audit.jsonl', auditExportHandler(deps))
 
-  const limits = createRateLimits(deps.redis, deps.keys, options.rateLimits)
+  // Behind a proxy or at a public URL, "loopback" says nothing about who scrapes: only the bearer token counts.
+  const metricsNeedToken = options.publicUrl !== undefined || (options.trustProxy ?? false) !== false
+  const metricsTokenSet = (options.metricsToken ?? '').length > 0
+  app.get(
+    '/metrics',
+    (_req, res, next) => {
+      if (metricsNeedToken && !metricsTokenSet) {
+        setHttpRoute(res, HTTP_ROUTES.metrics)
+        res.status(403).set('Cache-Control', 'no-store').type('text/plain')
+        res.send('With FUSEBOX_PUBLIC_URL or FUSEBOX_TRUST_PROXY set, /metrics needs FUSEBOX_METRICS_TOKEN (Authorization: Bearer)\n')
+        return
+      }
+      next()
+    },
+    metrics.handler,
+  )
+
+  const services: AppServices = {
+    limits: createRateLimits(deps.redis, deps.keys, options.rateLimits),
+    streams: new StreamGuard(options.liveStreams),
+  }
   app.use(
     '/trpc',
     (_req, res, next) => {
@@ -151,11 +215,9 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
       next()
     },
     csrfGuard,
-    limits.login,
-    limits.commands,
     createExpressMiddleware({
       router: appRouter,
-      createContext: ({ req, res }) => createContext(deps, req, res),
+      createContext: ({ req, res }) => createContext(deps, req, res, services),
       maxBodySize: MAX_BODY_BYTES,
       maxBatchSize: MAX_BATCH_SIZE,
     }),

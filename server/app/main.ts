@@ -5,10 +5,14 @@
  */
 import { Redis } from 'ioredis'
 import { createKeySpace } from '../../shared/keys'
+import { STREAM_CAPS } from '../../shared/vocabulary'
 import { exitWithParent } from '../bootstrap/children.mjs'
-import { Auth } from './auth'
-import { parseEnv } from './env'
+import { readFileSync } from 'node:fs'
+import { Auth, issueLoginLink, LOGIN_LINK_TTL_S } from './auth'
+import { parseEnv, parseTokenFile, transportWarnings, type TokenFile } from './env'
 import { closeLiveStreams, createHttpApp } from './http'
+import { Janitor } from './janitor'
+import { countPruned } from './metrics'
 import { createOverviewHub } from './readModel'
 
 const env = (() => {
@@ -34,12 +38,34 @@ const redis = new Redis(env.REDIS_URL, {
 })
 redis.on('error', (e: Error) => console.error(`[fusebox] redis: ${e.message}`))
 const keys = createKeySpace(env.FUSEBOX_PREFIX)
-const auth = new Auth(redis, keys, env.FUSEBOX_OPERATOR_TOKENS, env.FUSEBOX_VIEWER_TOKENS, env.FUSEBOX_SESSION_TTL_S)
+// Tokens from the environment plus FUSEBOX_TOKENS_FILE (read once; a restart applies changes and ends the sessions
+// of removed tokens). Bad files, duplicate tokens or names: exit 2 with the reason, like a bad variable.
+const auth = (() => {
+  try {
+    const file: TokenFile = env.FUSEBOX_TOKENS_FILE ? parseTokenFile(readFileSync(env.FUSEBOX_TOKENS_FILE, 'utf8')) : { operator: [], viewer: [] }
+    return new Auth(
+      redis,
+      keys,
+      [...env.FUSEBOX_OPERATOR_TOKENS, ...file.operator],
+      [...env.FUSEBOX_VIEWER_TOKENS, ...file.viewer],
+      env.FUSEBOX_SESSION_TTL_S,
+    )
+  } catch (e) {
+    console.error(`Invalid configuration: ${(e as Error).message}`)
+    process.exit(2)
+  }
+})()
+for (const warning of transportWarnings(env)) console.warn(warning)
 const tls = env.FUSEBOX_PUBLIC_URL?.startsWith('https://') ?? false
 const hub = createOverviewHub(redis, keys)
 const app = createHttpApp(
-  { redis, keys, auth, tls, hub },
-  { staticDir: env.FUSEBOX_STATIC_DIR, metricsToken: env.FUSEBOX_METRICS_TOKEN, trustProxy: env.FUSEBOX_TRUST_PROXY },
+  { redis, keys, auth, tls, hub, auditRetention: { retentionMs: env.FUSEBOX_AUDIT_RETENTION_DAYS * 86_400_000, maxEntries: STREAM_CAPS.audit } },
+  {
+    staticDir: env.FUSEBOX_STATIC_DIR,
+    metricsToken: env.FUSEBOX_METRICS_TOKEN,
+    trustProxy: env.FUSEBOX_TRUST_PROXY,
+    publicUrl: env.FUSEBOX_PUBLIC_URL,
+  },
 )
 
 const server = app.listen(env.PORT, env.HOST, () => {
@@ -47,13 +73,21 @@ const server = app.listen(env.PORT, env.HOST, () => {
   const port = typeof address === 'object' && address ? address.port : env.PORT
   const base = env.FUSEBOX_PUBLIC_URL ?? `http://${env.HOST}:${port}`
   console.log(`[fusebox] server listening on ${base}/`)
-  if (auth.isEmpty) {
-    // Secure default: nothing configured → a random operator token, shown once as a login link.
-    const token = auth.generateOperatorToken()
-    console.log(`[fusebox] no access tokens configured; generated an operator token for this run.`)
-    console.log(`[fusebox] one-time login link (keep it private): ${base}/#token=${token}`)
+  if (auth.acceptsLoginLinks) {
+    // Secure default: nothing configured → one-time login links (a hash in Redis, consumed on first use).
+    issueLoginLink(redis, keys)
+      .then((token) => {
+        console.log(`[fusebox] no access tokens configured: sign in with a one-time login link.`)
+        console.log(`[fusebox] one-time login link (keep it private; works once, within ${LOGIN_LINK_TTL_S / 60} min): ${base}/#token=${token}`)
+        console.log(`[fusebox] a new link: npm run login-link`)
+      })
+      .catch((e: unknown) => console.error(`[fusebox] could not issue a login link (is Redis up?): ${(e as Error).message}; run npm run login-link`))
   }
 })
+// Prunes what gone instances and services leave in Redis (janitor.ts, docs/decisions/018); every server runs one.
+const janitor = new Janitor({ redis, keys, clock: Date.now, onPruned: countPruned, auditRetentionMs: env.FUSEBOX_AUDIT_RETENTION_DAYS * 86_400_000 })
+janitor.start()
+
 server.on('error', (e) => {
   console.error(`[fusebox] cannot listen on ${env.HOST}:${env.PORT}: ${e.message}`)
   process.exit(1)
@@ -100,6 +134,7 @@ async function shutdown(): Promise<void> {
   const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
   await within(closed, SHUTDOWN_GRACE_MS + 500)
   clearTimeout(force)
+  await within(janitor.stop(), REDIS_QUIT_MS) // a run in flight ends before Redis is closed (≤ 1 s)
   try {
     const quit = await within(redis.quit(), REDIS_QUIT_MS)
     if (quit === undefined) redis.disconnect()

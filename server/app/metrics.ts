@@ -10,6 +10,8 @@
  *   responses (`text/event-stream`) are kept out: their "duration" is the life of a subscription.
  * - `fusebox_trpc_procedure_duration_seconds{procedure}` and `fusebox_trpc_procedure_errors_total{procedure}`, fed by
  *   `observeProcedure` from a tRPC middleware (one observation per procedure call, batches included).
+ * - `fusebox_redis_invalid_values_total{kind}` — values read back from Redis that were skipped as invalid (a corrupt
+ *   packed series, a key of the wrong type, a bad counter or score; server/app/reads/redisInput.ts, decision 014).
  * - `fusebox_breaker_state{service,breaker,instance,state}` — 1 for the state a live instance reports, 0 for the other
  *   `BREAKER_STATES`; `fusebox_instances_up{service}`; `fusebox_redis_up` — all read from Redis at scrape time
  *   (`readOverview` over the last minute), so every Fusebox server exposes the same cluster view.
@@ -24,6 +26,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { KeySpace } from '../../shared/keys'
 import { BREAKER_STATES, type OverviewSnapshot } from '../../shared/schemas'
 import { readOverview } from './readModel'
+import { redisInvalidValues } from './reads/redisInput'
 import { isKnownHttpMethod, OTHER_HTTP_METHOD } from '../../shared/vocabulary'
 
 /** OTel advised buckets for `http.server.request.duration`, seconds. */
@@ -38,6 +41,7 @@ export const HTTP_ROUTES = {
   trpc: '/trpc',
   healthz: '/healthz',
   metrics: '/metrics',
+  auditExport: '/api/audit.jsonl',
   assets: '/assets/*',
   shell: '/',
   unmatched: '(unmatched)',
@@ -73,6 +77,22 @@ const procedureErrors = new Counter({
   labelNames: ['procedure'] as const,
   registers: [],
 })
+
+// What the janitor (janitor.ts) removed, process-wide like the procedure metrics: main.ts hands `countPruned` to it.
+const janitorPruned = new Counter({
+  name: 'fusebox_janitor_pruned_total',
+  help: 'Redis entries the janitor removed because their owner was gone longer than its retention (docs/ARCHITECTURE.md "Redis layout"), by kind.',
+  labelNames: ['kind'] as const,
+  registers: [],
+})
+
+/**
+ * Adds one janitor run's counts to `fusebox_janitor_pruned_total{kind}` (kinds: janitor.ts `PRUNE_KINDS`; zero counts
+ * are skipped, negative or non-finite ones ignored).
+ */
+export function countPruned(counts: Readonly<Record<string, number>>): void {
+  for (const [kind, n] of Object.entries(counts)) if (Number.isFinite(n) && n > 0) janitorPruned.inc({ kind }, n)
+}
 
 /**
  * Records one tRPC procedure call. Call it from a tRPC middleware (not for subscriptions: their `next()` returns
@@ -121,6 +141,8 @@ export function createMetrics(redis: Redis, keys: KeySpace, metricsToken?: strin
   registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE)
   registry.registerMetric(procedureDuration)
   registry.registerMetric(procedureErrors)
+  registry.registerMetric(redisInvalidValues)
+  registry.registerMetric(janitorPruned)
 
   const httpDuration = new Histogram({
     name: 'http_server_request_duration_seconds',

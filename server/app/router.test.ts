@@ -38,7 +38,7 @@ function ctx(role: 'operator' | 'viewer' | null): Context {
     hub,
     secure: false,
     now: Date.now,
-    session: role === null ? null : { id: 'x'.repeat(32), role, actor: `${role}-actor`, createdAtMs: Date.now() },
+    session: role === null ? null : { id: 'x'.repeat(32), keyId: 'k'.repeat(64), tokenId: `${role}-token`, role, actor: `${role}-actor`, createdAtMs: Date.now() },
   }
 }
 const operator = () => createCaller(ctx('operator'))
@@ -88,7 +88,7 @@ describe('router (createCaller, real Redis)', () => {
   })
 
   it('auth.logout deletes the session and clears the cookie', async () => {
-    const session = await auth.createSession('viewer', 'v', Date.now())
+    const session = await auth.createSession(auth.check('viewer-token-router-test')!, Date.now())
     const c = createCaller({ ...ctx('viewer'), session })
     await expect(c.auth.logout()).resolves.toEqual({ ok: true })
     expect(await auth.getSession(session.id)).toBeNull()

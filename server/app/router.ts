@@ -10,15 +10,17 @@ import type { KeySpace } from '../../shared/keys'
 import { BreakerCommand, ENDPOINTS_MAX_LIMIT, Name, type OverviewSnapshot } from '../../shared/schemas'
 import { EVENT_TYPES, HTTP_METHODS } from '../../shared/vocabulary'
 import { recordAudit } from './audit'
-import { SESSION_COOKIE } from './auth'
-import { issueBreakerCommand, UnknownBreakerError } from './breakerCommands'
+import { sessionCookieName } from './auth'
+import { CommandNotAppliedError, issueBreakerCommand, UnknownBreakerError } from './breakerCommands'
 import { readOverview } from './readModel'
+import { readAuditPage } from './reads/audit'
 import { readBreakerDetail, readBreakerList, readCommandStatus } from './reads/breakers'
+import { isWrongType, reportInvalidValue } from './reads/redisInput'
 import { invalidateCacheTag, readCaches } from './reads/caches'
 import { readInstances, readRedisHealth, readServices } from './reads/instances'
 import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
-import { auditEntry, eventEntry, readStreamPage, readStreamWindow, requestLogEntry, type StreamEntry } from './reads/streams'
-import { operatorProcedure, publicProcedure, router, viewerProcedure, type Context } from './trpc'
+import { eventEntry, readStreamPage, readStreamWindow, requestLogEntry, type StreamEntry } from './reads/streams'
+import { operatorProcedure, publicProcedure, router, tooManyRequests, viewerProcedure, type Context } from './trpc'
 
 /** Default overview window: the last 5 minutes (issue #2). */
 export const DEFAULT_WINDOW_MS = 5 * 60_000
@@ -55,10 +57,17 @@ const StreamWindowInput = z.object({ service: Name, offset: z.number().int().min
 /** HTTP method as the SDK records it (OpenTelemetry: known methods or `_OTHER`). */
 const Method = z.enum(HTTP_METHODS)
 
+/** Sets (or, with maxAgeS 0, clears) the session cookie: `__Host-…; Secure` over TLS, plain-named otherwise. */
 function setSessionCookie(ctx: Context, value: string, maxAgeS: number): void {
   ctx.res.setHeader(
     'Set-Cookie',
-    serializeCookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/', maxAge: maxAgeS }),
+    serializeCookie(sessionCookieName(ctx.secure), value, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: ctx.secure,
+      path: '/',
+      maxAge: Math.ceil(maxAgeS),
+    }),
   )
 }
 
@@ -75,19 +84,42 @@ function streamWindowProcedure<T>(keyOf: (keys: KeySpace, service: string) => st
 
 export const appRouter = router({
   auth: router({
-    /** Exchanges an access token for a session cookie. 401 on a wrong token. */
+    /**
+     * Exchanges an access token (configured, or a one-time login link, consumed here) for a session cookie bound to
+     * that token. 401 on a wrong token; 429 once the client address has failed too often (rateLimits.ts) — the right
+     * token still logs in then, at most one check per second per address.
+     */
     login: publicProcedure.input(z.object({ token: z.string().min(1).max(512) })).mutation(async ({ ctx, input }) => {
-      const who = ctx.auth.check(input.token)
-      if (!who) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Unknown access token' })
-      const session = await ctx.auth.createSession(who.role, who.actor, Date.now())
+      const client = ctx.clientAddress ?? 'unknown'
+      const refused = await ctx.limits?.login.admit(client)
+      if (refused) tooManyRequests(ctx, refused.retryAfterS, 'Too many login attempts; try again later')
+      const grant = await ctx.auth.redeem(input.token)
+      if (!grant) {
+        const limited = await ctx.limits?.login.failed(client)
+        if (limited) tooManyRequests(ctx, limited.retryAfterS, 'Too many login attempts; try again later')
+        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Unknown access token' })
+      }
+      const session = await ctx.auth.createSession(grant, Date.now())
       setSessionCookie(ctx, session.id, ctx.auth.ttlS)
       return { role: session.role }
     }),
-    /** Ends the session and clears the cookie. */
+    /** Ends the session (and its live streams on this server at once, elsewhere within 10 s); clears the cookie. */
     logout: viewerProcedure.mutation(async ({ ctx }) => {
-      await ctx.auth.deleteSession(ctx.session.id)
+      await ctx.auth.deleteSession(ctx.session)
+      ctx.streams?.endSession(ctx.session.keyId)
       setSessionCookie(ctx, '', 0)
       return { ok: true as const }
+    }),
+    /**
+     * "Sign out everywhere": ends every session of the caller's access token (all devices, all server processes),
+     * this one included; clears the cookie. Returns how many sessions were ended.
+     */
+    logoutEverywhere: viewerProcedure.mutation(async ({ ctx }) => {
+      const ended = await ctx.auth.deleteTokenSessions(ctx.session.tokenId)
+      await ctx.auth.deleteSession(ctx.session)
+      ctx.streams?.endToken(ctx.session.tokenId)
+      setSessionCookie(ctx, '', 0)
+      return { ok: true as const, ended }
     }),
     /** The current session's role and actor name. 401 without a session. */
     me: viewerProcedure.query(({ ctx }) => ({ role: ctx.session.role, actor: ctx.session.actor })),
@@ -106,7 +138,11 @@ export const appRouter = router({
     get: viewerProcedure
       .input(z.object({ windowMs: WindowMs.optional(), untilMs: EpochMs.optional() }).optional())
       .query(({ ctx, input }): Promise<OverviewSnapshot> =>
-        readOverview(ctx.redis, ctx.keys, ctx.now(), input?.windowMs ?? DEFAULT_WINDOW_MS, input?.untilMs),
+        (ctx.readOverview ?? ((nowMs, windowMs, untilMs) => readOverview(ctx.redis, ctx.keys, nowMs, windowMs, untilMs)))(
+          ctx.now(),
+          input?.windowMs ?? DEFAULT_WINDOW_MS,
+          input?.untilMs,
+        ),
       ),
   }),
 
@@ -193,7 +229,10 @@ export const appRouter = router({
   }),
 
   audit: router({
-    /** Operator actions (who, when, what, why, outcome), newest first, cursor-paged. */
+    /**
+     * Operator actions (who, when, what, why, outcome), newest first, cursor-paged: one service's audit stream, or
+     * every service's and the global one merged by time (reads/audit.ts). Export: GET /api/audit.jsonl.
+     */
     list: viewerProcedure
       .input(
         z
@@ -201,7 +240,7 @@ export const appRouter = router({
           .default({ limit: 100 }),
       )
       .query(({ ctx, input }) =>
-        readStreamPage(ctx.redis, ctx.keys.audit(), input, (e) => auditEntry(e, { service: input.service, actor: input.actor })),
+        readAuditPage(ctx.redis, ctx.keys, input),
       ),
   }),
 
@@ -220,19 +259,37 @@ export const appRouter = router({
       }),
     /**
      * Issues reset / forceOpen / forceClosed / release to every instance, or to `instance` only; returns the command
-     * id and generation (follow it with `commandStatus`). 404 for an unknown breaker.
+     * id, generation and the fixed set of instances it must reach (follow it with `commandStatus`). One atomic step
+     * (desired state, command record, event, audit entry, nudge): success means all of it committed; 404 for an
+     * unknown breaker; 412 when a key it writes is corrupt, or a key it reads first to know the breaker and its
+     * targets (breakers set, state hash) holds the wrong type (nothing was changed; counted as `wrong_type`).
      */
     command: operatorProcedure
       .input(z.object({ service: Name, breaker: Name, command: BreakerCommand, reason: Reason, instance: Name.optional() }))
       .mutation(async ({ ctx, input }) => {
         try {
-          return await issueBreakerCommand(ctx.redis, ctx.keys, { ...input, actor: ctx.session.actor }, ctx.now())
+          return await issueBreakerCommand(ctx.redis, ctx.keys, { ...input, actor: ctx.session.actor }, ctx.now(), {
+            auditRetention: ctx.auditRetention,
+          })
         } catch (e) {
           if (e instanceof UnknownBreakerError) throw new TRPCError({ code: 'NOT_FOUND', message: e.message })
+          if (e instanceof CommandNotAppliedError) {
+            throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `Command not applied, nothing was changed: ${e.message}` })
+          }
+          // Redis is an input (decision 014): WRONGTYPE here comes from the reads before the script (the script
+          // checks the types of what it writes itself), so nothing was written.
+          if (isWrongType(e)) {
+            const where = `${ctx.keys.breakers(input.service)} or ${ctx.keys.breakerState(input.service, input.breaker)}`
+            reportInvalidValue('wrong_type', where, (e as Error).message)
+            throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `Command not applied, nothing was changed: ${where} holds the wrong type` })
+          }
           throw e
         }
       }),
-    /** "Applied on n/m": how many targeted live instances applied a command (or a newer one). 404 when unknown. */
+    /**
+     * Where a command stands on each instance of its fixed target set: applied / pending / unreachable / gone
+     * (reads/breakers.ts `CommandStatus`); `complete` only once every target not gone applied it. 404 when unknown.
+     */
     commandStatus: viewerProcedure
       .input(z.object({ service: Name, commandId: z.uuid() }))
       .query(async ({ ctx, input }) => {
@@ -261,7 +318,7 @@ export const appRouter = router({
           targetDescription: `${input.cache} tag ${input.tag}`,
           reason: input.reason,
           outcome: `removed ${removed} key${removed === 1 ? '' : 's'}`,
-        })
+        }, ctx.auditRetention)
         return { removed }
       }),
   }),
@@ -284,9 +341,17 @@ export const appRouter = router({
     snapshot: viewerProcedure
       .input(z.object({ lastEventId: z.string().max(64).nullish(), windowMs: WindowMs.optional() }).optional())
       .subscription(async function* ({ ctx, input, signal }) {
-        for await (const snapshot of ctx.hub.stream(input?.windowMs ?? DEFAULT_WINDOW_MS, signal)) {
-          yield tracked(String(snapshot.asOfMs), snapshot)
+        // Re-checked every few seconds and capped per session (streamGuard.ts): the stream ends with its session.
+        const { session, auth } = ctx
+        const lease = ctx.streams?.open(session, async () => (await auth.getSession(session.id)) !== null, signal)
+        try {
+          for await (const snapshot of ctx.hub.stream(input?.windowMs ?? DEFAULT_WINDOW_MS, lease?.signal ?? signal)) {
+            yield tracked(String(snapshot.asOfMs), snapshot)
+          }
+        } finally {
+          lease?.release()
         }
+        if (lease?.ended()) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session ended' })
       }),
   }),
 })

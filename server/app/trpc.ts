@@ -9,12 +9,19 @@ import { parse as parseCookie } from 'cookie'
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import type { Clock } from '../../shared/timeBuckets'
-import { SESSION_COOKIE, type Auth, type Session } from './auth'
+import { sessionCookieName, type Auth, type Session } from './auth'
+import type { AuditRetention } from './audit'
 import type { LiveHub } from './liveHub'
+import { createOverviewReader, type OverviewReader } from './readModel'
 import { observeProcedure } from './metrics'
+import { clientKey, type RateLimits } from './rateLimits'
 import { asRedisUnavailable } from './redisUnavailable'
+import type { StreamGuard } from './streamGuard'
 
-/** Everything a procedure may use. `secure` is true when the request came over TLS. */
+/**
+ * Everything a procedure may use. `secure` is true when the request came over TLS: `AppDeps.tls`, a TLS socket, or
+ * `X-Forwarded-Proto: https` from a proxy that FUSEBOX_TRUST_PROXY trusts (Express `req.secure`).
+ */
 export interface Context {
   req: IncomingMessage
   res: ServerResponse
@@ -26,6 +33,22 @@ export interface Context {
   secure: boolean
   /** The read path's clock, epoch ms (`AppDeps.clock`). */
   now: Clock
+  /** Rate-limit key of the client address (`req.ip`, see rateLimits.ts); absent in direct callers (tests). */
+  clientAddress?: string
+  /** Login and command limiters (absent: not limited, e.g. `createCaller` in tests). */
+  limits?: RateLimits
+  /** Live-stream guard (absent: streams are neither re-checked nor capped, e.g. `createCaller` in tests). */
+  streams?: StreamGuard
+  /** How the audit is bounded (`AppDeps.auditRetention`; absent: 90 days, `STREAM_CAPS.audit`). */
+  auditRetention?: AuditRetention
+  /** The app's shared overview reader (readModel.ts `createOverviewReader`; absent in direct callers: unshared). */
+  readOverview?: OverviewReader
+}
+
+/** Per-app parts of the context that createHttpApp builds once (limiters, stream guard). */
+export interface AppServices {
+  limits: RateLimits
+  streams: StreamGuard
 }
 
 /**
@@ -41,19 +64,61 @@ export interface AppDeps {
   hub: LiveHub
   /** Epoch ms for every read and command (default `Date.now`); tests drive simulated time through it. */
   clock?: Clock
+  /** Audit bounds: FUSEBOX_AUDIT_RETENTION_DAYS and `STREAM_CAPS.audit` (default 90 days; server/app/audit.ts). */
+  auditRetention?: AuditRetention
+  /**
+   * How old a shared `overview.get` answer may be, in ms (readModel.ts `createOverviewReader`; default
+   * OVERVIEW_MAX_AGE_MS = 1000; 0: only concurrent calls share one computation, as tests that write then read need).
+   */
+  overviewMaxAgeMs?: number
+}
+
+/** One shared overview reader per app (its deps object), made on first use. */
+const overviewReaders = new WeakMap<AppDeps, OverviewReader>()
+
+function overviewReaderOf(deps: AppDeps): OverviewReader {
+  let reader = overviewReaders.get(deps)
+  if (!reader) {
+    reader = createOverviewReader(deps.redis, deps.keys, deps.overviewMaxAgeMs)
+    overviewReaders.set(deps, reader)
+  }
+  return reader
 }
 
 /**
  * Builds the context of one request: resolves the session cookie against Redis.
  * @throws TRPCError SERVICE_UNAVAILABLE when Redis cannot be reached (see redisUnavailable.ts)
  */
-export async function createContext(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<Context> {
+export async function createContext(deps: AppDeps, req: IncomingMessage, res: ServerResponse, services?: AppServices): Promise<Context> {
+  const express = req as IncomingMessage & { secure?: boolean; ip?: string }
+  const secure = deps.tls || express.secure === true || (req.socket as { encrypted?: boolean }).encrypted === true
+  // Over TLS only the `__Host-` cookie counts: a plain-named one may have been planted by a sibling subdomain.
   const cookies = parseCookie(req.headers.cookie ?? '')
-  const session = await deps.auth.getSession(cookies[SESSION_COOKIE]).catch((err: unknown) => {
+  const session = await deps.auth.getSession(cookies[sessionCookieName(secure)]).catch((err: unknown) => {
     throw asRedisUnavailable(err)
   })
-  const secure = deps.tls || (req.socket as { encrypted?: boolean }).encrypted === true
-  return { req, res, redis: deps.redis, keys: deps.keys, auth: deps.auth, hub: deps.hub, session, secure, now: deps.clock ?? Date.now }
+  return {
+    req,
+    res,
+    redis: deps.redis,
+    keys: deps.keys,
+    auth: deps.auth,
+    hub: deps.hub,
+    session,
+    secure,
+    now: deps.clock ?? Date.now,
+    clientAddress: clientKey(express.ip ?? req.socket.remoteAddress),
+    limits: services?.limits,
+    streams: services?.streams,
+    auditRetention: deps.auditRetention,
+    readOverview: overviewReaderOf(deps),
+  }
+}
+
+/** Sets `Retry-After` and throws the tRPC 429. */
+export function tooManyRequests(ctx: Pick<Context, 'res'>, retryAfterS: number, message: string): never {
+  if (!ctx.res.headersSent) ctx.res.setHeader('Retry-After', String(retryAfterS))
+  throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message })
 }
 
 const t = initTRPC.context<Context>().create({
@@ -104,8 +169,15 @@ export const viewerProcedure = publicProcedure.use(({ ctx, next }) => {
   return next({ ctx: { ...ctx, session: ctx.session } })
 })
 
-/** Operator sessions only. 401 without a session, 403 for a viewer. */
-export const operatorProcedure = viewerProcedure.use(({ ctx, next }) => {
+/**
+ * Operator sessions only. 401 without a session, 403 for a viewer; then every mutation (a command) counts against
+ * the token's command budget (rateLimits.ts: 30 per minute) — after authentication, so nobody else spends it.
+ */
+export const operatorProcedure = viewerProcedure.use(async ({ ctx, type, next }) => {
   if (ctx.session.role !== 'operator') throw new TRPCError({ code: 'FORBIDDEN', message: 'Operator role required' })
+  if (type === 'mutation' && ctx.limits) {
+    const limited = await ctx.limits.commands.hit(ctx.session.tokenId)
+    if (limited) tooManyRequests(ctx, limited.retryAfterS, 'Too many commands; try again later')
+  }
   return next()
 })

@@ -7,7 +7,7 @@
  * SIGKILL of this process leaves nothing behind.
  * Only node: built-ins here — this runs before node_modules exists.
  */
-import { readdirSync, statSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +23,8 @@ const HEALTH_TIMEOUT_MS = 60_000
 const CHILD_STOP_GRACE_MS = 5000
 const DEFAULT_PORT = 3000
 const VITE_DEV_PORT = 5173
+/** What `npm run login-link` (server/app/loginLinkCli.ts) reads to find this stack: embedded Redis and dashboard URL. */
+const RUN_FILE = join(ROOT, '.fusebox', 'run.json')
 
 const USAGE = `usage: npm start -- [options]
   --port <n>            dashboard port (default: $PORT or ${DEFAULT_PORT}; 0 or a busy port: a free one)
@@ -151,6 +153,7 @@ async function shutdown(exitCode, reason) {
   }
   if (redis) await redis.stop()
   await stopAll('SIGTERM', CHILD_STOP_GRACE_MS)
+  rmSync(RUN_FILE, { force: true })
   say('Fusebox stopped.')
   process.exit(exitCode)
 }
@@ -248,6 +251,10 @@ async function main() {
   }
   if (shuttingDown) return
 
+  // The embedded Redis URL carries no password (REDIS_URL, which may, is never written: the CLI reads it from the env).
+  mkdirSync(join(ROOT, '.fusebox'), { recursive: true })
+  writeFileSync(RUN_FILE, `${JSON.stringify({ redisUrl: redis ? redis.url : undefined, dashboardUrl })}\n`, { mode: 0o600 })
+
   let shownUrl = dashboardUrl
   if (flags.dev) {
     const vitePort = (await canListen(host, VITE_DEV_PORT)) ? VITE_DEV_PORT : await findFreePort(host)
@@ -274,6 +281,7 @@ async function main() {
       `  Redis: ${redis ? `${redis.url} (embedded)` : redactUrl(redisUrl)}`,
       ...(flags.dev ? [`  dev: Vite with hot reload in front of the server on port ${port}; use the login link with this URL`] : []),
       `  demo fleet: ${flags['no-demo'] ? 'off (--no-demo)' : 'starting — panels fill within a minute'}`,
+      ...(process.env.FUSEBOX_OPERATOR_TOKENS || process.env.FUSEBOX_VIEWER_TOKENS || process.env.FUSEBOX_TOKENS_FILE ? [] : ['  sign in: the one-time link above (a new one: npm run login-link)']),
       '  stop: Ctrl-C',
       '',
     ].join('\n'),

@@ -39,7 +39,7 @@ describe('breaker control through Redis', () => {
     const summary = overview.breakers.find((b) => b.name === 'payments')
     expect(summary).toMatchObject({ clusterState: 'CLOSED', appliedCount: 2, instancesReporting: 2, desiredGeneration: issued.generation })
 
-    const audit = await redis.xrange(keys.audit(), '-', '+')
+    const audit = await redis.xrange(keys.audit('shop'), '-', '+')
     expect(audit).toHaveLength(1)
     expect(audit[0]![1]).toEqual(expect.arrayContaining(['actor', 'tester', 'command', 'reset', 'reason', 'test']))
   })

@@ -1,7 +1,7 @@
 import { useCallback, useRef, type KeyboardEvent } from 'react'
 import { useSearchParams } from 'react-router'
 import { EVENT_TYPES, NAME_PATTERN } from '../../../shared/vocabulary'
-import { getEventsWindow, listAudit, listEvents, type AuditEntryData, type EventEntryData } from '../api'
+import { auditExportUrl, getEventsWindow, listAudit, listEvents, type AuditEntryData, type EventEntryData } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
 import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
 import { CursorLogGrid, WindowedLogGrid } from '../components/table/LogGrid'
@@ -192,6 +192,12 @@ export function EventsPage() {
         ) : (
           <>
             <LogFilters fields={AUDIT_FILTERS} label="Filter audit log" />
+            <p className="small audit-export">
+              <a href={auditExportUrl()} download="fusebox-audit.jsonl" data-testid="audit-export">
+                Export as JSON lines
+              </a>{' '}
+              <span className="muted">every entry kept (90 days by default), oldest first</span>
+            </p>
             <AuditLog actor={auditFilters.actor} />
           </>
         )}

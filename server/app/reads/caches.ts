@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis'
 import { cacheField, type KeySpace } from '../../../shared/keys'
 import { TIERS, bucketExpiresAt, bucketStart } from '../../../shared/timeBuckets'
 import { FuseboxCache } from '../../sdk/cache'
+import { readKey, reportInvalidValue } from './redisInput'
 import { chartedBucketCount, readEach, windowBuckets } from './windowRead'
 
 const KINDS = ['hits', 'misses', 'sets', 'invalidations'] as const
@@ -25,11 +26,27 @@ export interface CacheSummary extends CacheCounts {
   points: (CacheCounts & { t: number })[]
 }
 
+/**
+ * A cache counter field as stored (HINCRBY: a decimal integer), 0 when absent; a value that is not a non-negative
+ * safe integer is skipped as 0 and counted (`cache_counter`, see redisInput.ts).
+ */
+function counter(key: string, field: string, raw: string | undefined): number {
+  if (raw === undefined) return 0
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN
+  if (Number.isSafeInteger(n)) return n
+  reportInvalidValue('cache_counter', key, `field ${JSON.stringify(field)} is not a count`)
+  return 0
+}
+
 function counts(h: number, m: number, s: number, i: number): CacheCounts {
   return { hits: h, misses: m, sets: s, invalidations: i, hitRatio: h + m > 0 ? h / (h + m) : null }
 }
 
-/** Every cache of a service over `[nowMs - windowMs, nowMs]` (finest tier giving ≤ maxPoints buckets). */
+/**
+ * Every cache of a service over `[nowMs - windowMs, nowMs]` (finest tier giving ≤ maxPoints buckets). A names set or
+ * a bucket hash of the wrong type reads as empty, a counter that is not a count as 0 (counted, logged once:
+ * redisInput.ts).
+ */
 export async function readCaches(
   redis: Redis,
   keys: KeySpace,
@@ -41,13 +58,14 @@ export async function readCaches(
   const w = windowBuckets(nowMs, windowMs, maxPoints)
   const { tier, starts } = w
   const charted = chartedBucketCount(w, nowMs)
-  const names = (await redis.smembers(keys.caches(service))).sort()
-  const buckets = await readEach(redis, starts, (p, t) => p.hgetall(keys.cacheBucket(service, tier.name, t)), {} as Record<string, string>)
+  const names = (await readKey(keys.caches(service), () => redis.smembers(keys.caches(service)), [])).sort()
+  const bucketKeys = starts.map((t) => keys.cacheBucket(service, tier.name, t))
+  const buckets = await readEach(redis, bucketKeys, (p, key) => p.hgetall(key), {} as Record<string, string>)
   const caches = names.map((cache): CacheSummary => {
     const total = [0, 0, 0, 0]
     const all = starts.map((t, i) => {
       const h = buckets[i] ?? {}
-      const c = KINDS.map((k) => Number(h[cacheField(cache, k)] ?? 0))
+      const c = KINDS.map((k) => counter(bucketKeys[i] as string, cacheField(cache, k), h[cacheField(cache, k)]))
       c.forEach((n, j) => (total[j] = (total[j] ?? 0) + n))
       return { t, ...counts(c[0] ?? 0, c[1] ?? 0, c[2] ?? 0, c[3] ?? 0) }
     })

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../../shared/keys'
 import { parseHeartbeat } from '../../../shared/heartbeat'
 import type { InstanceHealth } from '../../../shared/schemas'
+import { readKey, reportInvalidValue } from './redisInput'
 import { readEach } from './windowRead'
 
 /** An instance counts as down after this many missed heartbeats (docs/PRODUCT.md "Instance health"). */
@@ -21,13 +22,21 @@ export interface InstanceDetail extends InstanceHealth {
 /**
  * Instances of a service (from the heartbeat ZSET and each instance's health hash, parsed by
  * shared/heartbeat.ts), sorted by name. An instance whose health hash expired reads with zeros and version
- * `unknown`; its liveness comes from the ZSET score.
+ * `unknown`; its liveness comes from the ZSET score. Redis is an input (docs/decisions/014): an instance whose score
+ * is not a finite time ≥ 0 is left out, and a key of the wrong type reads as none (ZSET) or an expired hash (health),
+ * each counted and logged once (redisInput.ts).
  */
 export async function readInstances(redis: Redis, keys: KeySpace, service: string, nowMs: number): Promise<InstanceDetail[]> {
-  const flat = await redis.zrange(keys.instances(service), '0', '-1', 'WITHSCORES')
+  const key = keys.instances(service)
+  const flat = await readKey(key, () => redis.zrange(key, '0', '-1', 'WITHSCORES'), [])
   const names: [string, number][] = []
-  for (let i = 0; i + 1 < flat.length; i += 2) names.push([flat[i] as string, Number(flat[i + 1])])
-  const infos = await readEach(redis, names, (p, [name]) => p.hgetall(keys.instanceInfo(service, name)), {} as Record<string, string>)
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const score = Number(flat[i + 1])
+    // A score is a heartbeat time (epoch ms); +inf/-inf or a negative one cannot be: that instance is left out.
+    if (Number.isFinite(score) && score >= 0) names.push([flat[i] as string, score])
+    else reportInvalidValue('instance_score', key, `member ${JSON.stringify(flat[i])} has score ${flat[i + 1]}`)
+  }
+  const infos = await readEach(redis, names.map(([name]) => keys.instanceInfo(service, name)), (p, k) => p.hgetall(k), {} as Record<string, string>)
   return names
     .map(([instance, lastSeenMs], i): InstanceDetail => {
       const { heartbeat: h } = parseHeartbeat(infos[i] as Record<string, string>)
@@ -49,9 +58,9 @@ export async function readInstances(redis: Redis, keys: KeySpace, service: strin
     .sort((a, b) => a.instance.localeCompare(b.instance))
 }
 
-/** Names of every service that ever flushed, sorted. */
+/** Names of every service that ever flushed, sorted (none when the set's key holds another type: counted, logged). */
 export async function readServiceNames(redis: Redis, keys: KeySpace): Promise<string[]> {
-  return (await redis.smembers(keys.services())).sort()
+  return (await readKey(keys.services(), () => redis.smembers(keys.services()), [])).sort()
 }
 
 /** Every service that ever flushed, with how many instances are up; services are read in parallel. */

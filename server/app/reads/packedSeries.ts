@@ -13,7 +13,9 @@ export function emptyPacked(): PackedSeries {
 
 /**
  * Adds packed value `b` into packed value `a` in place and returns `a`: the TypeScript twin of the merge in the
- * SDK's fold script (server/sdk/mergeScript.ts); both must stay in step.
+ * SDK's fold script (server/sdk/mergeScript.ts); both must stay in step. Both must be values `readPacked` accepted
+ * (or sums of such): then every index stays below `MAX_PACKED_LENGTH` and no loop runs past `BUCKET_COUNT`
+ * (docs/decisions/014 — an unchecked first-bucket offset of 1e9 made this allocate 1e9 zeros).
  */
 export function mergePackedInto(a: PackedSeries, b: PackedSeries): PackedSeries {
   for (let i = 1; i < 9; i++) a[i] = (a[i] ?? 0) + (b[i] ?? 0)

@@ -10,10 +10,11 @@ import type { Redis } from 'ioredis'
 import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../../../shared/keys'
 import { bucketCoveredMs, errorRate, PERCENTILES, throughputRps } from '../../../shared/figures'
 import type { SeriesPoint, SeriesStats } from '../../../shared/schemas'
-import { decodePacked, type PackedSeries } from '../../../shared/seriesCodec'
+import { readPacked, type PackedSeries } from '../../../shared/seriesCodec'
 import { TIERS, TIER_10S, bucketStart, type Tier } from '../../../shared/timeBuckets'
 import { SettledBucketCache } from './bucketCache'
 import { emptyPacked, mergePackedInto, packedPercentiles } from './packedSeries'
+import { reportInvalidValue } from './redisInput'
 import { chartedBucketCount, MAX_POINTS, readEach, windowBuckets, type WindowBuckets } from './windowRead'
 
 /** Decoded totals of settled buckets, shared by every request of this process (see bucketCache.ts). */
@@ -38,28 +39,40 @@ export function statsOf(v: PackedSeries, covered: number, dataSinceMs: number | 
   }
 }
 
-/** Adds one stored value into `into`; a corrupt field is skipped, not fatal. */
-function addBytes(into: PackedSeries, bytes: Buffer): void {
-  try {
-    mergePackedInto(into, decodePacked(bytes))
-  } catch {
-    // skip a corrupt or foreign field
-  }
+/**
+ * The packed value stored in `field` of hash `key`, or null when `readPacked` refuses it (Redis is an input: the
+ * field is skipped, counted as `series_value` and logged once per key, docs/decisions/014). Bounded work and memory
+ * whatever the bytes.
+ */
+function readField(key: string, field: string, bytes: Buffer): PackedSeries | null {
+  const r = readPacked(bytes)
+  if (r.ok) return r.value
+  reportInvalidValue('series_value', key, `field ${JSON.stringify(field)}: ${r.error}`)
+  return null
 }
 
-/** Decodes and adds every field of a bucket hash into one packed value (a closed totals bucket has one field:
- * its decoded array is used as is, no copy). */
-export function foldAll(hash: Record<string, Buffer>): PackedSeries {
-  const values = Object.values(hash)
-  if (values.length === 1) {
-    try {
-      return decodePacked(values[0] as Buffer)
-    } catch {
-      return emptyPacked()
-    }
+/** Adds the value of `field` of hash `key` into `into`; a corrupt field is skipped (see `readField`). */
+function addBytes(into: PackedSeries, key: string, field: string, bytes: Buffer): void {
+  const v = readField(key, field, bytes)
+  if (v !== null) mergePackedInto(into, v)
+}
+
+/**
+ * Decodes and adds every field of bucket hash `key` into one packed value (a closed totals bucket has one field:
+ * its decoded array is used as is, no copy); corrupt fields are skipped (see `readField`). Null when no field could
+ * be read (an empty hash, or only corrupt fields): the bucket is then a gap, not a covered bucket with no requests.
+ */
+export function foldAll(key: string, hash: Record<string, Buffer>): PackedSeries | null {
+  const fields = Object.keys(hash)
+  if (fields.length === 1) {
+    const field = fields[0] as string
+    return readField(key, field, hash[field] as Buffer)
   }
-  const into = emptyPacked()
-  for (const value of values) addBytes(into, value)
+  let into: PackedSeries | null = null
+  for (const field of fields) {
+    const v = readField(key, field, hash[field] as Buffer)
+    if (v !== null) mergePackedInto((into ??= emptyPacked()), v)
+  }
   return into
 }
 
@@ -197,15 +210,16 @@ async function readTotals(redis: Redis, keys: KeySpace, service: string, w: Wind
   const out: (BucketTotals | undefined)[] = w.starts.map((t) => settledTotals.get(keyOf(t), nowMs))
   const missing = w.starts.flatMap((t, i) => (out[i] === undefined ? [i] : []))
   const [hashes, bitmaps] = await Promise.all([
-    readEach(redis, missing, (p, i) => p.hgetallBuffer(keyOf(w.starts[i] as number)), {} as Record<string, Buffer>),
-    coarse ? readEach(redis, missing, (p, i) => p.getBuffer(keys.coverage(service, w.tier.name, w.starts[i] as number)), null as Buffer | null) : [],
+    readEach(redis, missing.map((i) => keyOf(w.starts[i] as number)), (p, key) => p.hgetallBuffer(key), {} as Record<string, Buffer>),
+    coarse
+      ? readEach(redis, missing.map((i) => keys.coverage(service, w.tier.name, w.starts[i] as number)), (p, key) => p.getBuffer(key), null as Buffer | null)
+      : [],
   ])
   missing.forEach((i, j) => {
     const t = w.starts[i] as number
-    const hash = hashes[j] as Record<string, Buffer>
     const bitmap = bitmaps[j] ?? null
-    const present = Object.keys(hash).length > 0
-    const b: BucketTotals = { value: present ? foldAll(hash) : null, ...bucketCoverage(w.tier, t, present, bitmap, nowMs) }
+    const value = foldAll(keyOf(t), hashes[j] as Record<string, Buffer>)
+    const b: BucketTotals = { value, ...bucketCoverage(w.tier, t, value !== null, bitmap, nowMs) }
     out[i] = b
     if (SettledBucketCache.isSettled(t, w.tier.bucketMs, nowMs)) settledTotals.set(keyOf(t), b, nowMs)
   })
@@ -249,21 +263,23 @@ export async function readRouteSeries(
   const w = windowBuckets(nowMs, q.windowMs, MAX_POINTS, q.untilMs)
   const pattern = `${globEscape(seriesField(method, route))}*`
   // COUNT far above any bucket's field count: one HSCAN call walks the whole hash (server-side), cursor 0 back.
+  const bucketKeys = w.starts.map((t) => keys.requestBucket(service, w.tier.name, t))
   const [totals, replies] = await Promise.all([
     readTotals(redis, keys, service, w, nowMs),
     readEach(
       redis,
-      w.starts,
-      (p, t) => p.hscanBuffer(keys.requestBucket(service, w.tier.name, t), 0, 'MATCH', pattern, 'COUNT', 100_000),
+      bucketKeys,
+      (p, key) => p.hscanBuffer(key, 0, 'MATCH', pattern, 'COUNT', 100_000),
       [Buffer.from('0'), []] as [Buffer, Buffer[]],
     ),
   ])
-  const values = replies.map(([, flat]) => {
+  const values = replies.map(([, flat], i) => {
     const v = emptyPacked()
     for (let j = 0; j + 1 < flat.length; j += 2) {
-      const parsed = parseSeriesField((flat[j] as Buffer).toString())
+      const field = (flat[j] as Buffer).toString()
+      const parsed = parseSeriesField(field)
       if (parsed === null || parsed.method !== method || parsed.route !== route) continue // prefix of a longer route
-      addBytes(v, flat[j + 1] as Buffer)
+      addBytes(v, bucketKeys[i] as string, field, flat[j + 1] as Buffer)
     }
     return v
   })
@@ -336,20 +352,21 @@ export async function readEndpoints(
 ): Promise<WindowRead & { total: number; rows: EndpointRow[]; coveredMs: number; dataSinceMs: number | null }> {
   const w = windowBuckets(nowMs, q.windowMs, MAX_POINTS, q.untilMs)
   const plan = routeReadPlan(w, nowMs)
+  const bucketKeys = plan.map(([tier, t]) => keys.requestBucket(q.service, tier.name, t))
   const [totals, hashes] = await Promise.all([
     readTotals(redis, keys, q.service, w, nowMs),
-    readEach(redis, plan, (p, [tier, t]) => p.hgetallBuffer(keys.requestBucket(q.service, tier.name, t)), {} as Record<string, Buffer>),
+    readEach(redis, bucketKeys, (p, key) => p.hgetallBuffer(key), {} as Record<string, Buffer>),
   ])
   const { covered, dataSinceMs } = coverage(totals)
   const bySeries = new Map<string, { method: string; route: string; value: PackedSeries }>()
-  for (const hash of hashes) {
+  for (const [i, hash] of hashes.entries()) {
     for (const [name, bytes] of Object.entries(hash)) {
       const parsed = parseSeriesField(name)
       if (parsed === null || parsed.method === TOTAL_FIELD) continue
       const key = seriesField(parsed.method, parsed.route)
       let row = bySeries.get(key)
       if (row === undefined) bySeries.set(key, (row = { method: parsed.method, route: parsed.route, value: emptyPacked() }))
-      addBytes(row.value, bytes)
+      addBytes(row.value, bucketKeys[i] as string, name, bytes)
     }
   }
   const needle = q.filter?.trim().toLowerCase()

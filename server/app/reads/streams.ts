@@ -15,15 +15,23 @@ import {
   type RequestLogEntry,
 } from '../../../shared/streamEntries'
 import type { EventType } from '../../../shared/vocabulary'
+import { readKey, reportInvalidValue } from './redisInput'
 
 /** Entries examined per call at most (bounded work whatever the filter). */
 export const MAX_SCAN = 5000
 const PAGE = 500
 
-/** One stream entry: its ID and its fields as strings. */
+/** One stream entry: its ID and its fields as strings, and the stream's key when read from Redis (for reports). */
 export interface StreamEntry {
   id: string
   fields: Record<string, string>
+  key?: string
+}
+
+/** `parsed`, or null after reporting entry `e` as malformed (`stream_entry`, logged once per stream key). */
+function reported<T>(e: StreamEntry, parsed: T | null): T | null {
+  if (parsed === null && e.key !== undefined) reportInvalidValue('stream_entry', e.key, `entry ${e.id} is malformed`)
+  return parsed
 }
 
 /** A page of entries, newest first; `nextCursor` null when the stream has nothing older (within the bounds). */
@@ -49,8 +57,9 @@ function toFields(flat: string[]): Record<string, string> {
 }
 
 /**
- * Reads one page of `key` newest first, keeping entries for which `keep` is true.
- * @throws Redis errors (the API turns them into an internal error with an id)
+ * Reads one page of `key` newest first, keeping entries for which `keep` is true. A key of another type than a
+ * stream reads as an empty stream (counted and logged once, see redisInput.ts).
+ * @throws Redis errors but WRONGTYPE (the API turns them into a 503 or an internal error with an id)
  */
 export async function readStreamPage<T>(
   redis: Redis,
@@ -67,12 +76,12 @@ export async function readStreamPage<T>(
   let exhausted = false
   pages: while (entries.length < q.limit && scanned < MAX_SCAN) {
     const count = Math.min(PAGE, MAX_SCAN - scanned)
-    const page = await redis.xrevrange(key, end, start, 'COUNT', count)
+    const page = await readKey(key, () => redis.xrevrange(key, end, start, 'COUNT', count), [])
     for (let i = 0; i < page.length; i++) {
       const [id, flat] = page[i] as [string, string[]]
       scanned++
       last = id
-      const mapped = map({ id, fields: toFields(flat) })
+      const mapped = map({ id, fields: toFields(flat), key })
       if (mapped === null) continue
       entries.push(mapped)
       if (entries.length >= q.limit) {
@@ -113,12 +122,13 @@ export interface RequestLogFilter {
 
 /**
  * Maps a request-log stream entry, or null when it is malformed (see `parseRequestLogEntry`) or does not match the
- * filter (route and instance exactly, status by code or class).
+ * filter (route and instance exactly, status by code or class); a malformed entry read from Redis is counted
+ * (`stream_entry`, see redisInput.ts).
  */
 export function requestLogEntry(e: StreamEntry, f: RequestLogFilter = {}): RequestLogRow | null {
   const x = e.fields
   if (!fieldsMatch(x, { route: f.route, instance: f.instance })) return null
-  const r = parseRequestLogEntry(x)
+  const r = reported(e, parseRequestLogEntry(x))
   if (r === null) return null
   if (f.status !== undefined) {
     const cls = /^([1-5])xx$/.exec(f.status)
@@ -140,7 +150,7 @@ export interface EventFilter {
 /** Maps an events stream entry, or null when it is malformed or does not match the filter (every set field exactly). */
 export function eventEntry(e: StreamEntry, f: EventFilter = {}): EventEntry | null {
   if (!fieldsMatch(e.fields, f)) return null
-  const r = parseEvent(e.fields)
+  const r = reported(e, parseEvent(e.fields))
   return r === null ? null : { id: e.id, ...r }
 }
 
@@ -168,7 +178,7 @@ export interface AuditFilter {
 /** Maps an audit stream entry, or null when it is malformed or does not match the filter (every set field exactly). */
 export function auditEntry(e: StreamEntry, f: AuditFilter): AuditEntry | null {
   if (!fieldsMatch(e.fields, f)) return null
-  const r = parseAuditEntry(e.fields)
+  const r = reported(e, parseAuditEntry(e.fields))
   if (r === null) return null
   return {
     id: e.id,
@@ -215,7 +225,8 @@ function idMs(id: string | undefined): number {
  * `untilId` (a stream ID) anchors the offsets: offset 0 is the newest entry at or before it, so entries added later
  * do not shift the rows of a paused view. `total` stays the stream's XLEN either way (counting the entries newer than
  * the anchor would mean reading them); the caller keeps the count it had when it anchored. An entry `map` returns
- * null for (malformed: Redis is an input) is left out of `entries`, so a window may hold fewer than `limit` rows.
+ * null for (malformed: Redis is an input) is left out of `entries`, so a window may hold fewer than `limit` rows; a
+ * key of another type than a stream reads as an empty stream (counted and logged once, see redisInput.ts).
  */
 export async function readStreamWindow<T>(
   redis: Redis,
@@ -225,14 +236,14 @@ export async function readStreamWindow<T>(
   map: (e: StreamEntry) => T | null,
   untilId?: string,
 ): Promise<StreamWindow<T>> {
-  const total = await redis.xlen(key)
+  const total = await readKey(key, () => redis.xlen(key), 0)
   const off = Math.max(0, Math.min(offset, total - 1))
   if (total === 0) return { total, offset: 0, entries: [], exact: true, newestId: untilId ?? null }
   const end = untilId ?? '+'
   const toEntries = (page: [string, string[]][]): T[] => {
     const out: T[] = []
     for (const [id, flat] of page) {
-      const mapped = map({ id, fields: toFields(flat) })
+      const mapped = map({ id, fields: toFields(flat), key })
       if (mapped !== null) out.push(mapped)
     }
     return out

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { TIER_10S, TIER_1H, TIER_1M } from '../../../shared/timeBuckets'
 import { testRedisUrl } from '../../testing/redis'
+import { redisInvalidValues } from './redisInput'
 import { chartedBucketCount, readEach, windowBuckets } from './windowRead'
 
 const prefix = `w${randomBytes(4).toString('hex')}`
@@ -61,7 +62,7 @@ describe('readEach', () => {
   it('returns one reply per item in item order, `absent` standing in for nothing', async () => {
     await redis.hset(`${prefix}:a`, 'f', '1')
     await redis.hset(`${prefix}:c`, 'f', '3')
-    const replies = await readEach(redis, ['a', 'b', 'c'], (p, k) => p.hgetall(`${prefix}:${k}`), {} as Record<string, string>)
+    const replies = await readEach(redis, [`${prefix}:a`, `${prefix}:b`, `${prefix}:c`], (p, k) => p.hgetall(k), {} as Record<string, string>)
     expect(replies).toEqual([{ f: '1' }, {}, { f: '3' }])
   })
 
@@ -72,8 +73,17 @@ describe('readEach', () => {
     pipeline.mockRestore()
   })
 
-  it('throws the first failed command’s error', async () => {
+  it('reads a key of the wrong type as `absent` and counts it, the other replies unaffected', async () => {
     await redis.set(`${prefix}:s`, 'x')
-    await expect(readEach(redis, ['a', 's'], (p, k) => p.hgetall(`${prefix}:${k}`), {})).rejects.toThrow(/WRONGTYPE/)
+    const before = (await redisInvalidValues.get()).values.find((v) => v.labels.kind === 'wrong_type')?.value ?? 0
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    expect(await readEach(redis, [`${prefix}:a`, `${prefix}:s`], (p, k) => p.hgetall(k), {})).toEqual([{ f: '1' }, {}])
+    expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toContain(`${prefix}:s`)
+    warn.mockRestore()
+    expect((await redisInvalidValues.get()).values.find((v) => v.labels.kind === 'wrong_type')?.value).toBe(before + 1)
+  })
+
+  it('throws any other failed command’s error', async () => {
+    await expect(readEach(redis, [`${prefix}:a`], (p, k) => p.call('NOSUCHCOMMAND', k), {})).rejects.toThrow(/unknown command/i)
   })
 })

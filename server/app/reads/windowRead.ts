@@ -1,9 +1,10 @@
 /**
  * The bucket walk the windowed reads share (service and route series, endpoints, caches): which buckets a window
- * covers, and one Redis reply per bucket (or per any item) read in a single pipeline.
+ * covers, and one Redis reply per bucket (or per any key) read in a single pipeline.
  */
 import type { ChainableCommander, Redis } from 'ioredis'
 import { TIERS, TIER_1H, bucketStart, type Tier } from '../../../shared/timeBuckets'
+import { isWrongType, reportInvalidValue } from './redisInput'
 
 /**
  * Most buckets one windowed read covers. Every read of the same window — tiles, charts, tables, drill-downs — picks
@@ -80,24 +81,29 @@ export function chartedBucketCount({ tier, starts }: WindowBuckets, nowMs: numbe
 }
 
 /**
- * Queues one command per item (`queue` adds it to the pipeline), sends them all in one round trip and returns the
- * replies in item order, typed `R` as the caller states; `absent` stands in for a reply Redis did not give. No
- * items, no round trip.
- * @throws the first failed command's error (in item order), or the connection's
+ * Queues one command per key (`queue` adds it to the pipeline), sends them all in one round trip and returns the
+ * replies in key order, typed `R` as the caller states; `absent` stands in for a reply Redis did not give and for a
+ * key of the wrong type (Redis is an input: that key is left out, counted and logged once, see redisInput.ts — one
+ * bad key never fails the read of the others). No keys, no round trip.
+ * @throws the first other failed command's error (in key order), or the connection's
  */
-export async function readEach<I, R>(
+export async function readEach<R>(
   redis: Redis,
-  items: readonly I[],
-  queue: (p: ChainableCommander, item: I) => unknown,
+  keys: readonly string[],
+  queue: (p: ChainableCommander, key: string) => unknown,
   absent: R,
 ): Promise<R[]> {
-  if (items.length === 0) return []
+  if (keys.length === 0) return []
   const p = redis.pipeline()
-  for (const item of items) queue(p, item)
+  for (const key of keys) queue(p, key)
   const results = (await p.exec()) ?? []
-  return items.map((_, i) => {
+  return keys.map((key, i) => {
     const [err, reply] = results[i] ?? [null, absent]
-    if (err) throw err
+    if (err) {
+      if (!isWrongType(err)) throw err
+      reportInvalidValue('wrong_type', key, err.message)
+      return absent
+    }
     return reply as R
   })
 }

@@ -42,6 +42,7 @@ const service = { service: SAMPLE_SERVICE }
 export const PROCEDURE_SAMPLES: Record<string, ProcedureSample> = {
   'auth.login': { input: { token: OPERATOR_TOKEN } },
   'auth.logout': { input: undefined },
+  'auth.logoutEverywhere': { input: undefined },
   'auth.me': { input: undefined },
   'services.list': { input: undefined },
   'overview.get': { input: { windowMs: 60_000 } },
@@ -89,7 +90,7 @@ export const PUBLIC_PROCEDURES: ReadonlySet<string> = new Set(['auth.login'])
  * Mutations on the caller's own session, open to any session (a viewer must be able to sign out). Every other
  * mutation is operator-only (docs/PRODUCT.md "Security").
  */
-export const SESSION_MUTATIONS: ReadonlySet<string> = new Set(['auth.logout'])
+export const SESSION_MUTATIONS: ReadonlySet<string> = new Set(['auth.logout', 'auth.logoutEverywhere'])
 
 /** One procedure of the router. `hasInput`: it declares an input parser (without one, tRPC ignores the input). */
 export interface ProcedureInfo {

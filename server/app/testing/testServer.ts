@@ -60,7 +60,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const appRedis = opts.appRedis ?? redis
   const hub = createOverviewHub(appRedis, keys)
   const app = createHttpApp(
-    { redis: appRedis, keys, auth, tls: false, hub },
+    // overviewMaxAgeMs 0: tests write and read back at once, so no answer is served again (in-flight calls still share).
+    { redis: appRedis, keys, auth, tls: false, hub, overviewMaxAgeMs: 0 },
     { staticDir: 'dist', rateLimits: NO_RATE_LIMITS, ...opts.http },
   )
   const server: Server = app.listen(0, '127.0.0.1')
@@ -70,7 +71,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   })
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   // Sessions for `login()` always go to the working Redis, even when `authRedis` is a broken one.
-  const sessions = new Auth(redis, keys, [], [], 3600)
+  const sessions = new Auth(redis, keys, [OPERATOR_TOKEN], [VIEWER_TOKEN], 3600)
   let serial = 0
   return {
     base,
@@ -79,7 +80,9 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     auth,
     async login(role) {
       serial += 1
-      const session = await sessions.createSession(role, `${role}#test${serial}`, Date.now())
+      // Bound to the configured token of that role (sessions of unknown tokens are refused), named per login.
+      const grant = sessions.check(role === 'operator' ? OPERATOR_TOKEN : VIEWER_TOKEN)!
+      const session = await sessions.createSession({ ...grant, actor: `${role}#test${serial}` }, Date.now())
       return `${SESSION_COOKIE}=${session.id}`
     },
     async close() {

@@ -13,7 +13,7 @@ interface Props {
   blockedReason: string | null
 }
 
-/** Reset / Force open / Force closed / Release, each behind a confirm dialog, and the live "applied on n/m". */
+/** Reset / Force open / Force closed / Release, each behind a confirm dialog, and the live "n/m applied". */
 export function BreakerActions({ service, breaker, instances, blockedReason }: Props) {
   const [command, setCommand] = useState<BreakerCommand | null>(null)
   const issued = useIssuedCommand(service, breaker)

@@ -52,7 +52,7 @@ export function BreakerPanel({ breaker: b, blockedReason, linkToDetail = true, s
           {isDisagreement(b) ? ' — instances disagree' : ''}
         </span>
         <span className="muted small">
-          generation {b.desiredGeneration} applied on {b.appliedCount}/{b.instancesReporting}
+          generation {b.desiredGeneration}: applied by {b.appliedCount} of {b.instancesReporting} live instances
         </span>
       </header>
       {b.instances.length === 0 ? (

@@ -1,7 +1,8 @@
 import { useState } from 'react'
 import type { BreakerSummary } from '../../../../shared/schemas'
 import type { FocusableRowProps } from '../table/useRowFocus'
-import { agreementText, commandProgress, isDisagreement, stateTone } from './breakerView'
+import { agreementText, isDisagreement, stateTone } from './breakerView'
+import { progressText } from './commands'
 import { useIssuedCommand } from './issuedCommands'
 import { ResetDialog } from './ResetDialog'
 import './breakerState.css'
@@ -14,14 +15,14 @@ interface Props {
   rowProps?: FocusableRowProps
 }
 
-/** One breaker row; "Reset" opens the confirm dialog, then the row shows "applied on n/m" live. */
+/** One breaker row; "Reset" opens the confirm dialog, then the row shows "n/m applied" over the command's targets. */
 export function BreakerRow({ breaker: b, blockedReason, rowProps }: Props) {
   const id = `${b.service}-${b.name}`
   const [confirming, setConfirming] = useState(false)
   const latest = useIssuedCommand(b.service, b.name)
   // The row follows a command sent to every instance; one sent to a single instance shows on the Breakers page.
   const issued = latest?.instance === null ? latest : undefined
-  const progress = issued ? commandProgress(b, issued.generation) : null
+  const tracking = issued?.tracking
 
   return (
     <tr data-testid={`breaker-${id}`} {...rowProps}>
@@ -61,13 +62,9 @@ export function BreakerRow({ breaker: b, blockedReason, rowProps }: Props) {
         >
           Reset
         </button>
-        {issued && progress && (
-          <p
-            className={`progress progress-${progress.status}`}
-            role="status"
-            data-testid={`breaker-progress-${id}`}
-          >
-            {issued.command}: {progress.text}
+        {issued && tracking && (
+          <p className={`progress progress-${tracking.status}`} role="status" data-testid={`breaker-progress-${id}`}>
+            {progressText({ command: issued.command, ...tracking })}
           </p>
         )}
         {confirming && <ResetDialog service={b.service} breaker={b.name} onClose={() => setConfirming(false)} />}

@@ -26,7 +26,6 @@ export function CommandDialog({ service, breaker, command, instances, onClose }:
   async function send(reason: string) {
     const instance = target || undefined
     const { commandId, generation } = await issueBreakerCommand({ service, breaker, command, reason, instance })
-    // Tracked here; the Overview row follows a command sent to every instance through the live snapshot's generation.
     trackCommand({ service, breaker, command, commandId, generation, instance: instance ?? null })
   }
 

@@ -1,5 +1,5 @@
 import { issueBreakerCommand } from '../../api'
-import { recordIssued } from './issuedCommands'
+import { trackCommand } from './issuedCommands'
 import { ReasonDialog } from './ReasonDialog'
 
 interface Props {
@@ -10,14 +10,13 @@ interface Props {
 }
 
 /**
- * The Overview's modal confirm for "reset" on every instance: asks for a reason, sends the command, records its
- * generation so the row shows progress from the live snapshot (no target instance, no tracking toast, unlike the
- * Breakers page's CommandDialog).
+ * The Overview's modal confirm for "reset" on every instance: asks for a reason, sends the command and tracks it
+ * over its fixed target set like the Breakers page's CommandDialog (the row shows "n/m applied"; a toast at the end).
  */
 export function ResetDialog({ service, breaker, onClose }: Props) {
   async function send(reason: string) {
     const { commandId, generation } = await issueBreakerCommand({ service, breaker, command: 'reset', reason })
-    recordIssued({ service, breaker, command: 'reset', commandId, generation, instance: null })
+    trackCommand({ service, breaker, command: 'reset', commandId, generation, instance: null })
   }
 
   return (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agreementText, commandBlockedReason, commandProgress, isDisagreement, stateTone } from './breakerView'
+import { agreementText, commandBlockedReason, isDisagreement, stateTone } from './breakerView'
 
 describe('agreementText', () => {
   it('says how many live instances are in the cluster state', () => {
@@ -10,31 +10,6 @@ describe('agreementText', () => {
   it('says so when no live instance reports the breaker', () => {
     expect(agreementText({ clusterState: 'CLOSED', inClusterState: 0, instancesReporting: 0 })).toBe('no live instances')
     expect(isDisagreement({ inClusterState: 0, instancesReporting: 0 })).toBe(false)
-  })
-})
-
-describe('commandProgress', () => {
-  it('reports zero applied while the snapshot still shows an older generation', () => {
-    const p = commandProgress({ desiredGeneration: 4, appliedCount: 2, instancesReporting: 2 }, 5)
-    expect(p).toMatchObject({ status: 'waiting', applied: 0, total: 2, text: 'applied on 0/2' })
-  })
-
-  it('reports partial progress until every reporting instance has applied the generation', () => {
-    const p = commandProgress({ desiredGeneration: 5, appliedCount: 1, instancesReporting: 3 }, 5)
-    expect(p).toMatchObject({ status: 'partial', text: 'applied on 1/3' })
-  })
-
-  it('reports applied once all reporting instances have applied the generation', () => {
-    const p = commandProgress({ desiredGeneration: 5, appliedCount: 2, instancesReporting: 2 }, 5)
-    expect(p).toMatchObject({ status: 'applied', text: 'applied on 2/2' })
-  })
-
-  it('never claims success when no instance is reporting', () => {
-    expect(commandProgress({ desiredGeneration: 5, appliedCount: 0, instancesReporting: 0 }, 5).status).toBe('partial')
-  })
-
-  it('reports a newer command by someone else as superseding ours', () => {
-    expect(commandProgress({ desiredGeneration: 6, appliedCount: 1, instancesReporting: 2 }, 5).status).toBe('superseded')
   })
 })
 

@@ -1,6 +1,8 @@
 /**
  * What the Breakers table shows, derived from a `BreakerSummary`: agreement text ("OPEN on 1/2"), the colour
- * tone of a state, the progress of a command the operator issued, and why commands are disabled.
+ * tone of a state, and why commands are disabled. A command's progress is not derived from the summary (whose
+ * live-instance count shrinks when an instance is cut off): it comes from `breakers.commandStatus` over the command's
+ * fixed target set (commands.ts, issuedCommands.ts).
  */
 import type { BreakerState, BreakerSummary, Role } from '../../../../shared/schemas'
 
@@ -29,41 +31,6 @@ export function agreementText(b: Pick<BreakerSummary, 'clusterState' | 'inCluste
 /** Whether some live instances are not in the cluster state (the instances disagree). */
 export function isDisagreement(b: Pick<BreakerSummary, 'inClusterState' | 'instancesReporting'>): boolean {
   return b.inClusterState < b.instancesReporting
-}
-
-/** Progress of a command (known by the generation the server returned) as the live snapshots report it. */
-export interface CommandProgress {
-  /** `waiting`: snapshot predates the command; `partial`/`applied`: n of m; `superseded`: a newer command exists. */
-  status: 'waiting' | 'partial' | 'applied' | 'superseded'
-  applied: number
-  total: number
-  text: string
-}
-
-/**
- * Progress of the command with `generation` on breaker `b`. `appliedCount` counts live instances whose applied
- * generation ≥ `desiredGeneration`, so it only describes our command while `desiredGeneration === generation`.
- * Success is never claimed before every reporting instance has applied it.
- */
-export function commandProgress(
-  b: Pick<BreakerSummary, 'desiredGeneration' | 'appliedCount' | 'instancesReporting'>,
-  generation: number,
-): CommandProgress {
-  const total = b.instancesReporting
-  if (b.desiredGeneration < generation) {
-    return { status: 'waiting', applied: 0, total, text: `applied on 0/${total}` }
-  }
-  if (b.desiredGeneration > generation) {
-    return {
-      status: 'superseded',
-      applied: b.appliedCount,
-      total,
-      text: `superseded by a newer command (generation ${b.desiredGeneration})`,
-    }
-  }
-  const applied = Math.min(b.appliedCount, total)
-  const status = total > 0 && applied >= total ? 'applied' : 'partial'
-  return { status, applied, total, text: `applied on ${applied}/${total}` }
 }
 
 /** Why breaker commands are disabled for this user right now, or null when they are allowed. */

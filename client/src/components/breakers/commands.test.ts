@@ -1,28 +1,47 @@
 import { describe, expect, it } from 'vitest'
-import { completionText, confirmLabel, outcomeOf, progressText } from './commands'
+import type { CommandStatusData } from '../../api'
+import { completionText, confirmLabel, NO_PROGRESS, outcomeOf, progressText, trackingOf } from './commands'
+
+/** The parts of a status answer the outcome reads. */
+const answer = (complete: boolean, targets: number, superseded = false) =>
+  ({ complete, superseded, targets: Array.from({ length: targets }, (_, i) => ({ instance: `i${i}` })) }) as unknown as CommandStatusData
 
 describe('breaker command tracking', () => {
-  it('is applied only once every targeted instance applied the command', () => {
-    expect(outcomeOf({ appliedCount: 1, targetCount: 2, superseded: false }, 1000)).toBe('pending')
-    expect(outcomeOf({ appliedCount: 2, targetCount: 2, superseded: false }, 1000)).toBe('applied')
+  it('is applied only once the server says every target not gone applied it', () => {
+    expect(outcomeOf(answer(false, 3), 1000)).toBe('pending')
+    expect(outcomeOf(answer(true, 3), 1000)).toBe('applied')
   })
 
-  it('never claims success when no instance is live to apply it', () => {
-    expect(outcomeOf({ appliedCount: 0, targetCount: 0, superseded: false }, 1000)).toBe('pending')
-    expect(outcomeOf({ appliedCount: 0, targetCount: 0, superseded: false }, 30_000)).toBe('timeout')
+  it('never claims success when the command had no live instance to reach', () => {
+    expect(outcomeOf(answer(false, 0), 1000)).toBe('noTargets')
+    expect(progressText({ command: 'reset', ...NO_PROGRESS, status: 'noTargets' })).toMatch(/no live instance/)
+  })
+
+  it('times out a command still pending after 30 s', () => {
+    expect(outcomeOf(answer(false, 3), 30_000)).toBe('timeout')
   })
 
   it('reports a command a newer one replaced as superseded', () => {
-    expect(outcomeOf({ appliedCount: 0, targetCount: 2, superseded: true }, 1000)).toBe('superseded')
+    expect(outcomeOf(answer(false, 2, true), 1000)).toBe('superseded')
   })
 
-  it('shows progress as "<command>: applied on n/m"', () => {
-    expect(progressText({ command: 'forceOpen', applied: 2, total: 2, status: 'applied', error: null })).toBe('forceOpen: applied on 2/2')
+  it('shows "2/3 applied, 1 pending (storefront-3 unreachable)" while one of three targets is cut off', () => {
+    const t = trackingOf({ appliedCount: 2, targetCount: 3, pendingCount: 1, unreachable: ['storefront-3'], gone: [] })
+    expect(progressText({ command: 'forceOpen', ...t, status: 'pending', error: null })).toBe(
+      'forceOpen: 2/3 applied, 1 pending (storefront-3 unreachable)',
+    )
+  })
+
+  it('names pending targets that still heartbeat without calling them unreachable, and gone ones apart', () => {
+    const t = trackingOf({ appliedCount: 1, targetCount: 2, pendingCount: 1, unreachable: [], gone: ['storefront-9'] })
+    expect(progressText({ command: 'reset', ...t, status: 'pending', error: null })).toBe('reset: 1/2 applied, 1 pending, 1 gone (storefront-9)')
   })
 
   it('toasts completion with the command label', () => {
-    expect(completionText({ command: 'forceOpen', breaker: 'payments', applied: 2, total: 2, status: 'applied', error: null })).toBe(
-      'Force open applied on 2/2',
+    const t = trackingOf({ appliedCount: 2, targetCount: 2, pendingCount: 0, unreachable: [], gone: [] })
+    expect(completionText({ command: 'forceOpen', breaker: 'payments', ...t, status: 'applied', error: null })).toBe('Force open: 2/2 applied')
+    expect(completionText({ command: 'forceOpen', breaker: 'payments', ...t, applied: 1, pending: 1, unreachable: ['b'], status: 'timeout', error: null })).toBe(
+      'Force open on payments not confirmed after 30 s: 1/2 applied, 1 pending (b unreachable)',
     )
     expect(confirmLabel('forceClosed')).toBe('Confirm force closed')
   })

@@ -37,35 +37,69 @@ export const STATUS_POLL_MS = 500
 /** How long a command is tracked before it counts as not confirmed, in ms. */
 export const STATUS_TIMEOUT_MS = 30_000
 
-/** Where a tracked command stands: still `pending`, or done as `applied`, `superseded`, `timeout` or `error`. */
-export type TrackStatus = 'pending' | 'applied' | 'superseded' | 'timeout' | 'error'
+/**
+ * Where a tracked command stands: still `pending`, or done as `applied` (every target not gone applied it),
+ * `superseded`, `noTargets` (no live instance had the breaker when it was issued: it applies when one starts),
+ * `timeout` or `error`.
+ */
+export type TrackStatus = 'pending' | 'applied' | 'superseded' | 'noTargets' | 'timeout' | 'error'
 
-/** How far a tracked command got: applied on `applied` of `total` targeted live instances, and its status. */
+/**
+ * How far a tracked command got over its fixed target set (`breakers.commandStatus`): `applied` of `total` targets
+ * not gone, `pending` of them not yet (the `unreachable` ones named among them), the `gone` ones named apart.
+ */
 export interface CommandTracking {
   applied: number
   total: number
+  pending: number
+  /** Targets without a heartbeat for over 3 intervals that have not applied it (among `pending`). */
+  unreachable: string[]
+  /** Targets silent for over 5 minutes: shown, not counted in `total`. */
+  gone: string[]
   status: TrackStatus
   /** Failure text when `status` is `error` (or a `timeout` for want of a connection); null otherwise. */
   error: string | null
 }
 
-/** What a status answer means after `elapsedMs`: done (applied everywhere / superseded), still pending, or timed out. */
+/** A tracking before the first status answer: nothing known yet. */
+export const NO_PROGRESS: CommandTracking = { applied: 0, total: 0, pending: 0, unreachable: [], gone: [], status: 'pending', error: null }
+
+/**
+ * What a status answer means after `elapsedMs`: `applied` only when the server says `complete` (every target not
+ * gone applied it — never early), else superseded, no targets, still pending, or timed out.
+ */
 export function outcomeOf(
-  s: Pick<CommandStatusData, 'appliedCount' | 'targetCount' | 'superseded'>,
+  s: Pick<CommandStatusData, 'complete' | 'superseded' | 'targets'>,
   elapsedMs: number,
   timeoutMs = STATUS_TIMEOUT_MS,
 ): TrackStatus {
-  if (s.targetCount > 0 && s.appliedCount >= s.targetCount) return 'applied'
+  if (s.complete) return 'applied'
   if (s.superseded) return 'superseded'
+  if (s.targets.length === 0) return 'noTargets'
   return elapsedMs >= timeoutMs ? 'timeout' : 'pending'
 }
 
-/** Progress line, e.g. "forceOpen: applied on 2/2". */
+/** The tracking fields of a status answer. */
+export function trackingOf(s: Pick<CommandStatusData, 'appliedCount' | 'targetCount' | 'pendingCount' | 'unreachable' | 'gone'>): Omit<CommandTracking, 'status' | 'error'> {
+  return { applied: s.appliedCount, total: s.targetCount, pending: s.pendingCount, unreachable: s.unreachable, gone: s.gone }
+}
+
+/** "2/3 applied, 1 pending (storefront-3 unreachable), 1 gone (storefront-4)". */
+export function countsText(t: Pick<CommandTracking, 'applied' | 'total' | 'pending' | 'unreachable' | 'gone'>): string {
+  let text = `${t.applied}/${t.total} applied`
+  if (t.pending > 0) text += `, ${t.pending} pending${t.unreachable.length > 0 ? ` (${t.unreachable.join(', ')} unreachable)` : ''}`
+  if (t.gone.length > 0) text += `, ${t.gone.length} gone (${t.gone.join(', ')})`
+  return text
+}
+
+/** Progress line, e.g. "forceOpen: 2/3 applied, 1 pending (storefront-3 unreachable)". */
 export function progressText(t: { command: BreakerCommand } & CommandTracking): string {
-  const base = `${t.command}: applied on ${t.applied}/${t.total}`
+  const base = `${t.command}: ${countsText(t)}`
   switch (t.status) {
     case 'superseded':
       return `${base} — superseded by a newer command`
+    case 'noTargets':
+      return `${t.command}: no live instance has this breaker — it applies when one starts`
     case 'timeout':
       return `${base} — not confirmed on every instance after ${STATUS_TIMEOUT_MS / 1000} s`
     case 'error':
@@ -75,16 +109,18 @@ export function progressText(t: { command: BreakerCommand } & CommandTracking): 
   }
 }
 
-/** Toast text at the end of tracking, e.g. "Force open applied on 2/2". */
+/** Toast text at the end of tracking, e.g. "Force open: 2/2 applied". */
 export function completionText(t: { command: BreakerCommand; breaker: string } & CommandTracking): string {
   const label = COMMAND_LABELS[t.command]
   switch (t.status) {
     case 'applied':
-      return `${label} applied on ${t.applied}/${t.total}`
+      return `${label}: ${countsText(t)}`
     case 'superseded':
-      return `${label} on ${t.breaker} superseded by a newer command (applied on ${t.applied}/${t.total})`
+      return `${label} on ${t.breaker} superseded by a newer command (${countsText(t)})`
+    case 'noTargets':
+      return `${label} on ${t.breaker}: no live instance has it — it applies when one starts`
     case 'timeout':
-      return `${label} on ${t.breaker} not confirmed after ${STATUS_TIMEOUT_MS / 1000} s: applied on ${t.applied}/${t.total}`
+      return `${label} on ${t.breaker} not confirmed after ${STATUS_TIMEOUT_MS / 1000} s: ${countsText(t)}`
     default:
       return `${label} on ${t.breaker}: ${t.error ?? 'status unavailable'}`
   }

@@ -6,8 +6,22 @@ import { clearIssuedCommands, recordIssued, trackCommand, useIssuedCommands } fr
 
 const CMD = { service: 'shop', breaker: 'payments', command: 'forceOpen', generation: 7, instance: null } as const
 
+/** A status answer over targets i1…i<targetCount>, the first `appliedCount` applied, the rest unreachable. */
 function status(appliedCount: number, targetCount: number): CommandStatusData {
-  return { commandId: 'c1', generation: 7, appliedCount, targetCount, superseded: false } as CommandStatusData
+  const names = Array.from({ length: targetCount }, (_, i) => `i${i + 1}`)
+  const unreachable = names.slice(appliedCount)
+  return {
+    commandId: 'c1',
+    generation: 7,
+    targets: names.map((instance, i) => ({ instance, state: i < appliedCount ? 'applied' : 'unreachable' })),
+    appliedCount,
+    targetCount,
+    pendingCount: targetCount - appliedCount,
+    unreachable,
+    gone: [],
+    complete: targetCount > 0 && appliedCount === targetCount,
+    superseded: false,
+  } as unknown as CommandStatusData
 }
 
 function entry() {
@@ -34,10 +48,10 @@ describe('issued commands', () => {
     const fetchStatus = vi.fn(() => Promise.resolve(answers.shift() ?? status(2, 2)))
     trackCommand({ ...CMD, commandId: 'c1' }, fetchStatus)
     await vi.advanceTimersByTimeAsync(0)
-    expect(entry()?.tracking).toMatchObject({ status: 'pending', applied: 1, total: 2 })
+    expect(entry()?.tracking).toMatchObject({ status: 'pending', applied: 1, total: 2, pending: 1, unreachable: ['i2'] })
     await vi.advanceTimersByTimeAsync(STATUS_POLL_MS)
     expect(entry()?.tracking).toMatchObject({ status: 'applied', applied: 2, total: 2 })
-    expect(useToastStore.getState().toasts.map((t) => t.message)).toEqual(['Force open applied on 2/2'])
+    expect(useToastStore.getState().toasts.map((t) => t.message)).toEqual(['Force open: 2/2 applied'])
     expect(fetchStatus).toHaveBeenCalledTimes(2)
   })
 

@@ -1,8 +1,7 @@
 /**
  * The one store of commands this tab issued: per breaker the latest, keyed by `breakerKey(service, breaker)`. The
- * Overview row follows a command sent to every instance through the live snapshot's generation; the Breakers pages
- * track a command until every targeted instance applied it (`breakers.commandStatus` every 500 ms, for at most
- * 30 s), with a toast at the end. The store lives outside React, so progress survives navigating between pages. It
+ * Overview row and the Breakers pages track a command over the fixed set of instances it was issued to until every
+ * one not gone applied it (`breakers.commandStatus` every 500 ms, for at most 30 s), with a toast at the end. The store lives outside React, so progress survives navigating between pages. It
  * is never persisted, and session.ts empties it (and stops every tracker) when the session ends or is signed out.
  */
 import { create } from 'zustand'
@@ -11,7 +10,7 @@ import { getCommandStatus } from '../../api'
 import { classifyError } from '../../errors'
 import { toast } from '../../toasts'
 import { breakerKey } from './breakerView'
-import { completionText, outcomeOf, STATUS_POLL_MS, STATUS_TIMEOUT_MS, type CommandTracking } from './commands'
+import { completionText, NO_PROGRESS, outcomeOf, STATUS_POLL_MS, STATUS_TIMEOUT_MS, trackingOf, type CommandTracking } from './commands'
 
 /** A command this tab issued on one breaker, identified by the command id and generation the server returned. */
 export interface IssuedCommand {
@@ -22,7 +21,7 @@ export interface IssuedCommand {
   generation: number
   /** The one instance targeted, or null for every instance. */
   instance: string | null
-  /** How far it got, for a command tracked by polling (`trackCommand`); null for one the live snapshot shows. */
+  /** How far it got, for a command tracked by polling (`trackCommand`); null for one only recorded (`recordIssued`). */
   tracking: CommandTracking | null
 }
 
@@ -82,7 +81,7 @@ export function trackCommand(
     if (trackers.get(key) === stop) trackers.delete(key)
   }
   trackers.set(key, stop)
-  let tracking: CommandTracking = { applied: 0, total: 0, status: 'pending', error: null }
+  let tracking: CommandTracking = NO_PROGRESS
   put({ ...cmd, tracking })
 
   // The store shows the progress while this command is still the breaker's latest (recordIssued may replace it).
@@ -95,7 +94,7 @@ export function trackCommand(
   const finish = () => {
     stop()
     const t = { command: cmd.command, breaker: cmd.breaker, ...tracking }
-    toast(completionText(t), t.status === 'applied' ? 'success' : t.status === 'superseded' ? 'info' : 'error')
+    toast(completionText(t), t.status === 'applied' ? 'success' : t.status === 'superseded' || t.status === 'noTargets' ? 'info' : 'error')
   }
 
   const poll = () => {
@@ -104,7 +103,7 @@ export function trackCommand(
       (s) => {
         if (stopped) return
         const status = outcomeOf(s, Date.now() - startedAt)
-        advance({ applied: s.appliedCount, total: s.targetCount, status })
+        advance({ ...trackingOf(s), status })
         if (status === 'pending') timer = setTimeout(poll, STATUS_POLL_MS)
         else finish()
       },

@@ -7,6 +7,7 @@ import { InstallButton } from '../InstallButton'
 import { LiveErrorBanner } from '../LiveErrorBanner'
 import { OfflineBanner } from '../OfflineBanner'
 import { SignOutButton } from '../SignOutButton'
+import { SignOutEverywhereButton } from '../SignOutEverywhereButton'
 import { AsOf } from './AsOf'
 import { LiveToggle } from './LiveToggle'
 import { PageNav } from './PageNav'
@@ -54,6 +55,7 @@ export function AppShell() {
           <ThemeToggle />
           <InstallButton />
           {auth === 'signedIn' && <SignOutButton />}
+          {auth === 'signedIn' && <SignOutEverywhereButton />}
         </div>
       </header>
       <PageNav />

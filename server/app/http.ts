@@ -119,8 +119,12 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
   app.use(
     compression({
       filter: shouldCompress,
-      // Brotli quality 4: close to gzip's speed with smaller output, fine for per-request JSON.
-      brotli: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT } },
+      // Brotli quality 1 and gzip level 1 for per-request JSON: a 250 KB overview-like body compresses in ~0.8 ms at
+      // quality 1 against ~2.9 ms at quality 4 (compression's default) and ~4.8 ms for gzip level 6, to about the same
+      // size (77.6 KB vs 77.4 KB; gzip 1: 86 KB vs 76 KB). At 500 overview calls a second that decides whether the
+      // server fits in its cores (docs/BENCHMARKS.md, topic overviewLoad).
+      brotli: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT } },
+      level: 1,
     }),
   )
   app.use(

@@ -106,13 +106,14 @@ async function stopLeftoverRedis(pidFile) {
 /**
  * Starts redis-server on 127.0.0.1 with AOF on (appendfsync everysec, no RDB snapshots) and its data,
  * AOF and pidfile in `dir` (created if needed). Resolves once it answers PING.
- * @param {{ dir: string, port?: number, binary?: string, quiet?: boolean }} options
+ * @param {{ dir: string, port?: number, binary?: string, quiet?: boolean, extraArgs?: string[] }} options
  *   dir: data folder (relative: to our cwd); port: default a free one; binary: default 'redis-server' from PATH;
- *   quiet: do not print Redis's own output (it is still kept for the error message)
+ *   quiet: do not print Redis's own output (it is still kept for the error message); extraArgs: more redis-server
+ *   options after ours, e.g. `['--enable-debug-command', 'local']` for a fault test's `DEBUG SLEEP` (default none)
  * @returns {Promise<EmbeddedRedis>}
  * @throws {Error} when it exits or does not answer PING within 10 s (the message holds its last output)
  */
-export async function startEmbeddedRedis({ dir: givenDir, port, binary = 'redis-server', quiet = false }) {
+export async function startEmbeddedRedis({ dir: givenDir, port, binary = 'redis-server', quiet = false, extraArgs = [] }) {
   // Absolute: redis-server chdirs into --dir before it writes the pidfile.
   const dir = resolve(givenDir)
   mkdirSync(dir, { recursive: true })
@@ -132,6 +133,7 @@ export async function startEmbeddedRedis({ dir: givenDir, port, binary = 'redis-
     '--protected-mode', 'yes',
     '--loglevel', 'warning',
     '--pidfile', pidFile,
+    ...extraArgs,
   ]
   const child = spawnChild('redis', binary, args, { quiet, hideLine: (line) => ROUTINE_LOG.test(line) })
 

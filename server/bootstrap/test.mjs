@@ -19,8 +19,9 @@ const REPORT_DIR = join(ROOT, '.fusebox', 'reports')
 const VITEST_REPORT = join(REPORT_DIR, 'vitest.json')
 const FAULTS_REPORT = join(REPORT_DIR, 'vitest-faults.json')
 /** Fault tests compare host latency across phases: they run alone, after the parallel run, so other test files
- * cannot load the 2 cores during one phase and not the other. */
-const FAULTS_FILE = 'server/sdk/faults.test.ts'
+ * cannot load the 2 cores during one phase and not the other — and one file at a time, for the same reason
+ * (faultScenarios.test.ts runs its four long scenarios concurrently inside itself). */
+const FAULTS_FILES = ['server/sdk/faults.test.ts', 'server/sdk/faultScenarios.test.ts']
 const PLAYWRIGHT_REPORT = join(REPORT_DIR, 'playwright.json')
 
 /** @type {Array<{ label: string, command: string, args: string[] }>} */
@@ -31,12 +32,12 @@ const STEPS = [
   {
     label: 'unit + integration (vitest)',
     command: 'npx',
-    args: ['--no-install', 'vitest', 'run', '--exclude', FAULTS_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],
+    args: ['--no-install', 'vitest', 'run', ...FAULTS_FILES.flatMap((f) => ['--exclude', f]), '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],
   },
   {
     label: 'fault injection (vitest, alone)',
     command: 'npx',
-    args: ['--no-install', 'vitest', 'run', FAULTS_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${FAULTS_REPORT}`],
+    args: ['--no-install', 'vitest', 'run', ...FAULTS_FILES, '--no-file-parallelism', '--reporter=default', '--reporter=json', `--outputFile.json=${FAULTS_REPORT}`],
   },
   { label: 'browser (playwright)', command: 'npx', args: ['--no-install', 'playwright', 'test'] },
 ]

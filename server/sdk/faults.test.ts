@@ -1,12 +1,14 @@
 /**
  * Fault injection against a real redis-server and the real demo storefront process (issue: "Faults, real
  * `redis-server`, under load from the demo storefront"):
- *   (a) Redis killed for 10 s: zero failed host requests, host p99 within 20% of its baseline, metrics resume
- *       within 2 s of restart;
+ *   (a) Redis SIGKILLed for 30 s under 500 req/s (issue #11): zero failed host requests, host p99 within 20% + 2 ms
+ *       of its baseline, metrics resume within 2 s of restart, no unhandled rejection, and every request the load
+ *       generator counted is in the route and total series of every tier;
  *   (b) a TCP listener that accepts and never answers in place of Redis: every flush ends within its timeout, at
  *       most one in flight, memory bounded;
  *   (c) Redis down when the service starts: it starts and serves.
  *
+ * The link faults of issue #11 (latency, resets, DEBUG SLEEP, a silent half-open link) are in faultScenarios.test.ts.
  * Only the SDK's public API is used (createCollector, recordRequest, flush, stats, close) plus the heartbeat key
  * from shared/keys.ts. Bounds are generous where the machine's load decides (process start-up) and tight where
  * the promise is the point (flush timeout, p99 band, resume time); each bound says why in a comment.
@@ -24,7 +26,7 @@ import { runInNewContext } from 'node:vm'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createKeySpace } from '../../shared/keys'
+import { createKeySpace, parseSeriesField } from '../../shared/keys'
 import { decodePacked } from '../../shared/seriesCodec'
 import { TIERS } from '../../shared/timeBuckets'
 import { findFreePort, startEmbeddedRedis } from '../bootstrap/redis.mjs'
@@ -41,6 +43,9 @@ const HEARTBEAT_KEY = createKeySpace().instances('storefront')
 const UPSTREAM_DELAY_MS = 15
 /** Heartbeat poll period; the resume bound adds one period for the poll's own granularity. */
 const POLL_MS = 50
+/** The 30 s outage's load, req/s: GET /products (measured) and GET /products/1 (cached route, failures only); 500 in all. */
+const OUTAGE_MAIN_RATE = 450
+const OUTAGE_SIDE_RATE = 50
 
 /** Everything a test started, stopped in reverse order after it even when it fails. */
 const cleanups: Array<() => Promise<void> | void> = []
@@ -100,6 +105,8 @@ interface Storefront {
   /** ms from spawn until it printed its listening line */
   startupMs: number
   output: () => string
+  /** Whether the process has ended (by itself: a crash, or an unhandled rejection under Node's default mode). */
+  exited: () => boolean
   /** SIGTERM (the storefront closes its collector: final flush) and wait for the exit, SIGKILL after 10 s. */
   stop: () => Promise<void>
 }
@@ -152,7 +159,8 @@ async function startStorefront(redisUrl: string, upstreamUrl: string, instance: 
     child.kill('SIGTERM')
     if (await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)])) child.kill('SIGKILL')
   }
-  return { url: `http://127.0.0.1:${port}`, instance, startupMs: performance.now() - spawnedAt, output: () => lines.join('\n'), stop }
+  const exitedNow = () => child.exitCode !== null || child.signalCode !== null
+  return { url: `http://127.0.0.1:${port}`, instance, startupMs: performance.now() - spawnedAt, output: () => lines.join('\n'), exited: exitedNow, stop }
 }
 
 interface LoadResult {
@@ -170,6 +178,17 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.floor(q * (sorted.length - 1))] ?? Number.NaN
 }
 
+/** Options of `load`. */
+interface LoadOptions {
+  /** Concurrent connections; default 10. */
+  connections?: number
+  /** Send exactly rate × duration requests and wait for every answer (autocannon `amount`), instead of stopping at
+   * the end of the duration with requests possibly in flight; default false. */
+  exact?: boolean
+  /** Called on every response (the load generator's own counter). */
+  onResponse?: () => void
+}
+
 /**
  * Loopback load at a fixed overall rate for a bounded duration (autocannon, programmatic).
  *
@@ -178,13 +197,17 @@ function quantile(sorted: number[], q: number): number {
  * `ceil(1/rate)` = 1 ms, which back-fills synthetic samples below the real latency (about 16 per request at
  * 10 req/s per connection) and drags every percentile down — a 15 ms server shows p50 ≈ 9 ms there.
  */
-async function load(url: string, durationS: number, ratePerS = 100): Promise<LoadResult> {
+async function load(url: string, durationS: number, ratePerS = 100, options: LoadOptions = {}): Promise<LoadResult> {
   const latenciesMs: number[] = []
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({ url, connections: 10, overallRate: ratePerS, duration: durationS, timeout: 5 }, (error, r) =>
+    const length = options.exact ? { amount: Math.round(ratePerS * durationS) } : { duration: durationS }
+    const instance = autocannon({ url, connections: options.connections ?? 10, overallRate: ratePerS, ...length, timeout: 5 }, (error, r) =>
       error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(r),
     )
-    instance.on('response', (_client, _status, _bytes, responseTimeMs) => void latenciesMs.push(responseTimeMs))
+    instance.on('response', (_client, _status, _bytes, responseTimeMs) => {
+      latenciesMs.push(responseTimeMs)
+      options.onResponse?.()
+    })
   })
   latenciesMs.sort((a, b) => a - b)
   const round = (ms: number) => Math.round(ms * 100) / 100
@@ -220,6 +243,35 @@ async function heartbeatAfter(redisUrl: string, instance: string, sinceMs: numbe
       await sleep(POLL_MS)
     }
     return { landedMs: Number.POSITIVE_INFINITY, reconnectedMs }
+  } finally {
+    client.disconnect()
+  }
+}
+
+/**
+ * Requests stored for `service`, per tier: in the totals hashes (`total`) and per series (`<METHOD> <route>`), own
+ * and shared fields summed (decodePacked's count).
+ */
+async function storedRequests(redisUrl: string, service: string): Promise<Record<string, Record<string, number>>> {
+  const client = new Redis(redisUrl)
+  try {
+    const keys = createKeySpace()
+    const out: Record<string, Record<string, number>> = {}
+    for (const tier of TIERS) {
+      const sums: Record<string, number> = { total: 0 }
+      for (const kind of ['tot', 'req'] as const) {
+        for (const key of await client.keys(`${keys.prefix}:{${service}}:${kind}:${tier.name}:*`)) {
+          for (const [field, value] of Object.entries(await client.hgetallBuffer(key))) {
+            const count = decodePacked(value)[1] ?? 0
+            const series = parseSeriesField(field)
+            const name = kind === 'tot' ? 'total' : series ? `${series.method} ${series.route}` : `(unparsed) ${field}`
+            sums[name] = (sums[name] ?? 0) + count
+          }
+        }
+      }
+      out[tier.name] = sums
+    }
+    return out
   } finally {
     client.disconnect()
   }
@@ -282,98 +334,68 @@ const ROUTES = Array.from({ length: 50 }, (_, i) => `/r${i}/:id`)
 
 describe('faults: Redis killed under load', () => {
   // One retry: each attempt measures its own baseline and outage phase, but a shared 2-core VM can still stall one
-  // 10 s phase and not the other (p99 swung 38 ↔ 57 ms between identical runs here). npm test runs this file alone.
-  it('When Redis is killed for 10 s, the storefront fails no request, keeps its p99 within 20% and its metrics resume within 2 s of the restart', { timeout: 90_000, retry: 1 }, async () => {
+  // phase and not the other (p99 swung 38 ↔ 57 ms between identical runs here). npm test runs this file alone.
+  it('When Redis is SIGKILLed for 30 s under 500 req/s, the storefront fails no request, keeps its p99 within 20% + 2 ms, resumes within 2 s of the restart, and no request is missing from the totals or the routes of any tier', { timeout: 240_000, retry: 1 }, async () => {
     const redis = await ownRedis()
     const upstream = await startUpstreamStandIn()
     const storefront = await startStorefront(redis.current().url, upstream, 'faults-a')
     // p99 is measured on GET /products (middleware + breaker + upstream, no cache): the SDK's cost on the host
     // path. GET /products/1 also goes through the Redis-backed `catalog` cache, whose hit rate changes when Redis
     // goes away (a different latency mix by design), so that route is driven alongside for failures only.
-    const measured = `${storefront.url}/products`
-    const cached = `${storefront.url}/products/1`
+    // 450 + 50 = 500 req/s. Each phase sends an exact amount (autocannon waits for every response), so the load
+    // generator's counts are exactly what the storefront served.
+    const answered = { main: 0, side: 0 }
     const phase = async (durationS: number) => {
-      const [main, side] = await Promise.all([load(measured, durationS, 100), load(cached, durationS, 20)])
+      const [main, side] = await Promise.all([
+        load(`${storefront.url}/products`, durationS, OUTAGE_MAIN_RATE, { connections: 20, exact: true, onResponse: () => void answered.main++ }),
+        load(`${storefront.url}/products/1`, durationS, OUTAGE_SIDE_RATE, { connections: 5, exact: true, onResponse: () => void answered.side++ }),
+      ])
       return { main, side }
     }
 
-    // Warm-up (JIT, connection pools, the SDK's first flushes) is not measured.
+    // Warm-up (JIT, connection pools, the SDK's first flushes) is not measured for latency.
     const warm = await phase(3)
-    expect(warm.main.non2xx + warm.main.errors + warm.side.non2xx + warm.side.errors).toBe(0)
     const baseline = await phase(10)
 
-    await redis.stop()
-    const during = await phase(10)
-
+    await redis.current().process.stop('SIGKILL', 1000)
+    const downAtMs = Date.now()
+    const during = await phase(30)
+    const downForMs = Date.now() - downAtMs
     await redis.restart()
     const restartedAtMs = Date.now()
     const resume = await heartbeatAfter(redis.current().url, storefront.instance, restartedAtMs, 10_000)
+    const after = await phase(5)
 
-    const figures = { baseline, during, resume, storefrontStartupMs: Math.round(storefront.startupMs) }
+    // The storefront's final flush (on SIGTERM) writes every open bucket of every tier. It must still be running:
+    // an unhandled rejection would have ended it (Node's default), and so would any crash.
+    const exitedEarly = storefront.exited()
+    await storefront.stop()
+    const stored = await storedRequests(redis.current().url, 'storefront')
+    const phases = [warm, baseline, during, after]
+    const sent = { main: phases.reduce((n, p) => n + p.main.requests, 0), side: phases.reduce((n, p) => n + p.side.requests, 0) }
+    const figures = { baseline, during, after, downForMs, resume, answered, sent, stored, storefrontStartupMs: Math.round(storefront.startupMs) }
     console.log(`[faults a] ${JSON.stringify(figures)}`)
 
     const failures = (r: LoadResult) => ({ non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts })
     const none = { non2xx: 0, errors: 0, timeouts: 0 }
-    expect(baseline.main.requests).toBeGreaterThan(500)
-    expect(during.main.requests).toBeGreaterThan(500)
-    expect(failures(baseline.main)).toEqual(none)
-    expect(failures(baseline.side)).toEqual(none)
-    expect(failures(during.main)).toEqual(none)
-    expect(failures(during.side)).toEqual(none)
+    for (const p of phases) {
+      expect(failures(p.main)).toEqual(none)
+      expect(failures(p.side)).toEqual(none)
+    }
+    expect(exitedEarly, `the storefront ended during the test:\n${storefront.output()}`).toBe(false)
+    expect(storefront.output()).not.toMatch(/unhandled|UnhandledPromiseRejection/i)
+    expect(unhandled).toEqual([])
+    expect(downForMs).toBeGreaterThanOrEqual(30_000)
     // 20% band plus 2 ms of absolute slack: at ~20 ms latencies the band is ~4 ms, and loopback scheduling noise
     // between three processes on 2 cores is ~1–2 ms at p99.
     expect(during.main.p99Ms).toBeLessThanOrEqual(1.2 * baseline.main.p99Ms + 2)
     // 2 s promise, plus one poll period of measurement granularity.
     expect(resume.landedMs).toBeLessThanOrEqual(2000 + POLL_MS)
-  })
-
-  it('When Redis is SIGKILLed for 30 s under load and restarted, no request is missing from the totals or the routes of any tier', { timeout: 120_000 }, async () => {
-    const redis = await ownRedis()
-    const upstream = await startUpstreamStandIn()
-    const storefront = await startStorefront(redis.current().url, upstream, 'faults-d')
-    // Exactly AMOUNT requests (autocannon waits for every response), at 100 req/s: ~45 s, Redis away from 5 s to 35 s.
-    const AMOUNT = 4500
-    let answered = 0
-    const done = new Promise<autocannon.Result>((resolve, reject) => {
-      const run = autocannon({ url: `${storefront.url}/products`, connections: 10, overallRate: 100, amount: AMOUNT, timeout: 5 }, (error, r) =>
-        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(r),
-      )
-      run.on('response', () => void answered++)
-    })
-    await sleep(5000)
-    await redis.current().process.stop('SIGKILL', 1000)
-    const killedAt = answered
-    await sleep(30_000)
-    await redis.restart()
-    const result = await done
-    // The storefront's final flush (on SIGTERM) writes every open bucket of every tier.
-    await storefront.stop()
-
-    const client = new Redis(redis.current().url)
-    cleanups.push(() => void client.disconnect())
-    const keys = createKeySpace()
-    const sums: Record<string, { total: number; route: number }> = {}
+    // The load generator's counter is the truth: every request answered is in every tier, by route and in total.
+    expect(answered).toEqual(sent)
     for (const tier of TIERS) {
-      let total = 0
-      let route = 0
-      for (const kind of ['tot', 'req'] as const) {
-        const found = await client.keys(`${keys.prefix}:{storefront}:${kind}:${tier.name}:*`)
-        for (const key of found) {
-          const hash = await client.hgetallBuffer(key)
-          for (const [field, value] of Object.entries(hash)) {
-            const count = decodePacked(value)[1] ?? 0
-            if (kind === 'tot') total += count
-            else if (field === 'GET /products' || field.startsWith('GET /products\t')) route += count
-          }
-        }
-      }
-      sums[tier.name] = { total, route }
+      expect(stored[tier.name], tier.name).toEqual({ total: sent.main + sent.side, 'GET /products': sent.main, 'GET /products/:id': sent.side })
     }
-    console.log(`[faults d] ${JSON.stringify({ sent: result.requests.total, answered, killedAt, non2xx: result.non2xx, errors: result.errors, sums })}`)
-    expect(result.errors + result.timeouts + result.non2xx).toBe(0)
-    expect(answered).toBe(AMOUNT)
-    expect(killedAt).toBeGreaterThan(300)
-    for (const tier of TIERS) expect(sums[tier.name], tier.name).toEqual({ total: AMOUNT, route: AMOUNT })
   })
 })
 
@@ -420,7 +442,7 @@ describe('faults: a Redis that accepts and never answers', () => {
     expect(unhandled).toEqual([])
   })
 
-  it('When a connected Redis stops answering, each flush is abandoned at its timeout, counted as an error, and the next starts cleanly', async () => {
+  it('When a connected Redis stops answering, a flush is abandoned at its timeout and counted as an error, and every later one ends within its timeout', async () => {
     const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
     cleanups.push(() => proxy.close())
     const c = closeLater(
@@ -454,9 +476,11 @@ describe('faults: a Redis that accepts and never answers', () => {
     await flushes.settled()
 
     console.log(`[faults b2] ${JSON.stringify({ flushes: flushes.durationsMs.length, maxFlushMs: Math.max(...flushes.durationsMs), stats: c.stats })}`)
-    // 3 s of back-to-back flushes each abandoned at ~300 ms: several of them, all failed.
+    // 3 s of back-to-back flushes. The first is abandoned at ~300 ms and counted as an error; the owned connection's
+    // socket timeout (docs/decisions/015) may then drop the silent socket, and flushes while it reconnects through the
+    // still-silent link keep their batch without a round trip — so at least one error, not one per flush.
     expect(flushes.durationsMs.length).toBeGreaterThanOrEqual(5)
-    expect(c.stats.flushErrors - errorsBefore).toBeGreaterThanOrEqual(5)
+    expect(c.stats.flushErrors - errorsBefore).toBeGreaterThanOrEqual(1)
     expect(Math.max(...flushes.durationsMs)).toBeLessThanOrEqual(400)
     expect(flushes.maxInFlight()).toBe(1)
     expect(unhandled).toEqual([])

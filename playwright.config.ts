@@ -9,6 +9,8 @@ export const E2E_PORT = 4173
 export const E2E_DEMO_PORT_BASE = 4300
 export const E2E_OPERATOR_TOKEN = 'e2e-operator-token-0123456789abcdef'
 export const E2E_VIEWER_TOKEN = 'e2e-viewer-token-0123456789abcdef'
+/** The operator's name in the audit log (the token is configured as `name:token`). */
+export const E2E_OPERATOR_NAME = 'e2e-operator'
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--no-first-run', '--disable-sync']
 
@@ -39,7 +41,7 @@ export default defineConfig({
     stderr: 'pipe',
     env: {
       FUSEBOX_REDIS_DIR: '.fusebox/e2e-redis',
-      FUSEBOX_OPERATOR_TOKENS: E2E_OPERATOR_TOKEN,
+      FUSEBOX_OPERATOR_TOKENS: `${E2E_OPERATOR_NAME}:${E2E_OPERATOR_TOKEN}`,
       FUSEBOX_VIEWER_TOKENS: E2E_VIEWER_TOKEN,
       FUSEBOX_DEMO_RATE: '10',
       FUSEBOX_DEMO_RESTART_EVERY_S: '0', // specs ask both instances directly; restarts are tested elsewhere

@@ -5,9 +5,10 @@
  */
 import type { Page } from '@playwright/test'
 import { DATA_TIMEOUT, SERVICE, STOREFRONTS, commandViaApi, expect, instanceBreaker, signedIn, test } from './helpers'
+import { E2E_OPERATOR_NAME } from '../playwright.config'
 
 const BREAKER = 'inventory'
-const ACTOR = 'operator#1' // the first (only) operator token of playwright.config.ts
+const ACTOR = E2E_OPERATOR_NAME // the name of the (only) operator token of playwright.config.ts
 
 async function command(page: Page, button: 'Force open' | 'Release', reason: string): Promise<void> {
   const row = page.getByTestId(`breakers-page-row-${SERVICE}-${BREAKER}`)

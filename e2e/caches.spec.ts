@@ -3,8 +3,9 @@
  * reason → the page reports how many keys went, a toast confirms it, and the audit log lists it with actor and reason.
  */
 import { DATA_TIMEOUT, SERVICE, expect, signedIn, test } from './helpers'
+import { E2E_OPERATOR_NAME } from '../playwright.config'
 
-const ACTOR = 'operator#1' // the first (only) operator token of playwright.config.ts
+const ACTOR = E2E_OPERATOR_NAME // the name of the (only) operator token of playwright.config.ts
 
 test('an operator invalidates a cache tag: result on the page, a toast, and an audit entry', async ({ page }) => {
   const reason = `e2e ${Date.now().toString(36)}: catalog reload`

@@ -58,6 +58,25 @@ const EnvSchema = z.object({
 /** Parsed server configuration. */
 export type Env = z.infer<typeof EnvSchema>
 
+/** Every environment variable `parseEnv` reads, in schema order (the `fusebox` bin has a flag for each: cli.ts). */
+export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[]
+
+/** One invalid variable: its name and zod's message (the value itself is never echoed: it may be a token). */
+export interface EnvIssue {
+  variable: string
+  message: string
+}
+
+/**
+ * Validates `source` without throwing: the parsed configuration, or every invalid variable (used by the `fusebox`
+ * bin to name the flag that set it).
+ */
+export function checkEnv(source: NodeJS.ProcessEnv = process.env): { ok: true; env: Env } | { ok: false; issues: EnvIssue[] } {
+  const result = EnvSchema.safeParse(source)
+  if (result.success) return { ok: true, env: result.data }
+  return { ok: false, issues: result.error.issues.map((i) => ({ variable: i.path.join('.'), message: i.message })) }
+}
+
 /**
  * Parses `source` (default `process.env`).
  * @throws Error listing every invalid variable, one per line.

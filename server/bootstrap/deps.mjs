@@ -37,7 +37,8 @@ function npm(root, args, captureErrors) {
 
 /**
  * Runs `npm ci --no-audit --no-fund` in `root` (with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1: tests use Debian's
- * Chromium) when `node_modules/.package-lock.json` is missing or older than `package-lock.json`.
+ * Chromium) when `node_modules/.package-lock.json` is missing or older than `package-lock.json`; npm's warnings
+ * are passed on (deps.test.ts keeps them at none).
  * When npm ci refuses the lockfile (e.g. it lacks other platforms' optional packages because it was made
  * against a registry mirror without them), it says so and falls back to `npm install`, which installs the
  * same locked versions and leaves package-lock.json as it is.
@@ -53,7 +54,11 @@ export function ensureDependencies(root) {
   const reason = installedMs === undefined ? 'node_modules is missing' : 'package-lock.json changed'
   process.stdout.write(`${reason}: installing npm dependencies (npm ci)…\n`)
   const ci = npm(root, ['ci', '--no-audit', '--no-fund'], true)
-  if (ci.status === 0) return true
+  if (ci.status === 0) {
+    // Whatever npm warned about (none on a supported Node: decision 022) is shown, not swallowed with the capture.
+    process.stderr.write(ci.stderr)
+    return true
+  }
 
   const summary = ci.stderr
     .split('\n')

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { spawnChild, stopAll } from './children.mjs'
 import { ensureDebianBinary } from './debian.mjs'
 import { ensureDependencies } from './deps.mjs'
+import { loadDotEnv } from './env.mjs'
 import { findFreePort, startEmbeddedRedis } from './redis.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -32,7 +33,8 @@ const USAGE = `usage: npm start -- [options]
   --no-demo             run only the dashboard, no demo fleet
   --demo-port-base <n>  first port of the demo fleet (default: ephemeral ports)
   --dev                 run the Vite dev server (hot reload) in front of the server instead of the build
-env: REDIS_URL (use this Redis instead of the embedded one), FUSEBOX_REDIS_DIR (embedded Redis data folder,
+env: read from the environment and from .env in the repo root when present (the environment wins; see .env.example)
+     REDIS_URL (use this Redis instead of the embedded one), FUSEBOX_REDIS_DIR (embedded Redis data folder,
      relative to the repo; default .fusebox/redis), PORT, FUSEBOX_* (passed on to the server and the demo)`
 
 const OPTIONS = /** @type {const} */ ({
@@ -196,6 +198,11 @@ async function main() {
   if (flags.help) {
     say(USAGE)
     return
+  }
+  const dotEnv = loadDotEnv(ROOT)
+  if (dotEnv) {
+    const kept = dotEnv.kept.length > 0 ? `; already set in the environment, kept: ${dotEnv.kept.join(', ')}` : ''
+    say(`.env: loaded ${dotEnv.loaded.length ? dotEnv.loaded.join(', ') : 'nothing'}${kept}`)
   }
   const host = flags.host ?? '127.0.0.1'
   const probeHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host

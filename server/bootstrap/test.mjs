@@ -1,30 +1,72 @@
 // @ts-check
 /**
  * `npm test`: every check, in order, on a fresh clone. Installs npm deps, redis-server and chromium when
- * missing (see debian.mjs), then runs typecheck → lint → build → vitest → playwright, stopping at the first
- * failure with its exit code, and prints how long each step took.
+ * missing (see debian.mjs), and Node 22 and 24 into a cache folder outside the repo (see nodes.mjs), then runs
+ * typecheck → lint → build → vitest → faults (+ the SDK and server suites on Node 22 and 24 alongside the second
+ * fault file) → playwright, stopping at the first failure with its exit code, and prints how long each step took.
+ * `npm test -- --step <label start>` runs only the matching steps (after the same installs).
  * Only node: built-ins here — this runs before node_modules exists.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { constants } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { spawnChild } from './children.mjs'
 import { ensureDebianBinary } from './debian.mjs'
 import { ensureDependencies } from './deps.mjs'
+import { EXTRA_NODE_VERSIONS, ensureNodeVersion } from './nodes.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** Machine-readable reports of the two test runners, summed into the closing "N passed, N failed" line. */
 const REPORT_DIR = join(ROOT, '.fusebox', 'reports')
 const VITEST_REPORT = join(REPORT_DIR, 'vitest.json')
 const FAULTS_REPORT = join(REPORT_DIR, 'vitest-faults.json')
-/** Fault tests compare host latency across phases: they run alone, after the parallel run, so other test files
- * cannot load the 2 cores during one phase and not the other — and one file at a time, for the same reason
- * (faultScenarios.test.ts runs its four long scenarios concurrently inside itself). */
-const FAULTS_FILES = ['server/sdk/faults.test.ts', 'server/sdk/faultScenarios.test.ts']
+const SCENARIOS_REPORT = join(REPORT_DIR, 'vitest-fault-scenarios.json')
+/** @param {string} version */
+const nodeReport = (version) => join(REPORT_DIR, `vitest-node-${version}.json`)
+/** faults.test.ts measures host p99 latency across phases: it runs alone, after the parallel run, so nothing else
+ * loads the 2 cores during one phase and not the other. faultScenarios.test.ts (four long scenarios concurrently
+ * inside itself, mostly waiting on timers) runs next, with the Node 22/24 suites alongside (decision 022). */
+const FAULTS_FILE = 'server/sdk/faults.test.ts'
+const SCENARIOS_FILE = 'server/sdk/faultScenarios.test.ts'
+const FAULTS_FILES = [FAULTS_FILE, SCENARIOS_FILE]
+/** What runs again on each of EXTRA_NODE_VERSIONS: the SDK, the server and the wire formats (not the faults, the
+ * client, the bootstrap or the browser tests: decision 022). */
+const MATRIX_DIRS = ['server/sdk', 'server/app', 'shared']
+/** Left out on the extra versions: load tests of our own validation and back-pressure, whose minutes buy nothing
+ * about Node itself (fuzz.test.ts: ~24,000 hostile requests, ~110 s there; sseLoad.test.ts: ~20 s). */
+const MATRIX_EXCLUDE = [...FAULTS_FILES, 'server/app/fuzz.test.ts', 'server/app/sseLoad.test.ts']
+/** @type {Map<string, string>} version → path of its node binary, filled before the steps run */
+const nodeBinaries = new Map()
+
+/**
+ * @param {string} version
+ * @returns {{ label: string, command: string, args: string[], env: NodeJS.ProcessEnv, prefixed: true }}  the suites on
+ *   that Node, its `node` first on PATH (so npm, npx and `node` in the tests are that version too)
+ */
+function matrixRun(version) {
+  const binary = nodeBinaries.get(version) ?? 'node'
+  return {
+    label: `Node ${version}: ${MATRIX_DIRS.join(', ')} (vitest)`,
+    command: binary,
+    args: [
+      join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...MATRIX_DIRS, ...MATRIX_EXCLUDE.flatMap((f) => ['--exclude', f]),
+      '--reporter=dot', '--reporter=json', `--outputFile.json=${nodeReport(version)}`,
+    ],
+    env: { PATH: `${dirname(binary)}${delimiter}${process.env.PATH ?? ''}` },
+    prefixed: true,
+  }
+}
 const PLAYWRIGHT_REPORT = join(REPORT_DIR, 'playwright.json')
 
-/** @type {Array<{ label: string, command: string, args: string[] }>} */
+/**
+ * @typedef {{ label: string, command: string, args: string[], env?: NodeJS.ProcessEnv, prefixed?: boolean }} Command
+ *   env: added to ours; prefixed: its output lines start with `[label] ` (it runs beside another command)
+ * @typedef {Command & { alongside?: () => Command[] }} Step  alongside: run one after another while the step runs;
+ *   the step fails when any of them fails
+ */
+/** @type {Step[]} */
 const STEPS = [
   { label: 'typecheck', command: 'npm', args: ['run', 'typecheck'] },
   { label: 'lint', command: 'npm', args: ['run', 'lint'] },
@@ -35,71 +77,128 @@ const STEPS = [
     args: ['--no-install', 'vitest', 'run', ...FAULTS_FILES.flatMap((f) => ['--exclude', f]), '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],
   },
   {
-    label: 'fault injection (vitest, alone)',
+    label: 'fault injection: host p99 (vitest, alone)',
     command: 'npx',
-    args: ['--no-install', 'vitest', 'run', ...FAULTS_FILES, '--no-file-parallelism', '--reporter=default', '--reporter=json', `--outputFile.json=${FAULTS_REPORT}`],
+    args: ['--no-install', 'vitest', 'run', FAULTS_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${FAULTS_REPORT}`],
+  },
+  {
+    label: 'fault scenarios (vitest)',
+    command: 'npx',
+    args: ['--no-install', 'vitest', 'run', SCENARIOS_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${SCENARIOS_REPORT}`],
+    prefixed: true,
+    alongside: () => EXTRA_NODE_VERSIONS.map(matrixRun),
   },
   { label: 'browser (playwright)', command: 'npx', args: ['--no-install', 'playwright', 'test'] },
 ]
 
-/** @type {import('./children.mjs').ChildHandle | undefined} */
+/** @type {import('./children.mjs').ChildHandle | undefined} the step's own command */
 let running
+/** @type {Set<import('./children.mjs').ChildHandle>} commands running beside the step (its `alongside`) */
+const besides = new Set()
+/** Set by a signal: nothing new starts (the lane's next version included). */
+let interrupted = false
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
   process.on(signal, () => {
+    interrupted = true
     // The step runs in its own process group (under guard.mjs): it gets the signal once, from us, and
     // whatever it spawned goes with it.
-    if (running?.isRunning()) void running.stop(signal, 10_000)
+    const children = [running, ...besides].filter((child) => child?.isRunning())
+    if (children.length > 0) for (const child of children) void child?.stop(signal, 10_000)
     else process.exit(128 + constants.signals[signal])
   })
 }
 
 /**
- * @param {{ label: string, command: string, args: string[] }} step
+ * @param {Command} command
+ * @param {(child: import('./children.mjs').ChildHandle) => void} [track]
  * @returns {Promise<number>} exit code (128 + signal number when killed by a signal)
  */
-async function run({ label, command, args }) {
-  running = spawnChild(label, command, args, {
+async function runCommand({ label, command, args, env, prefixed }, track) {
+  const child = spawnChild(label.split(':')[0] ?? label, command, args, {
     cwd: ROOT,
-    env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1', PLAYWRIGHT_JSON_OUTPUT_FILE: PLAYWRIGHT_REPORT },
-    inheritOutput: true,
+    env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1', PLAYWRIGHT_JSON_OUTPUT_FILE: PLAYWRIGHT_REPORT, ...env },
+    inheritOutput: !prefixed,
   })
-  const { code, signal } = await running.exited
-  running = undefined
+  track?.(child)
+  const { code, signal } = await child.exited
   return code ?? (signal ? 128 + constants.signals[signal] : 1)
+}
+
+/**
+ * Runs the step, and its `alongside` commands one after another at the same time.
+ * @param {Step} step
+ * @returns {Promise<Array<{ label: string, durationMs: number, code: number }>>} the step's result first
+ */
+async function run(step) {
+  const startedMs = Date.now()
+  const main = runCommand(step, (child) => { running = child }).then((code) => {
+    running = undefined
+    return { label: step.label, durationMs: Date.now() - startedMs, code }
+  })
+  const lane = (async () => {
+    /** @type {Array<{ label: string, durationMs: number, code: number }>} */
+    const done = []
+    for (const command of step.alongside?.() ?? []) {
+      if (interrupted) break
+      process.stdout.write(`▶ alongside — ${command.label}: ${command.command} ${command.args.join(' ')}\n`)
+      const commandStartedMs = Date.now()
+      const code = await runCommand(command, (child) => {
+        besides.add(child)
+        void child.exited.then(() => besides.delete(child))
+      })
+      done.push({ label: `  ↳ ${command.label}`, durationMs: Date.now() - commandStartedMs, code })
+    }
+    return done
+  })()
+  const [first, ...rest] = await Promise.all([main, lane]).then(([m, l]) => [m, ...l])
+  if (!first) throw new Error('unreachable')
+  // The step's own duration covers its lane too: the next step waits for both.
+  return [{ ...first, durationMs: Date.now() - startedMs, code: first.code || (rest.find((r) => r.code !== 0)?.code ?? 0) }, ...rest]
 }
 
 /** @param {number} ms */
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`.padStart(8)
 
 async function main() {
+  /** @type {string[] | undefined} */
+  let only
+  try {
+    // `npm test -- --step <label start>` runs only the steps whose label starts so (e.g. "fault scenarios").
+    only = parseArgs({ options: { step: { type: 'string', multiple: true } } }).values.step
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\nusage: npm test [-- --step <label start>…]\n`)
+    return 2
+  }
   try {
     ensureDependencies(ROOT)
     ensureDebianBinary({ binary: 'redis-server', pkg: 'redis-server' })
     ensureDebianBinary({ binary: '/usr/bin/chromium', pkg: 'chromium' })
+    for (const version of EXTRA_NODE_VERSIONS) nodeBinaries.set(version, ensureNodeVersion(version))
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
     return 1
   }
 
+  const steps = only ? STEPS.filter((s) => only.some((prefix) => s.label.startsWith(prefix))) : STEPS
   rmSync(REPORT_DIR, { recursive: true, force: true })
   mkdirSync(REPORT_DIR, { recursive: true })
   /** @type {Array<{ label: string, durationMs: number, code: number }>} */
   const results = []
-  for (const step of STEPS) {
+  for (const step of steps) {
     process.stdout.write(`\n▶ ${step.label}: ${step.command} ${step.args.filter((a) => a !== '--no-install').join(' ')}\n`)
-    const startedMs = Date.now()
-    const code = await run(step)
-    results.push({ label: step.label, durationMs: Date.now() - startedMs, code })
-    if (code !== 0) break
+    const stepResults = await run(step)
+    results.push(...stepResults)
+    if (stepResults.some((r) => r.code !== 0)) break
   }
 
   process.stdout.write('\nnpm test summary\n')
   for (const { label, durationMs, code } of results) {
     process.stdout.write(`  ${code === 0 ? 'ok  ' : 'FAIL'} ${seconds(durationMs)}  ${label}${code === 0 ? '' : ` (exit ${code})`}\n`)
   }
-  for (const step of STEPS.slice(results.length)) process.stdout.write(`  skip ${seconds(0)}  ${step.label}\n`)
+  const ranLabels = new Set(results.map((r) => r.label))
+  for (const step of steps.filter((s) => !ranLabels.has(s.label))) process.stdout.write(`  skip ${seconds(0)}  ${step.label}\n`)
   const failed = results.find((r) => r.code !== 0)
-  const totalMs = results.reduce((sum, r) => sum + r.durationMs, 0)
+  const totalMs = results.filter((r) => !r.label.startsWith('  ↳')).reduce((sum, r) => sum + r.durationMs, 0)
   process.stdout.write(`  ${failed ? 'failed' : 'all passed'} in ${seconds(totalMs).trim()}\n`)
   const counts = countTests()
   const extra = `${counts.skipped ? `, ${counts.skipped} skipped` : ''}${counts.flaky ? `, ${counts.flaky} of the passed only on a retry (flaky)` : ''}`
@@ -117,7 +216,7 @@ function countTests() {
   /** @param {string} file */
   const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null)
   try {
-    for (const file of [VITEST_REPORT, FAULTS_REPORT]) {
+    for (const file of [VITEST_REPORT, FAULTS_REPORT, SCENARIOS_REPORT, ...EXTRA_NODE_VERSIONS.map(nodeReport)]) {
       const v = read(file)
       if (!v) continue
       out.passed += v.numPassedTests ?? 0

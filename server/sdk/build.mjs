@@ -1,54 +1,184 @@
 // @ts-check
 /**
- * Builds the collector SDK for services that run plain Node (no TypeScript loader): `npm run build:sdk` writes
- * - `dist-sdk/index.js`: one ES module for Node ≥ 20 (esbuild; every npm dependency left as an import),
- * - `dist-sdk/index.d.ts`: its types, bundled into one file (rollup-plugin-dts), so consumers on any
- *   `moduleResolution` (node16/nodenext/bundler) resolve them,
- * which package.json `exports["./sdk"]` points at (`import { createCollector } from 'fusebox/sdk'`).
- * server/sdk/package.test.ts builds it and imports it from plain Node and from a NodeNext TypeScript project.
+ * Builds and packs the collector SDK (docs/decisions/021).
+ *
+ * `buildSdk({ outDir })` writes, from server/sdk/index.ts:
+ * - `index.js`: one ES module for Node ≥ 20.19 (esbuild; every npm dependency left as an import),
+ * - `index.cjs`: the same as CommonJS, so `require('fusebox-sdk')` works from a CommonJS service,
+ * - `index.d.ts` / `index.d.cts`: its types bundled into one file each (rollup-plugin-dts), opossum's types
+ *   (@types/opossum, MIT) inlined so consumers need neither @types/opossum nor skipLibCheck, on any
+ *   `moduleResolution` (node16/nodenext/bundler).
+ * Default `outDir` is `dist-sdk/`, which the repo's own package.json `exports["./sdk"]` points at (`npm run build:sdk`).
+ *
+ * `packSdk({ destination })` stages the publishable `fusebox-sdk` package — the build above in `dist/`, a package.json
+ * generated from packaging/sdk/package.template.json (dependency ranges taken from the root package.json, so they are
+ * the ones the lock file tests), packaging/sdk/README.md and CHANGELOG.md, the root LICENSE — and runs `npm pack` on
+ * it: `dist-pack/fusebox-sdk-<version>.tgz` by default (`npm run pack`). It throws when the bundle imports a package
+ * that is neither a dependency nor a peer dependency of the template, so a new import cannot ship unlisted.
+ * Tests: server/sdk/package.test.ts (publint, @arethetypeswrong/cli, contents), server/sdk/tarball.test.ts (installs).
  */
 import { build } from 'esbuild'
 import { rollup } from 'rollup'
 import { dts } from 'rollup-plugin-dts'
-import { fileURLToPath } from 'node:url'
+import { execFile } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const ENTRY = join(ROOT, 'server/sdk/index.ts')
-const OUT = join(ROOT, 'dist-sdk')
+const PACKAGING = join(ROOT, 'packaging/sdk')
+/** Where `npm run pack` puts the tarballs (git-ignored). */
+export const DIST_PACK = join(ROOT, 'dist-pack')
+/**
+ * opossum ships no types; the SDK's public types use @types/opossum's `CircuitBreaker`. They are inlined into the
+ * bundled .d.ts (from this ES-module rewrite of @types/opossum's `export =`), so consumers need no @types/opossum.
+ */
+const OPOSSUM_TYPES = join(ROOT, 'node_modules/@types/opossum/index.d.ts')
+/** The MIT notice @types/opossum's license asks copies to keep. */
+const OPOSSUM_NOTICE =
+  '// CircuitBreaker declarations below are from @types/opossum (https://github.com/DefinitelyTyped/DefinitelyTyped),\n' +
+  '// MIT License, Copyright (c) Microsoft Corporation.'
 
-/** Builds both files; resolves to their paths. @returns {Promise<{ js: string, dts: string }>} */
-export async function buildSdk() {
-  const js = join(OUT, 'index.js')
-  await build({
+/**
+ * Builds the four files into `outDir` (created if missing).
+ * @param {{ outDir?: string }} [options] `outDir` default `<repo>/dist-sdk`
+ * @returns {Promise<{ js: string, cjs: string, dts: string, dcts: string, imports: string[] }>} file paths, and the
+ *   bare package names the bundle imports at run time
+ */
+export async function buildSdk({ outDir = join(ROOT, 'dist-sdk') } = {}) {
+  mkdirSync(outDir, { recursive: true })
+  const js = join(outDir, 'index.js')
+  const cjs = join(outDir, 'index.cjs')
+  /** @type {import('esbuild').BuildOptions} */
+  const common = {
     entryPoints: [ENTRY],
-    outfile: js,
     bundle: true,
     platform: 'node',
-    format: 'esm',
     target: 'node20',
     packages: 'external',
     sourcemap: true,
+    metafile: true,
     logLevel: 'warning',
-  })
-  const types = join(OUT, 'index.d.ts')
+  }
+  const [esm] = await Promise.all([build({ ...common, outfile: js, format: 'esm' }), build({ ...common, outfile: cjs, format: 'cjs' })])
+  const builtins = new Set(builtinModules)
+  const imports = new Set()
+  for (const output of Object.values(esm.metafile?.outputs ?? {})) {
+    for (const imp of output.imports) {
+      if (!imp.external || imp.path.startsWith('node:') || builtins.has(imp.path)) continue
+      const parts = imp.path.split('/')
+      imports.add(imp.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0])
+    }
+  }
+
+  const types = join(outDir, 'index.d.ts')
+  const opossumTypes = join(outDir, '.opossum.d.ts')
+  const source = readFileSync(OPOSSUM_TYPES, 'utf8')
+  if (!/^export = CircuitBreaker;$/m.test(source)) throw new Error(`${OPOSSUM_TYPES}: no "export = CircuitBreaker;" to rewrite`)
+  writeFileSync(opossumTypes, source.replace(/^export = CircuitBreaker;$/m, 'export { CircuitBreaker as default };'))
   const bundle = await rollup({
     input: ENTRY,
-    plugins: [dts({ compilerOptions: { noEmit: false, declaration: true, emitDeclarationOnly: true, allowJs: false, checkJs: false } })],
+    plugins: [
+      { name: 'inline-opossum-types', resolveId: (id) => (id === 'opossum' ? opossumTypes : null) },
+      dts({
+        compilerOptions: { noEmit: false, declaration: true, emitDeclarationOnly: true, allowJs: false, checkJs: false },
+      }),
+    ],
     onwarn: (warning, warn) => {
-      // Type-only re-exports of dependencies' types are expected to stay imports.
+      // Type-only imports of the remaining dependencies (ioredis, zod, node:*) are expected to stay imports.
       if (warning.code !== 'UNRESOLVED_IMPORT') warn(warning)
     },
   })
   try {
-    await bundle.write({ file: types, format: 'es' })
+    await bundle.write({ file: types, format: 'es', banner: OPOSSUM_NOTICE })
   } finally {
     await bundle.close()
+    rmSync(opossumTypes, { force: true })
   }
-  return { js, dts: types }
+  const dcts = join(outDir, 'index.d.cts')
+  copyFileSync(types, dcts)
+  return { js, cjs, dts: types, dcts, imports: [...imports].sort() }
+}
+
+/**
+ * Builds, stages and packs `fusebox-sdk`.
+ * @param {{ destination?: string }} [options] folder for the tarball, default `<repo>/dist-pack`
+ * @returns {Promise<{ tarball: string, name: string, version: string, files: string[], sizeBytes: number, unpackedSizeBytes: number }>}
+ * @throws {Error} when the bundle imports a package the template does not list, or `npm pack` fails
+ */
+export async function packSdk({ destination = DIST_PACK } = {}) {
+  const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  const template = JSON.parse(readFileSync(join(PACKAGING, 'package.template.json'), 'utf8'))
+  const stage = mkdtempSync(join(tmpdir(), 'fusebox-sdk-stage-'))
+  try {
+    const built = await buildSdk({ outDir: join(stage, 'dist') })
+    const declared = new Set([...Object.keys(template.dependencies ?? {}), ...Object.keys(template.peerDependencies ?? {})])
+    const unlisted = built.imports.filter((name) => !declared.has(name))
+    if (unlisted.length > 0) throw new Error(`fusebox-sdk imports ${unlisted.join(', ')}: add them to packaging/sdk/package.template.json`)
+    /** A range of `"from-root"` is the root package.json's range (the one package-lock.json resolves and tests). */
+    const resolveRanges = (/** @type {Record<string, string> | undefined} */ ranges) =>
+      Object.fromEntries(
+        Object.entries(ranges ?? {}).map(([name, range]) => {
+          if (range !== 'from-root') return [name, range]
+          const fromRoot = rootPkg.dependencies?.[name] ?? rootPkg.devDependencies?.[name]
+          if (!fromRoot) throw new Error(`packaging/sdk/package.template.json: ${name} is "from-root" but not in package.json`)
+          return [name, fromRoot]
+        }),
+      )
+    const { $comment: _comment, ...fields } = template
+    const pkg = {
+      ...fields,
+      version: rootPkg.version,
+      dependencies: resolveRanges(template.dependencies),
+      peerDependencies: resolveRanges(template.peerDependencies),
+    }
+    writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
+    copyFileSync(join(PACKAGING, 'README.md'), join(stage, 'README.md'))
+    copyFileSync(join(PACKAGING, 'CHANGELOG.md'), join(stage, 'CHANGELOG.md'))
+    copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'))
+
+    mkdirSync(destination, { recursive: true })
+    // --ignore-scripts: the staged package has none, and the user's npm config must not add any.
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage], {
+      cwd: stage,
+      timeout: 60_000,
+    })
+    const [report] = /** @type {{ filename: string, size: number, unpackedSize: number, files: { path: string }[] }[]} */ (JSON.parse(stdout))
+    if (!report) throw new Error(`npm pack printed no report: ${stdout}`)
+    const tarball = join(destination, report.filename)
+    renameOrCopy(join(stage, report.filename), tarball)
+    return {
+      tarball,
+      name: pkg.name,
+      version: pkg.version,
+      files: report.files.map((f) => f.path).sort(),
+      sizeBytes: report.size,
+      unpackedSizeBytes: report.unpackedSize,
+    }
+  } finally {
+    rmSync(stage, { recursive: true, force: true })
+  }
+}
+
+/** rename(2), or copy when the destination is on another file system (tmpdir vs the repo). */
+function renameOrCopy(/** @type {string} */ from, /** @type {string} */ to) {
+  try {
+    renameSync(from, to)
+  } catch {
+    copyFileSync(from, to)
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const out = await buildSdk()
-  process.stdout.write(`SDK built: ${out.js}, ${out.dts}\n`)
+  if (process.argv.includes('--pack')) {
+    const out = await packSdk()
+    process.stdout.write(`${out.name}@${out.version}: ${out.tarball} (${out.files.length} files, ${out.sizeBytes} bytes)\n`)
+  } else {
+    const out = await buildSdk()
+    process.stdout.write(`SDK built: ${out.js}, ${out.cjs}, ${out.dts}, ${out.dcts}\n`)
+  }
 }

@@ -12,6 +12,7 @@
  * keeps memory bounded, `unref()`s its timers, never closes a connection it did not open, and reports its own
  * errors to `onError` and to `stats`.
  */
+import { createSpanProcessor, type FuseboxSpanProcessor } from './otelSpans'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Redis } from 'ioredis'
@@ -294,6 +295,16 @@ export class Collector {
       onUncacheable: () => void this.stats.uncacheableCacheKeys++,
       onInvalidValue: () => void this.stats.invalidRedisValues++,
     })
+  }
+
+  /**
+   * An OpenTelemetry JS span processor (2.x `SpanProcessor`, structurally; see otelSpans.ts) that records every ended
+   * HTTP SERVER span as a request, instead of the HTTP middleware: register it with the host's tracer provider
+   * (`new NodeTracerProvider({ spanProcessors: [collector.otelSpanProcessor()] })`). Labels come from `http.route`
+   * only (none: `(unmatched)`). Never throws into the tracer.
+   */
+  otelSpanProcessor(): FuseboxSpanProcessor {
+    return createSpanProcessor({ record: (r) => this.recordRequest(r), flush: () => this.flush(), reportError: (e, where) => this.reportError(e, where) })
   }
 
   /** The breaker of that name registered on this collector, if any. */

@@ -5,6 +5,7 @@
 export { createCollector, Collector } from './collector'
 export type { CollectorOptions } from './collector'
 export type { CollectorStats } from './collectorStats'
+export type { EndedSpanLike, FuseboxSpanProcessor } from './otelSpans'
 export type { CacheEventKind } from '../../shared/vocabulary'
 export type { Clock } from '../../shared/timeBuckets'
 export type { FastifyLike, FastifyPluginLike, HttpMiddleware, HttpMiddlewareOptions } from './httpAdapters'

@@ -1,82 +1,100 @@
 /**
- * The SDK as another service would use it: `npm run build:sdk` output, imported by package name (`fusebox/sdk`,
- * resolved through package.json `exports`) from plain Node — no TypeScript loader — and type-checked from a
- * TypeScript project with `module`/`moduleResolution` NodeNext.
+ * The published `fusebox-sdk` tarball as a registry would hold it (`packSdk`, the code behind `npm run pack`): what it
+ * contains, its generated package.json, and the verdicts of publint and @arethetypeswrong/cli on the tarball itself.
+ * Installing it into fresh projects and running them is server/sdk/tarball.test.ts.
  */
 import { execFile } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { testRedisUrl } from '../testing/redis'
-import { buildSdk } from './build.mjs'
+import { packSdk } from './build.mjs'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-/** Inside the package, so `fusebox/sdk` resolves by self-reference exactly as it would from node_modules/fusebox. */
-const CONSUMER = join(ROOT, '.fusebox', 'sdk-consumer')
+const BIN = join(ROOT, 'node_modules', '.bin')
+
+interface PackedManifest {
+  name: string
+  version: string
+  private?: boolean
+  type?: string
+  license?: string
+  exports?: Record<string, unknown>
+  engines?: Record<string, string>
+  dependencies?: Record<string, string>
+  peerDependencies?: Record<string, string>
+  optionalDependencies?: Record<string, string>
+}
+
+let out: Awaited<ReturnType<typeof packSdk>>
+let manifest: PackedManifest
+let dir: string
 
 beforeAll(async () => {
-  await buildSdk()
-  rmSync(CONSUMER, { recursive: true, force: true })
-  mkdirSync(CONSUMER, { recursive: true })
+  dir = mkdtempSync(join(tmpdir(), 'fusebox-sdk-pkg-'))
+  out = await packSdk({ destination: dir })
+  const { stdout } = await run('tar', ['-xzOf', out.tarball, 'package/package.json'])
+  manifest = JSON.parse(stdout) as PackedManifest
 }, 60_000)
-afterAll(() => rmSync(CONSUMER, { recursive: true, force: true }))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-describe('the built SDK (dist-sdk)', () => {
-  it('runs from plain Node: records, flushes to Redis and closes', async () => {
-    const prefix = `pkg${Date.now().toString(36)}`
-    const script = join(CONSUMER, 'service.mjs')
-    writeFileSync(
-      script,
-      `import { createCollector } from 'fusebox/sdk'
-const collector = createCollector({ redis: process.argv[2], service: 'plain', instance: 'p1', prefix: process.argv[3], flushIntervalMs: 60_000 })
-for (let i = 0; i < 40; i++) collector.recordRequest({ method: 'GET', route: '/items/:id', status: i % 10 === 0 ? 503 : 200, durationMs: 5 + i })
-for (let i = 0; i < 50 && collector.stats.flushes === 0; i++) { await collector.flush(); await new Promise((r) => setTimeout(r, 50)) }
-await collector.close()
-console.log(JSON.stringify(collector.stats))
-`,
+describe('the fusebox-sdk tarball', () => {
+  it('holds only the built SDK, its README, CHANGELOG and MIT LICENSE: no client, server, shared, e2e, bench or docs file', async () => {
+    expect(out.tarball).toMatch(/fusebox-sdk-\d+\.\d+\.\d+\.tgz$/)
+    expect(out.files).toEqual(
+      ['CHANGELOG.md', 'LICENSE', 'README.md', 'dist/index.cjs', 'dist/index.cjs.map', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/index.js', 'dist/index.js.map', 'package.json'].sort(),
     )
-    // No --import tsx: exactly what a JavaScript service runs.
-    const { stdout } = await run(process.execPath, [script, testRedisUrl(), prefix], { cwd: CONSUMER, timeout: 30_000 })
-    const stats = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { flushes: number; flushErrors: number }
-    expect(stats.flushes).toBeGreaterThan(0)
-    const redis = new Redis(testRedisUrl())
-    try {
-      const keys = await redis.keys(`${prefix}:{plain}:req:10s:*`)
-      expect(keys.length).toBe(1)
-      expect(await redis.hlen(keys[0]!)).toBeGreaterThan(0)
-      expect(await redis.sismember(`${prefix}:services`, 'plain')).toBe(1)
-    } finally {
-      redis.disconnect()
+    expect(out.files.filter((f) => /^(client|server|shared|e2e|bench|docs|test-results)\//.test(f))).toEqual([])
+    const { stdout: license } = await run('tar', ['-xzOf', out.tarball, 'package/LICENSE'])
+    expect(license).toMatch(/^MIT License/)
+    expect(out.sizeBytes).toBeLessThan(400_000)
+  })
+
+  it('is a public ES module package named fusebox-sdk with import and require entries, each with its own types', () => {
+    const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackedManifest
+    expect(manifest.name).toBe('fusebox-sdk')
+    expect(manifest.version).toBe(root.version)
+    expect(manifest.private).toBeUndefined()
+    expect(manifest.type).toBe('module')
+    expect(manifest.license).toBe('MIT')
+    expect(manifest.exports?.['.']).toEqual({
+      import: { types: './dist/index.d.ts', default: './dist/index.js' },
+      require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+    })
+    expect(manifest.engines?.node).toMatch(/20\.19/)
+  })
+
+  it('depends only on zod and @msgpack/msgpack; ioredis and opossum are peers in the ranges the repo tests', () => {
+    const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackedManifest
+    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['@msgpack/msgpack', 'zod'])
+    expect(manifest.peerDependencies).toEqual({ ioredis: root.dependencies?.ioredis, opossum: root.dependencies?.opossum })
+    expect(manifest.optionalDependencies).toBeUndefined()
+  })
+
+  it('has types that import neither opossum (inlined) nor Express, Fastify or OpenTelemetry', async () => {
+    const { stdout: dts } = await run('tar', ['-xzOf', out.tarball, 'package/dist/index.d.ts'])
+    const { stdout: dcts } = await run('tar', ['-xzOf', out.tarball, 'package/dist/index.d.cts'])
+    for (const types of [dts, dcts]) {
+      const imported = [...types.matchAll(/from '([^']+)'/g)].map((m) => m[1]).sort()
+      expect(new Set(imported)).toEqual(new Set(['events', 'ioredis', 'node:http', 'zod']))
+      expect(types).toMatch(/declare class CircuitBreaker</)
     }
   })
 
-  it('type-checks from a strict NodeNext TypeScript project, and its types reject a wrong option', async () => {
-    writeFileSync(
-      join(CONSUMER, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, include: ['*.mts'] }),
-    )
-    writeFileSync(
-      join(CONSUMER, 'ok.mts'),
-      `import { createCollector, type Collector } from 'fusebox/sdk'
-const c: Collector = createCollector({ redis: 'redis://127.0.0.1:6379', service: 'typed' })
-c.recordRequest({ method: 'GET', route: '/a', status: 200, durationMs: 1 })
-const b = c.breaker('upstream', async (x: number) => x * 2, { timeout: 100 })
-const doubled: Promise<number> = b.fire(21)
-void doubled
-`,
-    )
-    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-    await expect(run(process.execPath, [tsc, '-p', CONSUMER], { cwd: CONSUMER, timeout: 60_000 })).resolves.toBeDefined()
+  it('passes publint --strict', async () => {
+    const { stdout } = await run(join(BIN, 'publint'), [out.tarball, '--strict'], { timeout: 30_000 })
+    expect(stdout).toMatch(/All good/)
+  }, 30_000)
 
-    writeFileSync(join(CONSUMER, 'bad.mts'), `import { createCollector } from 'fusebox/sdk'\ncreateCollector({ redis: 42, service: 'typed' })\n`)
-    const failed = await run(process.execPath, [tsc, '-p', CONSUMER], { cwd: CONSUMER, timeout: 60_000 }).then(
-      () => null,
-      (e: { stdout?: string }) => e.stdout ?? '',
+  it('passes @arethetypeswrong/cli on node10, node16 (from CJS and from ESM) and bundler', async () => {
+    const result = await run(join(BIN, 'attw'), [out.tarball, '--format', 'json'], { timeout: 60_000 }).catch(
+      (e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }),
     )
-    expect(failed).toMatch(/bad\.mts.*TS2322|bad\.mts.*not assignable/s)
-  }, 90_000)
+    const report = JSON.parse(result.stdout) as { analysis: { problems: unknown[]; entrypoints: Record<string, { resolutions: Record<string, unknown> }> } }
+    expect(report.analysis.problems).toEqual([])
+    expect(Object.keys(report.analysis.entrypoints['.']?.resolutions ?? {}).sort()).toEqual(['bundler', 'node10', 'node16-cjs', 'node16-esm'])
+  }, 60_000)
 })

@@ -1,0 +1,172 @@
+// @ts-check
+/**
+ * Builds and packs the `fusebox-dashboard` package (docs/decisions/023); the SDK's counterpart is
+ * server/sdk/build.mjs (`packSdk`, docs/decisions/021), whose staging pattern this follows.
+ *
+ * `packDashboard({ destination })` stages, in a temp folder:
+ * - `public/`: the PWA, `vite build` of client/ (vite.config.ts, output redirected here; the repo's `dist/` is untouched),
+ * - `dist/cli.js`: the `fusebox` bin — server/app/cli.ts and everything it imports (main.ts, the tRPC server, shared/)
+ *   bundled by esbuild into one plain ES module for Node ≥ 20.19, so no TypeScript and no tsx at run time; every npm
+ *   package stays an import (a dependency of the package: none has native parts, users get their patch releases)
+ *   except those in BUNDLED (their licenses in THIRD-PARTY-NOTICES.md),
+ * - a package.json generated from packaging/dashboard/package.template.json (ranges `"from-root"` taken from the root
+ *   package.json, the ones package-lock.json resolves and the tests run), packaging/dashboard/README.md and
+ *   CHANGELOG.md, the root LICENSE,
+ * and runs `npm pack` on it: `dist-pack/fusebox-dashboard-<version>.tgz` by default (`npm run pack`). It throws when the
+ * bundle imports a package the template does not list as a dependency, so a new import cannot ship unlisted.
+ * Test: server/app/dashboardTarball.test.ts (installs the tarball outside the repo and runs `npx fusebox`).
+ */
+import { build } from 'esbuild'
+import { execFile } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { DIST_PACK } from '../sdk/build.mjs'
+
+const run = promisify(execFile)
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const ENTRY = join(ROOT, 'server/app/cli.ts')
+const PACKAGING = join(ROOT, 'packaging/dashboard')
+const VITE_BIN = join(ROOT, 'node_modules/vite/bin/vite.js')
+/**
+ * npm packages bundled into dist/cli.js instead of installed, with the reason. `@trpc/server` declares TypeScript a
+ * required peer dependency (for its types, which a compiled server never reads), so installing it would pull
+ * TypeScript (≈ 50 MB) into every dashboard install; it is plain JS with no dependencies of its own. Their license
+ * texts go to THIRD-PARTY-NOTICES.md in the package.
+ */
+const BUNDLED = ['@trpc/server']
+
+/**
+ * Bundles the bin into `outDir/cli.js` (created if missing).
+ * @param {{ outDir: string, version: string }} options `version` is what `fusebox --version` prints
+ * @returns {Promise<{ cli: string, imports: string[], bundled: string[] }>} the bundle's path, the bare package names it
+ *   imports at run time, and the npm packages inlined into it (a subset of BUNDLED)
+ * @throws {Error} when it would inline an npm package that is not in BUNDLED
+ */
+export async function buildDashboardServer({ outDir, version }) {
+  mkdirSync(outDir, { recursive: true })
+  const cli = join(outDir, 'cli.js')
+  const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  // Every npm package of the repo stays an import, except BUNDLED (esbuild's `external` covers subpaths too).
+  const external = [...Object.keys(rootPkg.dependencies ?? {}), ...Object.keys(rootPkg.devDependencies ?? {})].filter((name) => !BUNDLED.includes(name))
+  const result = await build({
+    entryPoints: [ENTRY],
+    outfile: cli,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external,
+    banner: { js: '#!/usr/bin/env node' },
+    define: { FUSEBOX_PACKAGE_VERSION: JSON.stringify(version) },
+    metafile: true,
+    logLevel: 'warning',
+  })
+  const builtins = new Set(builtinModules)
+  const imports = new Set()
+  for (const output of Object.values(result.metafile?.outputs ?? {})) {
+    for (const imp of output.imports) {
+      if (!imp.external || imp.path.startsWith('node:') || builtins.has(imp.path)) continue
+      const parts = imp.path.split('/')
+      imports.add(imp.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0])
+    }
+  }
+  // Only BUNDLED packages may be inlined: anything else from node_modules would ship without its license or updates.
+  const inlined = new Set()
+  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+    if (m) inlined.add(m[1])
+  }
+  const unexpected = [...inlined].filter((name) => !BUNDLED.includes(name))
+  if (unexpected.length > 0) throw new Error(`fusebox-dashboard would bundle ${unexpected.join(', ')}: list them in package.json dependencies or in BUNDLED`)
+  return { cli, imports: [...imports].sort(), bundled: [...inlined].sort() }
+}
+
+/**
+ * Builds the PWA into `outDir` with the repo's vite.config.ts (a child `vite build` in production mode, ≈ 4 s).
+ * @param {{ outDir: string }} options
+ * @throws {Error} with vite's output when the build fails
+ */
+export async function buildDashboardClient({ outDir }) {
+  await run(process.execPath, [VITE_BIN, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    // A production build even when called from a test (vitest sets NODE_ENV=test, which vite would honour).
+    env: { ...process.env, NODE_ENV: 'production' },
+    timeout: 120_000,
+    maxBuffer: 16 * 1024 * 1024,
+  })
+}
+
+/**
+ * Builds, stages and packs `fusebox-dashboard`.
+ * @param {{ destination?: string }} [options] folder for the tarball, default `<repo>/dist-pack`
+ * @returns {Promise<{ tarball: string, name: string, version: string, files: string[], sizeBytes: number, unpackedSizeBytes: number }>}
+ * @throws {Error} when the bundle imports a package the template does not list, or vite / `npm pack` fail
+ */
+export async function packDashboard({ destination = DIST_PACK } = {}) {
+  const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  const template = JSON.parse(readFileSync(join(PACKAGING, 'package.template.json'), 'utf8'))
+  const stage = mkdtempSync(join(tmpdir(), 'fusebox-dashboard-stage-'))
+  try {
+    const [built] = await Promise.all([
+      buildDashboardServer({ outDir: join(stage, 'dist'), version: rootPkg.version }),
+      buildDashboardClient({ outDir: join(stage, 'public') }),
+    ])
+    const declared = new Set(Object.keys(template.dependencies ?? {}))
+    const unlisted = built.imports.filter((name) => !declared.has(name))
+    if (unlisted.length > 0) throw new Error(`fusebox-dashboard imports ${unlisted.join(', ')}: add them to packaging/dashboard/package.template.json`)
+    const dependencies = Object.fromEntries(
+      Object.entries(template.dependencies ?? {}).map(([name, range]) => {
+        if (range !== 'from-root') return [name, range]
+        const fromRoot = rootPkg.dependencies?.[name]
+        if (!fromRoot) throw new Error(`packaging/dashboard/package.template.json: ${name} is "from-root" but not a dependency in package.json`)
+        return [name, fromRoot]
+      }),
+    )
+    const { $comment: _comment, ...fields } = template
+    const pkg = { ...fields, version: rootPkg.version, dependencies }
+    writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
+    copyFileSync(join(PACKAGING, 'README.md'), join(stage, 'README.md'))
+    copyFileSync(join(PACKAGING, 'CHANGELOG.md'), join(stage, 'CHANGELOG.md'))
+    copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'))
+    const notices = built.bundled.map((name) => {
+      const dir = join(ROOT, 'node_modules', name)
+      const { version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+      return `## ${name} ${version} (${license})\n\n${readFileSync(join(dir, 'LICENSE'), 'utf8').trim()}\n`
+    })
+    writeFileSync(
+      join(stage, 'THIRD-PARTY-NOTICES.md'),
+      `# Third-party notices\n\ndist/cli.js includes these packages (server/app/build.mjs BUNDLED):\n\n${notices.join('\n')}`,
+    )
+
+    mkdirSync(destination, { recursive: true })
+    // --ignore-scripts: the staged package has none, and the user's npm config must not add any.
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage], { cwd: stage, timeout: 60_000 })
+    const [report] = /** @type {{ filename: string, size: number, unpackedSize: number, files: { path: string }[] }[]} */ (JSON.parse(stdout))
+    if (!report) throw new Error(`npm pack printed no report: ${stdout}`)
+    const tarball = join(destination, report.filename)
+    try {
+      renameSync(join(stage, report.filename), tarball)
+    } catch {
+      copyFileSync(join(stage, report.filename), tarball) // another file system (tmpdir vs the repo)
+    }
+    return {
+      tarball,
+      name: pkg.name,
+      version: pkg.version,
+      files: report.files.map((f) => f.path).sort(),
+      sizeBytes: report.size,
+      unpackedSizeBytes: report.unpackedSize,
+    }
+  } finally {
+    rmSync(stage, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = await packDashboard()
+  process.stdout.write(`${out.name}@${out.version}: ${out.tarball} (${out.files.length} files, ${out.sizeBytes} bytes)\n`)
+}

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { checkEnv, type Env } from './env'
+import { printLoginLink } from './loginLink'
 
 /** Set by the package build (esbuild `define`); absent when run from the repo. */
 declare const FUSEBOX_PACKAGE_VERSION: string | undefined
@@ -58,6 +59,8 @@ Examples:
       --operator-tokens "alice:$(openssl rand -hex 16)"
   $ REDIS_URL=rediss://user:pass@redis.example.com:6380 FUSEBOX_VIEWER_TOKENS=team:0123456789abcdef npx fusebox
   $ npx fusebox --redis redis://127.0.0.1:6379 --host 0.0.0.0 --public-url https://ops.example.com --trust-proxy 1
+  $ npx fusebox login-link --redis redis://127.0.0.1:6379
+      print a new one-time login link (servers without configured tokens)
 `
 
 /** The package version (packaged build), else the repo's package.json version. */
@@ -110,11 +113,45 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
   return { env: out }
 }
 
+/**
+ * `fusebox login-link [--redis url] [--prefix p] [--public-url url]` (each also REDIS_URL, FUSEBOX_PREFIX,
+ * FUSEBOX_PUBLIC_URL): prints a new one-time login link against the same Redis as the servers (loginLink.ts).
+ * @returns exit code: 0 printed, 1 Redis unreachable, 2 bad or missing flags
+ */
+async function loginLinkCommand(argv: readonly string[]): Promise<number> {
+  const program = new Command('fusebox login-link')
+    .description('Print a new one-time login link for dashboard servers that run without configured tokens.')
+    .helpOption('-h, --help', 'show this help')
+    .addOption(new Option('--redis <url>', 'Redis the servers use').env('REDIS_URL'))
+    .addOption(new Option('--prefix <prefix>', 'Redis key prefix (default fusebox)').env('FUSEBOX_PREFIX'))
+    .addOption(new Option('--public-url <url>', 'URL the dashboard is reached at (default http://127.0.0.1:3000)').env('FUSEBOX_PUBLIC_URL'))
+    .allowExcessArguments(false)
+    .exitOverride()
+  try {
+    program.parse(argv, { from: 'user' })
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
+    throw e
+  }
+  const o = program.opts<{ redis?: string; prefix?: string; publicUrl?: string }>()
+  const checked = checkEnv({ REDIS_URL: o.redis, FUSEBOX_PREFIX: o.prefix, FUSEBOX_PUBLIC_URL: o.publicUrl })
+  if (!checked.ok) {
+    const lines = checked.issues.map((i) => `  ${i.variable}: ${i.variable === 'REDIS_URL' && o.redis === undefined ? 'required' : i.message}`)
+    console.error(`fusebox login-link: invalid configuration:\n${lines.join('\n')}`)
+    return 2
+  }
+  return printLoginLink(checked.env.REDIS_URL, checked.env.FUSEBOX_PREFIX, checked.env.FUSEBOX_PUBLIC_URL ?? 'http://127.0.0.1:3000')
+}
+
+if (process.argv[2] === 'login-link') process.exit(await loginLinkCommand(process.argv.slice(3)))
+
 const parsed = parseCli(process.argv)
 if ('exitCode' in parsed) {
   if (parsed.message) console.error(parsed.message)
   process.exit(parsed.exitCode)
 }
 for (const [name, value] of Object.entries(parsed.env)) if (value !== undefined) process.env[name] = value
+// What main.ts tells the operator to run for a new login link (the package has no `npm run login-link`).
+process.env.FUSEBOX_LOGIN_LINK_COMMAND = 'npx fusebox login-link'
 // The same server as `npm start` (main.ts reads the variables set above).
 await import('./main')

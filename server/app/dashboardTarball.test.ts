@@ -116,6 +116,24 @@ describe('fusebox-dashboard packed and installed from its tarball outside the re
     expect(noRedis.stderr).toContain('--redis (REDIS_URL): required')
   }, 60_000)
 
+  it('npx fusebox login-link prints a one-time link stored in Redis under the prefix, and exits 2 without a Redis', async () => {
+    const prefix = `link${Date.now().toString(36)}`
+    const [printed, noRedis] = await Promise.all([
+      npxFusebox(['login-link', '--redis', testRedisUrl(), '--prefix', prefix, '--public-url', 'https://ops.example.com/']),
+      npxFusebox(['login-link']),
+    ])
+    expect(printed.code, printed.stderr).toBe(0)
+    expect(printed.stdout).toMatch(/^https:\/\/ops\.example\.com\/#token=[\w-]{43}$/m)
+    const redis = new Redis(testRedisUrl())
+    try {
+      expect(await redis.keys(`${prefix}:loginlink:*`)).toHaveLength(1)
+    } finally {
+      redis.disconnect()
+    }
+    expect(noRedis.code).toBe(2)
+    expect(noRedis.stderr).toContain('REDIS_URL: required')
+  }, 60_000)
+
   it('runs as a real process: /healthz, operator login, overview.get with a collected service, the PWA and a hashed asset', async () => {
     const prefix = `dash${Date.now().toString(36)}`
     // A live service writes through the SDK under the prefix the bin is given (open all along: the janitor prunes

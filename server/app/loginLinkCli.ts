@@ -10,11 +10,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import { z } from 'zod'
-import { createKeySpace, DEFAULT_PREFIX } from '../../shared/keys'
+import { DEFAULT_PREFIX } from '../../shared/keys'
 import { PREFIX_PATTERN } from '../../shared/vocabulary'
-import { issueLoginLink, LOGIN_LINK_TTL_S } from './auth'
+import { printLoginLink } from './loginLink'
 
 /** What `npm start` records about the running stack (server/bootstrap/start.mjs). */
 const RunFile = z.object({ redisUrl: z.string().optional(), dashboardUrl: z.string().optional() })
@@ -46,21 +45,7 @@ async function main(): Promise<number> {
   if (process.env.FUSEBOX_OPERATOR_TOKENS || process.env.FUSEBOX_VIEWER_TOKENS || process.env.FUSEBOX_TOKENS_FILE) {
     console.error('note: tokens are configured in this environment; servers with configured tokens do not accept login links.')
   }
-  const base = (process.env.FUSEBOX_PUBLIC_URL || run.dashboardUrl || 'http://127.0.0.1:3000/').replace(/\/+$/, '')
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null, lazyConnect: true })
-  redis.on('error', () => undefined)
-  try {
-    await redis.connect()
-    const token = await issueLoginLink(redis, createKeySpace(prefix))
-    console.log(`one-time login link (keep it private; works once, within ${LOGIN_LINK_TTL_S / 60} min):`)
-    console.log(`${base}/#token=${token}`)
-    return 0
-  } catch (e) {
-    console.error(`cannot reach Redis: ${(e as Error).message}`)
-    return 1
-  } finally {
-    redis.disconnect()
-  }
+  return printLoginLink(redisUrl, prefix, process.env.FUSEBOX_PUBLIC_URL || run.dashboardUrl || 'http://127.0.0.1:3000/')
 }
 
 void main().then((code) => process.exit(code))

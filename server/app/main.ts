@@ -68,6 +68,8 @@ const app = createHttpApp(
   },
 )
 
+/** The command that prints a new login link: set by the packaged bin (cli.ts), else the repo's npm script. */
+const LOGIN_LINK_COMMAND = process.env.FUSEBOX_LOGIN_LINK_COMMAND ?? 'npm run login-link'
 const server = app.listen(env.PORT, env.HOST, () => {
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
@@ -79,9 +81,9 @@ const server = app.listen(env.PORT, env.HOST, () => {
       .then((token) => {
         console.log(`[fusebox] no access tokens configured: sign in with a one-time login link.`)
         console.log(`[fusebox] one-time login link (keep it private; works once, within ${LOGIN_LINK_TTL_S / 60} min): ${base}/#token=${token}`)
-        console.log(`[fusebox] a new link: npm run login-link`)
+        console.log(`[fusebox] a new link: ${LOGIN_LINK_COMMAND}`)
       })
-      .catch((e: unknown) => console.error(`[fusebox] could not issue a login link (is Redis up?): ${(e as Error).message}; run npm run login-link`))
+      .catch((e: unknown) => console.error(`[fusebox] could not issue a login link (is Redis up?): ${(e as Error).message}; run ${LOGIN_LINK_COMMAND}`))
   }
 })
 // Prunes what gone instances and services leave in Redis (janitor.ts, docs/decisions/018); every server runs one.

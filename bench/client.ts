@@ -13,7 +13,7 @@
  * Real parts: redis-server (temp folder), the Fusebox server (`node --import tsx server/app/main.ts`, a child), a
  * collector feeding one live service. Everything is stopped and every temp folder removed at the end.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -26,6 +26,7 @@ import { createCollector } from '../server/sdk/index'
 import { startBenchRedis, type BenchRedis } from './redis'
 import { median } from './stats'
 import { fmt } from './stats'
+import { startServerChild, stopChild } from './serverChild'
 import { verdict, type Table } from './table'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -111,34 +112,7 @@ async function seedRequestLog(redis: BenchRedis): Promise<void> {
 
 /** Starts the real server as a child (IPC channel: it exits with this process) and waits for /healthz. */
 async function startServer(redisUrl: string, port: number): Promise<ChildProcess> {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FUSEBOX_') && k !== 'REDIS_URL' && k !== 'PORT') env[k] = v
-  Object.assign(env, { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', FUSEBOX_OPERATOR_TOKENS: TOKEN })
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/app/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-  let log = ''
-  child.stdout?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-2000)))
-  child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-2000)))
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${log}`)
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })
-      if (res.ok) return child
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`server did not answer /healthz within 30 s: ${log}`)
-    await sleep(200)
-  }
-}
-
-async function stopChild(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((r) => child.once('exit', r))
-  child.kill('SIGTERM')
-  const t = setTimeout(() => child.kill('SIGKILL'), 7000)
-  await exited
-  clearTimeout(t)
+  return (await startServerChild({ redisUrl, port, env: { FUSEBOX_OPERATOR_TOKENS: TOKEN } })).child
 }
 
 async function signIn(page: Page, base: string, path = '/'): Promise<void> {

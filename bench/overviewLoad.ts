@@ -17,13 +17,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { createCollector, type Collector } from '../server/sdk/index'
 import { SAMPLING_MS, type EventLoopDelayReport } from './eventLoopProbe'
 import { startBenchRedis } from './redis'
 import { lognormalMs, seededRandom } from './samples'
 import { fmt } from './stats'
+import { startServerChild, stopChild } from './serverChild'
 import { verdict, type Table } from './table'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -79,34 +79,7 @@ function autocannon(args: string[]): Promise<AutocannonSummary> {
 
 /** The real server (main.ts) with the event-loop probe preloaded, as a child with an IPC channel; waits for /healthz. */
 async function startServer(redisUrl: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FUSEBOX_') && k !== 'REDIS_URL' && k !== 'PORT') env[k] = v
-  Object.assign(env, { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', FUSEBOX_PREFIX: PREFIX, FUSEBOX_OPERATOR_TOKENS: TOKEN })
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PROBE, join(ROOT, 'server/app/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-  let log = ''
-  child.stdout?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)))
-  child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)))
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${log}`)
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })
-      if (res.ok) return { child, output: () => log }
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`server did not answer /healthz within 30 s: ${log}`)
-    await sleep(200)
-  }
-}
-
-async function stopChild(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((r) => child.once('exit', r))
-  child.kill('SIGTERM')
-  const t = setTimeout(() => child.kill('SIGKILL'), 7000)
-  await exited
-  clearTimeout(t)
+  return startServerChild({ redisUrl, port, env: { FUSEBOX_PREFIX: PREFIX, FUSEBOX_OPERATOR_TOKENS: TOKEN }, preload: [PROBE] })
 }
 
 /** Asks the server's probe for its event-loop delay since the last reset, and resets it. */

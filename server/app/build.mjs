@@ -18,13 +18,13 @@
  */
 import { build } from 'esbuild'
 import { execFile } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { DIST_PACK } from '../sdk/build.mjs'
+import { DIST_PACK, npmPackStage, rangesFromRoot, stagePackageFiles } from '../sdk/build.mjs'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -118,20 +118,10 @@ export async function packDashboard({ destination = DIST_PACK } = {}) {
     const declared = new Set(Object.keys(template.dependencies ?? {}))
     const unlisted = built.imports.filter((name) => !declared.has(name))
     if (unlisted.length > 0) throw new Error(`fusebox-dashboard imports ${unlisted.join(', ')}: add them to packaging/dashboard/package.template.json`)
-    const dependencies = Object.fromEntries(
-      Object.entries(template.dependencies ?? {}).map(([name, range]) => {
-        if (range !== 'from-root') return [name, range]
-        const fromRoot = rootPkg.dependencies?.[name]
-        if (!fromRoot) throw new Error(`packaging/dashboard/package.template.json: ${name} is "from-root" but not a dependency in package.json`)
-        return [name, fromRoot]
-      }),
-    )
+    const dependencies = rangesFromRoot(template.dependencies, rootPkg, 'packaging/dashboard/package.template.json')
     const { $comment: _comment, ...fields } = template
     const pkg = { ...fields, version: rootPkg.version, dependencies }
-    writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
-    copyFileSync(join(PACKAGING, 'README.md'), join(stage, 'README.md'))
-    copyFileSync(join(PACKAGING, 'CHANGELOG.md'), join(stage, 'CHANGELOG.md'))
-    copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'))
+    stagePackageFiles(stage, PACKAGING, pkg)
     const notices = built.bundled.map((name) => {
       const dir = join(ROOT, 'node_modules', name)
       const { version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
@@ -142,25 +132,7 @@ export async function packDashboard({ destination = DIST_PACK } = {}) {
       `# Third-party notices\n\ndist/cli.js includes these packages (server/app/build.mjs BUNDLED):\n\n${notices.join('\n')}`,
     )
 
-    mkdirSync(destination, { recursive: true })
-    // --ignore-scripts: the staged package has none, and the user's npm config must not add any.
-    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage], { cwd: stage, timeout: 60_000 })
-    const [report] = /** @type {{ filename: string, size: number, unpackedSize: number, files: { path: string }[] }[]} */ (JSON.parse(stdout))
-    if (!report) throw new Error(`npm pack printed no report: ${stdout}`)
-    const tarball = join(destination, report.filename)
-    try {
-      renameSync(join(stage, report.filename), tarball)
-    } catch {
-      copyFileSync(join(stage, report.filename), tarball) // another file system (tmpdir vs the repo)
-    }
-    return {
-      tarball,
-      name: pkg.name,
-      version: pkg.version,
-      files: report.files.map((f) => f.path).sort(),
-      sizeBytes: report.size,
-      unpackedSizeBytes: report.unpackedSize,
-    }
+    return { ...(await npmPackStage(stage, destination)), name: pkg.name, version: pkg.version }
   } finally {
     rmSync(stage, { recursive: true, force: true })
   }

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { collector, collectorThroughProxy, freshPrefix, until, useTestRedis } from '../sdk/collectorTesting.test-helpers'
+import type { Collector } from '../sdk/index'
 import { testCaller } from './commandTestCaller.test-helpers'
 import { COMMAND_TARGET_GONE_AFTER_MS, readCommandStatus } from './reads/breakers'
 
@@ -15,6 +16,19 @@ let redis: Redis
 useTestRedis((r) => (redis = r))
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Collectors storefront-1 and storefront-2 of `shop` with breaker `payments`, once both have reported it. */
+async function twoReporting(prefix: string): Promise<[Collector, Collector]> {
+  const keys = createKeySpace(prefix)
+  const a = collector(prefix, 'storefront-1')
+  const b = collector(prefix, 'storefront-2')
+  for (const x of [a, b]) x.breaker('payments', async () => 'ok')
+  await until(async () => {
+    await Promise.all([a.flush(), b.flush()])
+    return Object.keys(await redis.hgetall(keys.breakerState('shop', 'payments'))).length === 2
+  })
+  return [a, b]
+}
 
 describe('a breaker command reaches a fixed target set', () => {
   it('with one of three instances cut off, the status stays 2/3 applied, 1 pending (unreachable), never complete, until it returns and applies', async () => {
@@ -61,13 +75,7 @@ describe('a breaker command reaches a fixed target set', () => {
   it('a target silent for longer than the gone time is shown as gone and left out of the denominator', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
-    const a = collector(prefix, 'storefront-1')
-    const b = collector(prefix, 'storefront-2')
-    for (const x of [a, b]) x.breaker('payments', async () => 'ok')
-    await until(async () => {
-      await Promise.all([a.flush(), b.flush()])
-      return Object.keys(await redis.hgetall(keys.breakerState('shop', 'payments'))).length === 2
-    })
+    const [a, b] = await twoReporting(prefix)
     // storefront-2 stops before the command (its last heartbeat is recent: still a target) and never applies it.
     await b.close()
     const api = testCaller(redis, keys, 'bob')
@@ -84,13 +92,7 @@ describe('a breaker command reaches a fixed target set', () => {
   it('a command for one instance targets exactly that instance', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
-    const a = collector(prefix, 'storefront-1')
-    const b = collector(prefix, 'storefront-2')
-    for (const x of [a, b]) x.breaker('payments', async () => 'ok')
-    await until(async () => {
-      await Promise.all([a.flush(), b.flush()])
-      return Object.keys(await redis.hgetall(keys.breakerState('shop', 'payments'))).length === 2
-    })
+    const [a, b] = await twoReporting(prefix)
     const api = testCaller(redis, keys, 'carol')
     const issued = await api.breakers.command({ service: 'shop', breaker: 'payments', command: 'forceClosed', reason: 'one', instance: 'storefront-2' })
     expect(issued.targets).toEqual(['storefront-2'])

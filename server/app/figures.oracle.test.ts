@@ -16,7 +16,7 @@ import { createKeySpace } from '../../shared/keys'
 import { seededRandom, standardNormal } from '../../shared/random'
 import { TIERS, bucketStart, type Tier } from '../../shared/timeBuckets'
 import { createCollector, type Collector } from '../sdk/index'
-import { testRedisUrl } from '../testing/redis'
+import { deletePrefix, testRedisUrl } from '../testing/redis'
 import { startTcpProxy, type TcpProxy } from '../testing/tcpProxy'
 import { Auth } from './auth'
 import { createOverviewHub } from './readModel'
@@ -255,12 +255,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const rows = [...worst].map(([label, w]) => `${label.padEnd(14)} ${String(w.requests).padStart(7)} req  ${w.rps === null ? '—' : w.rps.toFixed(4)} req/s  ${w.checks} checks  max percentile error ${(w.maxPctErr * 100).toFixed(2)} %`)
   console.log(`[oracle] ${sent.length} requests over 30 simulated days, 3 instances, 2 outages, 1 restart\n${rows.join('\n')}`)
-  let cursor = '0'
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-    cursor = next
-    if (found.length > 0) await redis.unlink(...found)
-  } while (cursor !== '0')
+  await deletePrefix(redis, prefix)
   await proxy.close()
   await redis.quit()
 })

@@ -119,58 +119,79 @@ export async function packSdk({ destination = DIST_PACK } = {}) {
     const declared = new Set([...Object.keys(template.dependencies ?? {}), ...Object.keys(template.peerDependencies ?? {})])
     const unlisted = built.imports.filter((name) => !declared.has(name))
     if (unlisted.length > 0) throw new Error(`fusebox-sdk imports ${unlisted.join(', ')}: add them to packaging/sdk/package.template.json`)
-    /** A range of `"from-root"` is the root package.json's range (the one package-lock.json resolves and tests). */
-    const resolveRanges = (/** @type {Record<string, string> | undefined} */ ranges) =>
-      Object.fromEntries(
-        Object.entries(ranges ?? {}).map(([name, range]) => {
-          if (range !== 'from-root') return [name, range]
-          const fromRoot = rootPkg.dependencies?.[name] ?? rootPkg.devDependencies?.[name]
-          if (!fromRoot) throw new Error(`packaging/sdk/package.template.json: ${name} is "from-root" but not in package.json`)
-          return [name, fromRoot]
-        }),
-      )
     const { $comment: _comment, ...fields } = template
     const pkg = {
       ...fields,
       version: rootPkg.version,
-      dependencies: resolveRanges(template.dependencies),
-      peerDependencies: resolveRanges(template.peerDependencies),
+      dependencies: rangesFromRoot(template.dependencies, rootPkg, 'packaging/sdk/package.template.json', { devToo: true }),
+      peerDependencies: rangesFromRoot(template.peerDependencies, rootPkg, 'packaging/sdk/package.template.json', { devToo: true }),
     }
-    writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
-    copyFileSync(join(PACKAGING, 'README.md'), join(stage, 'README.md'))
-    copyFileSync(join(PACKAGING, 'CHANGELOG.md'), join(stage, 'CHANGELOG.md'))
-    copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'))
+    stagePackageFiles(stage, PACKAGING, pkg)
 
-    mkdirSync(destination, { recursive: true })
-    // --ignore-scripts: the staged package has none, and the user's npm config must not add any.
-    const { stdout } = await promisify(execFile)('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage], {
-      cwd: stage,
-      timeout: 60_000,
-    })
-    const [report] = /** @type {{ filename: string, size: number, unpackedSize: number, files: { path: string }[] }[]} */ (JSON.parse(stdout))
-    if (!report) throw new Error(`npm pack printed no report: ${stdout}`)
-    const tarball = join(destination, report.filename)
-    renameOrCopy(join(stage, report.filename), tarball)
-    return {
-      tarball,
-      name: pkg.name,
-      version: pkg.version,
-      files: report.files.map((f) => f.path).sort(),
-      sizeBytes: report.size,
-      unpackedSizeBytes: report.unpackedSize,
-    }
+    return { ...(await npmPackStage(stage, destination)), name: pkg.name, version: pkg.version }
   } finally {
     rmSync(stage, { recursive: true, force: true })
   }
 }
 
-/** rename(2), or copy when the destination is on another file system (tmpdir vs the repo). */
-function renameOrCopy(/** @type {string} */ from, /** @type {string} */ to) {
+/**
+ * The dependency ranges of a package template, with each `"from-root"` replaced by the root package.json's range (the
+ * one package-lock.json resolves and the tests run): `dependencies`, and `devDependencies` too when `devToo`.
+ * @param {Record<string, string> | undefined} ranges
+ * @param {{ dependencies?: Record<string, string>, devDependencies?: Record<string, string> }} rootPkg
+ * @param {string} templatePath named in the error
+ * @param {{ devToo?: boolean }} [options]
+ * @returns {Record<string, string>}
+ * @throws {Error} for a `"from-root"` name the root package.json does not have
+ */
+export function rangesFromRoot(ranges, rootPkg, templatePath, { devToo = false } = {}) {
+  return Object.fromEntries(
+    Object.entries(ranges ?? {}).map(([name, range]) => {
+      if (range !== 'from-root') return [name, range]
+      const fromRoot = rootPkg.dependencies?.[name] ?? (devToo ? rootPkg.devDependencies?.[name] : undefined)
+      if (!fromRoot) throw new Error(`${templatePath}: ${name} is "from-root" but not ${devToo ? 'in' : 'a dependency in'} package.json`)
+      return [name, fromRoot]
+    }),
+  )
+}
+
+/**
+ * Writes a staged package's package.json (`pkg`) and copies its README.md and CHANGELOG.md (from `packagingDir`) and
+ * the repo's LICENSE into `stage`.
+ * @param {string} stage
+ * @param {string} packagingDir
+ * @param {object} pkg
+ */
+export function stagePackageFiles(stage, packagingDir, pkg) {
+  writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
+  copyFileSync(join(packagingDir, 'README.md'), join(stage, 'README.md'))
+  copyFileSync(join(packagingDir, 'CHANGELOG.md'), join(stage, 'CHANGELOG.md'))
+  copyFileSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'))
+}
+
+/**
+ * Runs `npm pack` in a staged package folder and moves the tarball to `destination` (created if missing).
+ * `--ignore-scripts`: a staged package has none, and the user's npm config must not add any.
+ * @param {string} stage
+ * @param {string} destination
+ * @returns {Promise<{ tarball: string, files: string[], sizeBytes: number, unpackedSizeBytes: number }>}
+ * @throws {Error} when `npm pack` fails or prints no report
+ */
+export async function npmPackStage(stage, destination) {
+  mkdirSync(destination, { recursive: true })
+  const { stdout } = await promisify(execFile)('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage], {
+    cwd: stage,
+    timeout: 60_000,
+  })
+  const [report] = /** @type {{ filename: string, size: number, unpackedSize: number, files: { path: string }[] }[]} */ (JSON.parse(stdout))
+  if (!report) throw new Error(`npm pack printed no report: ${stdout}`)
+  const tarball = join(destination, report.filename)
   try {
-    renameSync(from, to)
+    renameSync(join(stage, report.filename), tarball)
   } catch {
-    copyFileSync(from, to)
+    copyFileSync(join(stage, report.filename), tarball) // another file system (tmpdir vs the repo)
   }
+  return { tarball, files: report.files.map((f) => f.path).sort(), sizeBytes: report.size, unpackedSizeBytes: report.unpackedSize }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -23,14 +23,19 @@ const desired = (generation: number | string, overrides: Record<string, string> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** A connected collector of `shop` (instance i1, fresh prefix) reconciling every 500 ms, with breaker `payments`; its errors' messages in `errors`. */
+async function reconcilingCollector() {
+  const keys = createKeySpace(freshPrefix())
+  const errors: string[] = []
+  const c = collector(keys.prefix, 'i1', { reconcileIntervalMs: 500, onError: (e) => errors.push(e.message) })
+  const b = c.breaker('payments', async () => 'ok')
+  await connected(c)
+  return { keys, errors, c, b }
+}
+
 describe('desired breaker states the SDK cannot use', () => {
   it('a per-instance desired key of the wrong type does not stop the command for every instance from applying', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const errors: string[] = []
-    const c = collector(prefix, 'i1', { reconcileIntervalMs: 500, onError: (e) => errors.push(e.message) })
-    const b = c.breaker('payments', async () => 'ok')
-    await connected(c)
+    const { keys, errors, c, b } = await reconcilingCollector()
     await redis.rpush(keys.breakerDesired('shop', 'payments', 'i1'), 'a list where a hash belongs')
     const issued = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'forceOpen', reason: 'incident', actor: 'op' }, Date.now())
     await until(() => b.appliedGeneration === issued.generation, 3000)
@@ -49,12 +54,7 @@ describe('desired breaker states the SDK cannot use', () => {
     ['a 10 MB reason', desired(5, { reason: 'x'.repeat(10 * 1024 * 1024) })],
     ['a 1 MB actor', desired(5, { actor: 'y'.repeat(1024 * 1024) })],
   ])('%s is not applied, counted, reported once; a good command after it applies', async (_name, fields) => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const errors: string[] = []
-    const c = collector(prefix, 'i1', { reconcileIntervalMs: 500, onError: (e) => errors.push(e.message) })
-    const b = c.breaker('payments', async () => 'ok')
-    await connected(c)
+    const { keys, errors, c, b } = await reconcilingCollector()
     await redis.hset(keys.breakerDesired('shop', 'payments'), fields)
     await until(() => c.stats.invalidRedisValues >= 2, 3000)
     expect(b.appliedGeneration).toBe(0)

@@ -1,5 +1,6 @@
 /** The real Redis the Vitest globalSetup started (server/testing/redisGlobalSetup.ts), for integration tests. */
 import { inject } from 'vitest'
+import type { Redis } from 'ioredis'
 
 /**
  * @returns redis://127.0.0.1:<port> of the test run's redis-server. Tests share it: namespace your keys
@@ -10,4 +11,14 @@ export function testRedisUrl(): string {
   const url = inject('redisUrl')
   if (!url) throw new Error('no redisUrl provided: run the tests with vitest (globalSetup server/testing/redisGlobalSetup.ts)')
   return url
+}
+
+/** Deletes every key under `prefix` (`<prefix>:*`, SCAN + UNLINK in batches of 1,000): a test's namespace, after it. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+    cursor = next
+    if (found.length > 0) await redis.unlink(...found)
+  } while (cursor !== '0')
 }

@@ -12,6 +12,7 @@ import type { Role } from '../../../shared/schemas'
 import { SESSION_COOKIE } from '../auth'
 import type { ServerProbe } from './serverProcess'
 import { MUTATION_HEADERS, OPERATOR_TOKEN, VIEWER_TOKEN } from './testServer'
+import { deletePrefix } from '../../testing/redis'
 
 const ENTRY = fileURLToPath(new URL('./serverProcess.ts', import.meta.url))
 const START_TIMEOUT_MS = 30_000
@@ -106,12 +107,7 @@ export async function startServerProcess(redisUrl: string, execArgv: string[] = 
         await exited
         clearTimeout(force)
       }
-      let cursor = '0'
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.prefix}:*`, 'COUNT', 1000)
-        cursor = next
-        if (found.length > 0) await redis.unlink(...found)
-      } while (cursor !== '0')
+      await deletePrefix(redis, keys.prefix)
       await redis.quit()
     },
   }

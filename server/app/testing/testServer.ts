@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { createKeySpace, type KeySpace } from '../../../shared/keys'
 import type { Role } from '../../../shared/schemas'
-import { testRedisUrl } from '../../testing/redis'
+import { deletePrefix, testRedisUrl } from '../../testing/redis'
 import { Auth, SESSION_COOKIE } from '../auth'
 import { CSRF_HEADER } from '../../../shared/vocabulary'
 import { createHttpApp } from '../http'
@@ -89,12 +89,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       hub.close()
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
-      let cursor = '0'
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.prefix}:*`, 'COUNT', 1000)
-        cursor = next
-        if (found.length > 0) await redis.unlink(...found)
-      } while (cursor !== '0')
+      await deletePrefix(redis, keys.prefix)
       await redis.quit()
     },
   }

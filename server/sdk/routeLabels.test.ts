@@ -1,11 +1,10 @@
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import type { Redis } from 'ioredis'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import express from 'express'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
+import { memoryAfterGc } from '../testing/memory'
 import { TOTAL_FIELD, createKeySpace, parseSeriesField } from '../../shared/keys'
 import { parseRequestLogEntry } from '../../shared/streamEntries'
 import { TIER_10S, TIER_1H, TIER_1M, bucketStart } from '../../shared/timeBuckets'
@@ -26,16 +25,6 @@ async function serving(app: express.Express, fn: (base: string) => Promise<void>
   } finally {
     await new Promise((r) => server.close(r))
   }
-}
-
-/** JS heap plus ArrayBuffer backing stores after a forced GC (as in simulatedClock.test.ts). */
-function memoryAfterGc(): number {
-  setFlagsFromString('--expose-gc')
-  const gc = runInNewContext('gc') as () => void
-  gc()
-  gc()
-  const m = process.memoryUsage()
-  return m.heapUsed + m.arrayBuffers
 }
 
 /** A stream entry's flat `[field, value, …]` list as a record. */

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
+import { memoryAfterGc } from '../testing/memory'
 import { parseHeartbeat } from '../../shared/heartbeat'
 import { TOTAL_FIELD, cacheField, createKeySpace } from '../../shared/keys'
 import { BreakerInstanceReport } from '../../shared/schemas'
@@ -15,16 +14,6 @@ useTestRedis((r) => (redis = r))
 
 const HOUR = 3_600_000
 const ROUTES = ['/a', '/b/:id', '/c']
-
-/** JS heap plus ArrayBuffer backing stores after a forced GC (vitest workers run without --expose-gc). */
-function memoryAfterGc(): number {
-  setFlagsFromString('--expose-gc')
-  const gc = runInNewContext('gc') as () => void
-  gc()
-  gc()
-  const m = process.memoryUsage()
-  return m.heapUsed + m.arrayBuffers
-}
 
 /** Reads the writer's bucket count (not public API: the test checks the SDK's own memory bound). */
 function bucketCountOf(c: object): number {

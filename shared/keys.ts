@@ -69,6 +69,14 @@
  * - `P:{svc}:flushseq:<ownTag>`                  STRING last flush-effects batch sequence applied by one process
  *                                                        (instance + boot id), so a resent batch has no effect
  *                                                        (docs/decisions/015); expires 24 h after its last write
+ * - `P:{svc}:counters`                             HASH  fleet counters that only go up, for Prometheus: request
+ *                                                        series (count, µs sum, duration buckets), breaker call
+ *                                                        outcomes, cache events (shared/fleetCounters.ts); HINCRBY
+ *                                                        exactly once with the flush effects; at most
+ *                                                        `MAX_COUNTER_FIELDS` fields; expires 35 d after its last
+ *                                                        write
+ * - `P:metrics:exporter`                           STRING the dashboard server that exports the fleet metrics
+ *                                                        (a lease, `PX`; server/app/fleetMetrics.ts)
  * - `P:{svc}:audit`                                STREAM operator actions on the service (breaker commands,
  *                                                        cache invalidations): who, when, what, why; kept
  *                                                        `FUSEBOX_AUDIT_RETENTION_DAYS` (default 90 d, XTRIM
@@ -154,6 +162,10 @@ export interface KeySpace {
   events(service: string): string
   /** Last flush-effects batch applied by process `ownTag` (`<instance>#<boot id>`), docs/decisions/015. */
   flushSequence(service: string, ownTag: string): string
+  /** Monotonic fleet counters of a service for Prometheus (shared/fleetCounters.ts). */
+  counters(service: string): string
+  /** Lease naming the dashboard server that exports the fleet metrics (server/app/fleetMetrics.ts). */
+  metricsExporter(): string
   /** A service's audit stream `P:{svc}:audit`, or the global `P:audit` (service-less actions) without `service`. */
   audit(service?: string): string
   /** `P:session:<sessionKeyId>`: the key id is the SHA-256 hex of the cookie value (server/app/auth.ts). */
@@ -189,6 +201,8 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     controlChannel: (service) => `${svc(service)}:control`,
     events: (service) => `${svc(service)}:events`,
     flushSequence: (service, ownTag) => `${svc(service)}:flushseq:${ownTag}`,
+    counters: (service) => `${svc(service)}:counters`,
+    metricsExporter: () => `${prefix}:metrics:exporter`,
     audit: (service) => (service === undefined ? `${prefix}:audit` : `${svc(service)}:audit`),
     session: (sessionKeyId) => `${prefix}:session:${sessionKeyId}`,
     tokenSessions: (tokenId) => `${prefix}:tokensessions:${tokenId}`,

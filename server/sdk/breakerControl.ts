@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis'
 import CircuitBreaker from 'opossum'
 import { z } from 'zod'
+import type { BreakerOutcome } from '../../shared/fleetCounters'
 import type { KeySpace } from '../../shared/keys'
 import { ControlNudge, DesiredBreakerState, Name } from '../../shared/schemas'
 import type { EventRecord } from '../../shared/streamEntries'
@@ -43,6 +44,8 @@ export interface BreakerControlDeps {
   onEvent: (event: EventRecord) => void
   /** Asks for a flush now (a command was applied: report its generation without waiting for the next tick). */
   requestFlush: () => void
+  /** Counts one call's outcome into the fleet counters (counterTotals.ts). Must not throw. */
+  countOutcome: (breaker: string, outcome: BreakerOutcome) => void
   /** Receives every failure with where it happened (`subscriber`, `subscribe`, `control`, `reconcile`). */
   reportError: (error: unknown, where: string) => void
 }
@@ -61,6 +64,17 @@ const StoredDesiredState = DesiredBreakerState.extend({
   reason: z.string().max(500),
   target: z.union([z.literal('*'), Name]).default('*'),
 })
+
+/**
+ * Counts every call of `opossum` by outcome, disjointly, from opossum 9's own events: `success` (also a failure its
+ * `errorFilter` let pass), `failure` (not a timeout; a full semaphore included), `timeout` (opossum's `ETIMEDOUT`
+ * failure), `reject` (short-circuited while OPEN). So the four add up to the calls made.
+ */
+function countOutcomes(opossum: CircuitBreaker<never, unknown> | CircuitBreaker<unknown[], unknown>, name: string, count: BreakerControlDeps['countOutcome']): void {
+  opossum.on('success', () => count(name, 'success'))
+  opossum.on('failure', (err: unknown) => count(name, (err as { code?: unknown } | null)?.code === 'ETIMEDOUT' ? 'timeout' : 'failure'))
+  opossum.on('reject', () => count(name, 'reject'))
+}
 
 /** True when `e` is Redis' reply to a command on a key holding another type. */
 const isWrongType = (e: unknown) => e instanceof Error && e.message.startsWith('WRONGTYPE')
@@ -117,6 +131,7 @@ export class BreakerControl {
     if (this.breakers.has(name)) throw new Error(`a breaker named ${name} is already registered`)
     const b = new FuseboxBreaker(opossum, { instance: this.deps.instance, onEvent: (e) => this.onBreakerEvent(e), now: this.deps.clock })
     this.breakers.set(name, b as unknown as FuseboxBreaker<never[], unknown>)
+    countOutcomes(opossum, name, this.deps.countOutcome)
     // Start-up reconcile: the first fire() waits for it (bounded) so an instance restarted under force-open is forced
     // before its first call.
     const redis = this.deps.redis

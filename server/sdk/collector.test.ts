@@ -157,7 +157,7 @@ describe('collector stats', () => {
     for (let i = 0; i < 101; i++) c.recordCacheEvent(`cache${i}`, 'hits', 2)
     expect(c.stats.droppedCacheEvents).toBe(2) // the 101st cache of one flush interval: dropped and counted
     expect(Object.keys(JSON.parse(JSON.stringify(c.stats))).sort()).toEqual([
-      'commandsApplied', 'droppedBuckets', 'droppedCacheEvents', 'droppedCoverageMarks', 'droppedEvents', 'droppedInvalidRequests', 'droppedLateRequests', 'droppedRequestLogEntries', 'duplicateFlushBatches',
+      'commandsApplied', 'droppedBuckets', 'droppedCacheEvents', 'droppedCounterIncrements', 'droppedCoverageMarks', 'droppedEvents', 'droppedInvalidRequests', 'droppedLateRequests', 'droppedRequestLogEntries', 'duplicateFlushBatches',
       'failedFlushCommands', 'flushErrors', 'flushes', 'invalidRedisValues', 'lastFlushDurationMs', 'overflowedRequests', 'overflowedRequests1h', 'overflowedRequests1m', 'sampledOutRequestLogEntries',
       'sanitizedLabels', 'skippedFlushes', 'uncacheableCacheKeys',
     ])

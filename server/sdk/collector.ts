@@ -174,6 +174,7 @@ export class Collector {
       stats,
       onEvent: (e) => this.pipeline.addEvent(e),
       requestFlush: () => void this.flush(),
+      countOutcome: (breaker, outcome) => this.pipeline.counters.countBreakerOutcome(breaker, outcome),
       reportError,
     })
     this.health = new ProcessHealth({
@@ -220,6 +221,7 @@ export class Collector {
       const nowMs = this.clock()
       const method = normalizeMethod(r.method)
       this.requests.record(method, r.route, r.status, r.durationMs, isError, nowMs)
+      this.pipeline.counters.recordRequest(method, r.route, r.status, r.urlScheme ?? 'http', isError, r.errorType, Math.round(r.durationMs * 1000))
       this.requestLog.offer(r, method, isError, nowMs)
     } catch (e) {
       this.reportError(e, 'recordRequest')

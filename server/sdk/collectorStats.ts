@@ -63,6 +63,12 @@ export interface CollectorStats {
   uncacheableCacheKeys: number
   /** Cache events ignored because more than 100 distinct caches were counted in one flush interval. */
   droppedCacheEvents: number
+  /**
+   * Fleet counter field increments (shared/fleetCounters.ts; one per field and flush) dropped: breaker/cache fields beyond 1,000 per flush interval
+   * (counterTotals.ts), or refused by Redis (the service's counters hash full for non-request fields, WRONGTYPE …).
+   * Requests are never dropped there: beyond the caps they count under route `(overflow)`.
+   */
+  droppedCounterIncrements: number
   /** Request-log entries dropped: more than 1000 waiting while Redis was away. */
   droppedRequestLogEntries: number
   /** Slow or failed requests left out of the request log by sampling (beyond `requestLogPerFlush` per flush). */
@@ -98,6 +104,7 @@ export function createCollectorStats(): CollectorStats {
     droppedInvalidRequests: 0,
     uncacheableCacheKeys: 0,
     droppedCacheEvents: 0,
+    droppedCounterIncrements: 0,
     droppedRequestLogEntries: 0,
     sampledOutRequestLogEntries: 0,
     commandsApplied: 0,

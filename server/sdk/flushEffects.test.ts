@@ -20,7 +20,7 @@ const NOW = Date.now()
 function setUp() {
   const prefix = freshPrefix()
   const keys = createKeySpace(prefix)
-  const stats = { droppedEvents: 0, droppedCacheEvents: 0, droppedRequestLogEntries: 0, failedFlushCommands: 0, duplicateFlushBatches: 0 }
+  const stats = { droppedEvents: 0, droppedCacheEvents: 0, droppedRequestLogEntries: 0, failedFlushCommands: 0, duplicateFlushBatches: 0, droppedCounterIncrements: 0 }
   const errors: string[] = []
   const effects = new FlushEffects({ keys, service: 'shop', ownTag: OWN_TAG, stats, reportError: (e) => void errors.push(String(e)) })
   return { keys, stats, errors, effects }

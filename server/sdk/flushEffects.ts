@@ -1,6 +1,7 @@
 /**
- * The flush's non-idempotent effects — breaker events and request-log entries (XADD) and cache counters (HINCRBY) —
- * applied exactly once however often a flush is sent (docs/decisions/015).
+ * The flush's non-idempotent effects — breaker events and request-log entries (XADD), cache counters and the fleet
+ * counters for Prometheus (HINCRBY; shared/fleetCounters.ts, docs/decisions/026) — applied exactly once however often
+ * a flush is sent (docs/decisions/015).
  *
  * What the collector gathered between flushes is sealed into a numbered batch (`seq`, 1, 2, … per process) the first
  * time a flush carries it, and from then on it is only ever resent byte for byte, never merged with newer data. Every
@@ -27,7 +28,9 @@ import { cacheField, type KeySpace } from '../../shared/keys'
 import { eventFields, requestLogFields, type EventRecord, type RequestLogEntry } from '../../shared/streamEntries'
 import { TIERS, bucketExpiresAt, bucketStart } from '../../shared/timeBuckets'
 import { CACHE_EVENT_KINDS, STREAM_CAPS, type CacheEventKind } from '../../shared/vocabulary'
+import { COUNTERS_OVERFLOW_ROUTE, COUNTERS_TTL_MS, MAX_COUNTER_FIELDS } from '../../shared/fleetCounters'
 import type { CollectorStats } from './collectorStats'
+import { CounterTotals } from './counterTotals'
 
 /** Breaker events kept unsealed between flushes at most; beyond it the oldest are dropped and counted. */
 export const MAX_PENDING_EVENTS = 1000
@@ -39,22 +42,28 @@ export const MAX_IN_DOUBT_BATCHES = 4
 export const FLUSH_SEQUENCE_TTL_MS = 24 * 3_600_000
 
 /**
- * KEYS[1] sequence guard, KEYS[2] events stream, KEYS[3] request-log stream, KEYS[4] caches set, then for each batch
- * one cache bucket hash per tier (KEYS[4 + (b-1)·tiers + t]).
- * ARGV[1] guard TTL (ms), ARGV[2] events MAXLEN, ARGV[3] request-log MAXLEN, ARGV[4] batches, ARGV[5] tiers; then
- * each batch, ascending `seq`: <seq> <length of the rest of the block> <events> <log entries> <cache names>
- * <cache counters> <PEXPIREAT of each tier's bucket (epoch ms)>, each event as <n> and n field/value strings, each
- * log entry the same, the cache names, and (field, increment) pairs applied to every tier's bucket.
- * Returns, per batch, { status, refused events, refused log entries, refused cache commands }, then the last error
- * text ('' when none); status 1 applied, 0 duplicate (nothing done).
+ * KEYS[1] sequence guard, KEYS[2] events stream, KEYS[3] request-log stream, KEYS[4] caches set, KEYS[5] the fleet
+ * counters hash (shared/fleetCounters.ts), then for each batch one cache bucket hash per tier
+ * (KEYS[5 + (b-1)·tiers + t]).
+ * ARGV[1] guard TTL (ms), ARGV[2] events MAXLEN, ARGV[3] request-log MAXLEN, ARGV[4] batches, ARGV[5] tiers,
+ * ARGV[6] most counter fields, ARGV[7] counters TTL (ms), ARGV[8] the overflow route; then each batch, ascending
+ * `seq`: <seq> <length of the rest of the block> <events> <log entries> <cache names> <cache counters>
+ * <fleet counters> <PEXPIREAT of each tier's bucket (epoch ms)>, each event as <n> and n field/value strings, each
+ * log entry the same, the cache names, (field, increment) pairs applied to every tier's cache bucket, and (field,
+ * increment) pairs added to the fleet counters. A fleet counter field that would grow the hash beyond ARGV[6]: a
+ * request series' part is added to its method's `(overflow)` series instead, any other is refused (one per field).
+ * Returns, per batch, { status, refused events, refused log entries, refused cache commands, refused fleet counter
+ * increments }, then the last error text ('' when none); status 1 applied, 0 duplicate (nothing done).
  */
 export const FLUSH_EFFECTS_LUA = `
 local ttl, eventsCap, logCap = ARGV[1], ARGV[2], ARGV[3]
 local batches, tiers = tonumber(ARGV[4]), tonumber(ARGV[5])
+local maxFields, countersTtl, overflowRoute = tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local last = tonumber(redis.call('GET', KEYS[1]) or '') or 0
 local out = {}
 local lastError = ''
-local i = 6
+local fields = nil
+local i = 9
 local newest = nil
 for _ = 1, batches do
   newest = ARGV[i]
@@ -69,17 +78,18 @@ local function refusedBy(r)
   end
   return false
 end
-i = 6
+i = 9
 for b = 1, batches do
   local seq, len = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   local blockEnd = i + 2 + len
-  local refused = {0, 0, 0}
+  local refused = {0, 0, 0, 0}
   if seq <= last then
     out[#out + 1] = 0
   else
     out[#out + 1] = 1
     local events, logEntries, names, counters = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-    local expiries = i + 6
+    local totals = tonumber(ARGV[i + 6])
+    local expiries = i + 7
     local j = expiries + tiers
     local function entries(key, cap, n, part)
       for _ = 1, n do
@@ -97,17 +107,40 @@ for b = 1, batches do
     end
     if counters > 0 then
       for t = 1, tiers do
-        local key = KEYS[4 + (b - 1) * tiers + t]
+        local key = KEYS[5 + (b - 1) * tiers + t]
         for c = 0, counters - 1 do
           if refusedBy(redis.pcall('HINCRBY', key, ARGV[j + 2 * c], ARGV[j + 2 * c + 1])) then refused[3] = refused[3] + 1 end
         end
         if refusedBy(redis.pcall('PEXPIREAT', key, ARGV[expiries + t - 1])) then refused[3] = refused[3] + 1 end
       end
+      j = j + 2 * counters
+    end
+    if totals > 0 then
+      if fields == nil then
+        local n = redis.pcall('HLEN', KEYS[5])
+        fields = type(n) == 'number' and n or 0
+      end
+      for c = 0, totals - 1 do
+        local field, incr = ARGV[j + 2 * c], ARGV[j + 2 * c + 1]
+        if fields >= maxFields and redis.pcall('HEXISTS', KEYS[5], field) == 0 then
+          local method, part = string.match(field, '^r\t([^\t]*)\t.*\t([^\t]*)$')
+          if method then field = 'r\t' .. method .. '\t' .. overflowRoute .. '\t\t\t\t' .. part else field = nil end
+        end
+        if field == nil then
+          refused[4] = refused[4] + 1
+        else
+          local r = redis.pcall('HINCRBY', KEYS[5], field, incr)
+          if refusedBy(r) then refused[4] = refused[4] + 1
+          elseif r == tonumber(incr) then fields = fields + 1 end
+        end
+      end
+      refusedBy(redis.pcall('PEXPIRE', KEYS[5], countersTtl))
     end
   end
   out[#out + 1] = refused[1]
   out[#out + 1] = refused[2]
   out[#out + 1] = refused[3]
+  out[#out + 1] = refused[4]
   i = blockEnd
 end
 out[#out + 1] = lastError
@@ -155,7 +188,12 @@ export interface FlushEffectsDeps {
   /** Counters it keeps. */
   stats: Pick<
     CollectorStats,
-    'droppedEvents' | 'droppedCacheEvents' | 'droppedRequestLogEntries' | 'failedFlushCommands' | 'duplicateFlushBatches'
+    | 'droppedEvents'
+    | 'droppedCacheEvents'
+    | 'droppedRequestLogEntries'
+    | 'failedFlushCommands'
+    | 'duplicateFlushBatches'
+    | 'droppedCounterIncrements'
   >
   /** Receives a part Redis refused (WRONGTYPE …), where `flush`. */
   reportError: (error: unknown, where: string) => void
@@ -168,6 +206,8 @@ export class FlushEffects {
   private cacheCounts = new Map<string, number[]>()
   private readonly inDoubt: EffectsBatch[] = []
   private nextSeq = 1
+  /** Fleet counters gathered since the last seal (requests, breaker outcomes, cache events: counterTotals.ts). */
+  readonly counters = new CounterTotals()
 
   constructor(private readonly deps: FlushEffectsDeps) {}
 
@@ -192,12 +232,15 @@ export class FlushEffects {
       this.cacheCounts.set(cache, counts)
     }
     const i = CACHE_EVENT_KINDS.indexOf(kind)
-    if (i >= 0) counts[i] = (counts[i] ?? 0) + n
+    if (i >= 0) {
+      counts[i] = (counts[i] ?? 0) + n
+      this.counters.countCacheEvent(cache, kind, n)
+    }
   }
 
   /** True while some effect is unsealed or in doubt (the collector's close keeps flushing while Redis answers). */
   get pending(): boolean {
-    return this.inDoubt.length > 0 || this.pendingEvents.length > 0 || this.cacheCounts.size > 0
+    return this.inDoubt.length > 0 || this.pendingEvents.length > 0 || this.cacheCounts.size > 0 || !this.counters.isEmpty
   }
 
   /** Batches sent and not yet known applied. */
@@ -224,8 +267,17 @@ export class FlushEffects {
     if (this.inDoubt.length === 0) return () => {}
     const { keys: k, service } = this.deps
     const sent = [...this.inDoubt]
-    const keys = [k.flushSequence(service, this.deps.ownTag), k.events(service), k.requestLog(service), k.caches(service)]
-    const args = [String(FLUSH_SEQUENCE_TTL_MS), String(STREAM_CAPS.events), String(STREAM_CAPS.requestLog), String(sent.length), String(TIERS.length)]
+    const keys = [k.flushSequence(service, this.deps.ownTag), k.events(service), k.requestLog(service), k.caches(service), k.counters(service)]
+    const args = [
+      String(FLUSH_SEQUENCE_TTL_MS),
+      String(STREAM_CAPS.events),
+      String(STREAM_CAPS.requestLog),
+      String(sent.length),
+      String(TIERS.length),
+      String(MAX_COUNTER_FIELDS),
+      String(COUNTERS_TTL_MS),
+      COUNTERS_OVERFLOW_ROUTE,
+    ]
     for (const b of sent) {
       keys.push(...b.cacheKeys)
       for (const a of b.block) args.push(a)
@@ -235,7 +287,7 @@ export class FlushEffects {
     return (results) => {
       const reply = answered(results, at) ? results?.[at]?.[1] : undefined
       if (!Array.isArray(reply)) return
-      sent.forEach((b, j) => this.settleBatch(b, reply.slice(4 * j, 4 * j + 4), reply[reply.length - 1]))
+      sent.forEach((b, j) => this.settleBatch(b, reply.slice(5 * j, 5 * j + 5), reply[reply.length - 1]))
     }
   }
 
@@ -243,9 +295,15 @@ export class FlushEffects {
   private seal(nowMs: number, requestLog: RequestLogEntry[]): void {
     const events = this.pendingEvents
     const counts = this.cacheCounts
-    if (events.length === 0 && counts.size === 0 && requestLog.length === 0) return
+    const dropped = this.counters.droppedIncrements
+    if (dropped > 0) {
+      this.deps.stats.droppedCounterIncrements += dropped
+      this.counters.droppedIncrements = 0
+    }
+    if (events.length === 0 && counts.size === 0 && requestLog.length === 0 && this.counters.isEmpty) return
     this.pendingEvents = []
     this.cacheCounts = new Map()
+    const totals = this.counters.take()
     const { keys: k, service } = this.deps
     const seq = this.nextSeq++
     const cacheKeys: string[] = []
@@ -263,7 +321,14 @@ export class FlushEffects {
       })
     }
     const names = counters.length > 0 ? [...counts.keys()] : []
-    const rest: string[] = [String(events.length), String(requestLog.length), String(names.length), String(counters.length / 2), ...expiries]
+    const rest: string[] = [
+      String(events.length),
+      String(requestLog.length),
+      String(names.length),
+      String(counters.length / 2),
+      String(totals.length / 2),
+      ...expiries,
+    ]
     for (const e of events) {
       const f = eventFields(e)
       rest.push(String(f.length), ...f)
@@ -273,11 +338,12 @@ export class FlushEffects {
       rest.push(String(f.length), ...f)
     }
     rest.push(...names, ...counters)
+    for (const t of totals) rest.push(t)
     this.inDoubt.push({ seq, cacheKeys, block: [String(seq), String(rest.length), ...rest] })
   }
 
   /**
-   * Applies one batch's answer (`[status, refused events, refused log, refused cache]`): 0 or 1 takes it out of doubt
+   * Applies one batch's answer (`[status, refused events, refused log, refused cache, refused counter increments]`): 0 or 1 takes it out of doubt
    * (if still in), 0 is counted as a duplicate copy whichever flush carried it, and 1 — given once per batch —
    * reports what Redis refused.
    */
@@ -294,14 +360,16 @@ export class FlushEffects {
     const refusedEvents = Number(answer[1]) || 0
     const refusedLog = Number(answer[2]) || 0
     const refusedCache = Number(answer[3]) || 0
-    if (refusedEvents + refusedLog + refusedCache === 0) return
+    const refusedCounters = Number(answer[4]) || 0
+    stats.droppedCounterIncrements += refusedCounters
+    if (refusedEvents + refusedLog + refusedCache + refusedCounters === 0) return
     stats.droppedEvents += refusedEvents
     stats.droppedRequestLogEntries += refusedLog
     stats.failedFlushCommands += refusedEvents + refusedLog + refusedCache
     this.deps.reportError(
       new Error(
         `flush effects of batch ${b.seq}: Redis refused ${refusedEvents} event(s), ${refusedLog} request-log entr(ies), ` +
-          `${refusedCache} cache command(s): ${String(lastError)}`,
+          `${refusedCache} cache command(s), ${refusedCounters} fleet counter increment(s): ${String(lastError)}`,
       ),
       'flush',
     )

@@ -18,6 +18,7 @@ import type { Clock } from '../../shared/timeBuckets'
 import type { CacheEventKind } from '../../shared/vocabulary'
 import type { FuseboxBreaker } from './breaker'
 import type { CollectorStats } from './collectorStats'
+import type { CounterTotals } from './counterTotals'
 import { FlushEffects, allAnswered, isReplyError, type PipelineResults } from './flushEffects'
 import type { RequestLogSampler } from './requestLogSampler'
 import type { RequestMetrics } from './requestMetrics'
@@ -72,6 +73,7 @@ export interface FlushPipelineDeps {
     | 'droppedEvents'
     | 'droppedCacheEvents'
     | 'droppedRequestLogEntries'
+    | 'droppedCounterIncrements'
     | 'skippedFlushes'
     | 'failedFlushCommands'
     | 'duplicateFlushBatches'
@@ -114,6 +116,11 @@ export class FlushPipeline {
   /** Counts `n` cache events of `kind` for cache `cache` until the next flush (bounded: flushEffects.ts MAX_PENDING_CACHES). */
   countCacheEvent(cache: string, kind: CacheEventKind, n: number): void {
     this.effects.countCacheEvent(cache, kind, n)
+  }
+
+  /** The fleet counters the next flush adds to the service's (counterTotals.ts; the collector records requests into it). */
+  get counters(): CounterTotals {
+    return this.effects.counters
   }
 
   /** True while events, cache counts or batches of them wait for Redis (the collector's close flushes them). */

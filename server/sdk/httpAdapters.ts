@@ -64,6 +64,16 @@ function errorTypeOf(error: unknown): string {
 }
 
 /** The resolver `routeOf` uses when none is handed (its cache is weak: nothing is kept for discarded apps). */
+/**
+ * OpenTelemetry `url.scheme` of a request: Express's `req.protocol` when present (it follows the app's `trust proxy`
+ * setting for `X-Forwarded-Proto`), else `https` on a TLS socket, else `http`.
+ */
+function schemeOf(req: IncomingMessage): 'http' | 'https' {
+  const protocol = (req as IncomingMessage & { protocol?: unknown }).protocol
+  if (protocol === 'https' || protocol === 'http') return protocol
+  return (req.socket as { encrypted?: unknown } | undefined)?.encrypted === true ? 'https' : 'http'
+}
+
 const DEFAULT_ROUTES = new ExpressRoutes()
 
 /**
@@ -116,6 +126,7 @@ export class HttpAdapters {
             route: routeOf(req, options, routes, baseAtRoute()),
             status,
             durationMs,
+            urlScheme: schemeOf(req),
             ...(typeof errorType === 'string' ? { error: true, errorType } : {}),
           })
         } catch (e) {
@@ -149,6 +160,7 @@ export class HttpAdapters {
             route: request.routeOptions?.url || UNMATCHED_ROUTE,
             status: reply.statusCode,
             durationMs: reply.elapsedTime,
+            urlScheme: (request as { protocol?: unknown }).protocol === 'https' ? 'https' : 'http',
             ...(errorType === undefined ? {} : { error: true, errorType }),
           })
         } catch (e) {

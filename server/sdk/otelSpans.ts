@@ -56,6 +56,7 @@ export function requestFromSpan(span: EndedSpanLike): FinishedRequest | null {
   const route = attribute(attrs, 'http.route')
   const status = attribute(attrs, 'http.response.status_code', 'http.status_code')
   const errorType = attribute(attrs, 'error.type')
+  const scheme = attribute(attrs, 'url.scheme', 'http.scheme')
   const d = span.duration
   const durationMs = Array.isArray(d) ? Number(d[0]) * 1000 + Number(d[1]) / 1e6 : Number.NaN
   return {
@@ -65,6 +66,7 @@ export function requestFromSpan(span: EndedSpanLike): FinishedRequest | null {
     durationMs,
     error: span.status?.code === SPAN_STATUS_ERROR,
     ...(typeof errorType === 'string' && errorType !== '' ? { errorType } : {}),
+    ...(scheme === 'https' || scheme === 'http' ? { urlScheme: scheme } : {}),
   }
 }
 

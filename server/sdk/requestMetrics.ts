@@ -105,6 +105,8 @@ export interface FinishedRequest {
   error?: boolean
   /** OpenTelemetry `error.type` of a failure (exception class or code); default: the status code. */
   errorType?: string
+  /** OpenTelemetry `url.scheme`: `https` or `http` (default `http`; anything else reads as absent). */
+  urlScheme?: 'http' | 'https'
 }
 
 /** Longest `errorType` kept; a longer one is cut (it only labels a request-log entry). */
@@ -176,6 +178,7 @@ export function checkedRequest(r: unknown, counts?: Pick<CollectorStats, 'saniti
     durationMs,
     ...(x.error === true ? { error: true } : {}),
     ...(errorType === undefined ? {} : { errorType }),
+    ...(x.urlScheme === 'https' || x.urlScheme === 'http' ? { urlScheme: x.urlScheme } : {}),
   }
 }
 

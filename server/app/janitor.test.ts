@@ -108,9 +108,10 @@ describe('the janitor', () => {
     await live(prefix, 'gone', 'gone-1', T0)
     await live(prefix, 'kept', 'kept-1', T0)
     const serviceKeys = (svc: string) => [
-      keys.instances(svc), keys.breakers(svc), keys.caches(svc), keys.breakerState(svc, 'payments'), keys.events(svc),
+      keys.instances(svc), keys.breakers(svc), keys.caches(svc), keys.breakerState(svc, 'payments'), keys.events(svc), keys.counters(svc),
     ]
-    expect(await existing(serviceKeys('gone'))).toBeGreaterThanOrEqual(4)
+    expect(await existing(serviceKeys('gone'))).toBeGreaterThanOrEqual(5)
+    expect(await redis.exists(keys.counters('gone'))).toBe(1)
 
     // 29 days on: nobody is alive, but the 1 h tier still holds its totals — listed, history readable.
     const early = await j.at(T0 + 29 * DAY)

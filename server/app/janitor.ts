@@ -153,7 +153,7 @@ return redis.call('SREM', KEYS[4], ARGV[1])
 
 /**
  * Deletes a service's keys when it has no instance, exactly the breakers read, no audit entry left and no retained
- * totals bucket. KEYS: instances, breakers, caches, events, request log, audit, then state/desired/generation per
+ * totals bucket. KEYS: instances, breakers, caches, events, request log, audit, fleet counters, then state/desired/generation per
  * breaker, then the totals buckets of every tier's retention window. ARGV: number of breakers, their names.
  * Returns 1 when deleted.
  */
@@ -165,7 +165,7 @@ if redis.call('SCARD', KEYS[2]) ~= nb then return 0 end
 for i = 1, nb do
   if redis.call('SISMEMBER', KEYS[2], ARGV[1 + i]) == 0 then return 0 end
 end
-local first = 7 + 3 * nb
+local first = 8 + 3 * nb
 for i = first, #KEYS, ${EXISTS_CHUNK} do
   if redis.call('EXISTS', unpack(KEYS, i, math.min(i + ${EXISTS_CHUNK} - 1, #KEYS))) > 0 then return 0 end
 end
@@ -419,6 +419,7 @@ export class Janitor {
       keys.events(service),
       keys.requestLog(service),
       keys.audit(service),
+      keys.counters(service),
       ...breakers.flatMap((b) => [keys.breakerState(service, b), keys.breakerDesired(service, b), keys.breakerGeneration(service, b)]),
     ]
     const deleted = await redis.eval(PRUNE_SERVICE_LUA, serviceKeys.length + totals.length, ...serviceKeys, ...totals, breakers.length, ...breakers)

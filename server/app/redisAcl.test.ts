@@ -32,7 +32,7 @@ export function collectorAclRules(prefix: string): string[] {
     'resetkeys',
     'resetchannels',
     `~${prefix}:services`,
-    ...['req:*', 'tot:*', 'cov:*', 'requests', 'events', 'caches', 'cachestats:*', 'cache:*', 'instances', 'instance:*', 'breakers', 'breaker:*:state', 'flushseq:*'].map(
+    ...['req:*', 'tot:*', 'cov:*', 'requests', 'events', 'caches', 'cachestats:*', 'cache:*', 'instances', 'instance:*', 'breakers', 'breaker:*:state', 'flushseq:*', 'counters'].map(
       (k) => `~${svc}:${k}`,
     ),
     `%R~${svc}:breaker:*:desired`,

@@ -220,8 +220,15 @@ export class Collector {
       const isError = r.error === true || r.status >= 500
       const nowMs = this.clock()
       const method = normalizeMethod(r.method)
-      this.requests.record(method, r.route, r.status, r.durationMs, isError, nowMs)
-      this.pipeline.counters.recordRequest(method, r.route, r.status, r.urlScheme ?? 'http', isError, r.errorType, Math.round(r.durationMs * 1000))
+      const agg = this.requests.record(method, r.route, r.status, r.durationMs, isError, nowMs)
+      // Fleet counters (counterTotals.ts): the series aggregate keeps its route's counters while they are current.
+      const counters = this.pipeline.counters
+      let slot = agg.counterSlot
+      if (slot === null || !counters.isCurrent(slot) || agg.route !== r.route) {
+        slot = counters.routeCounters(method, r.route)
+        if (agg.route === r.route) agg.counterSlot = slot
+      }
+      counters.recordAt(slot, r.status, r.urlScheme ?? 'http', isError, r.errorType, Math.round(r.durationMs * 1000))
       this.requestLog.offer(r, method, isError, nowMs)
     } catch (e) {
       this.reportError(e, 'recordRequest')

@@ -6,7 +6,8 @@
  * docs/decisions/015) — so the Redis counters only ever go up, whatever happens to this process.
  *
  * Hot path: `recordRequest` is three Map lookups (method → route → status key) and a short loop over 14 bounds; no
- * string is built for a series already seen since the last flush. Bounded: at most `MAX_PENDING_COUNTER_SERIES`
+ * string is built for a series already seen since the last flush. The collector keeps the route's `RouteCounters`
+ * on its 10 s series aggregate (`routeCounters` once, then `recordAt` while `isCurrent`), which leaves one lookup. Bounded: at most `MAX_PENDING_COUNTER_SERIES`
  * request series and `MAX_PENDING_COUNTER_FIELDS` other fields between flushes; requests of further series count under
  * route `(overflow)` (never lost), further breaker/cache fields are dropped and counted.
  */
@@ -46,9 +47,15 @@ export type UrlScheme = 'http' | 'https'
  * The series of one method and route: keyed by a number (status code, scheme, failed or not) when the error type is
  * the default one, by the host's error type then that number otherwise — so the usual request builds no string.
  */
-class RouteCounters {
+export class RouteCounters {
   readonly byKey = new Map<number, RequestCounter>()
   byErrorType: Map<string, Map<number, RequestCounter>> | null = null
+  constructor(
+    readonly method: string,
+    readonly route: string,
+    /** The `CounterTotals` generation it belongs to: once `take()` has drained it, it is no longer current. */
+    readonly generation: number,
+  ) {}
 }
 
 /** `error.type` of a failure with no type of its own: its status code (OTel semconv for HTTP servers), else `_OTHER`. */
@@ -59,6 +66,7 @@ function defaultErrorType(status: number): string {
 /** See the module comment. */
 export class CounterTotals {
   private requests = new Map<string, Map<string, RouteCounters>>()
+  private generation = 0
   private series = 0
   private others = new Map<string, number>()
   /** Breaker and cache field increments (calls of `add`) dropped because `MAX_PENDING_COUNTER_FIELDS` was reached. */
@@ -71,6 +79,11 @@ export class CounterTotals {
    * in whole µs ≥ 0.
    */
   recordRequest(method: string, route: string, status: number, scheme: UrlScheme, failed: boolean, errorType: string | undefined, us: number): void {
+    this.recordAt(this.routeCounters(method, route), status, scheme, failed, errorType, us)
+  }
+
+  /** The counters of one method and route since the last `take()` (created when new). */
+  routeCounters(method: string, route: string): RouteCounters {
     let byRoute = this.requests.get(method)
     if (byRoute === undefined) {
       byRoute = new Map()
@@ -78,9 +91,31 @@ export class CounterTotals {
     }
     let rc = byRoute.get(route)
     if (rc === undefined) {
-      rc = new RouteCounters()
+      // Full: a new route is not even indexed (bounded memory whatever the host sends); it counts as (overflow).
+      if (this.series >= MAX_PENDING_COUNTER_SERIES) return this.overflowRoute(byRoute, method)
+      rc = new RouteCounters(method, route, this.generation)
       byRoute.set(route, rc)
     }
+    return rc
+  }
+
+  private overflowRoute(byRoute: Map<string, RouteCounters>, method: string): RouteCounters {
+    let rc = byRoute.get(COUNTERS_OVERFLOW_ROUTE)
+    if (rc === undefined) {
+      rc = new RouteCounters(method, COUNTERS_OVERFLOW_ROUTE, this.generation)
+      byRoute.set(COUNTERS_OVERFLOW_ROUTE, rc)
+    }
+    return rc
+  }
+
+  /** True while `rc` (from `routeCounters`) has not been drained by `take()`: `recordAt` may count into it. */
+  isCurrent(rc: RouteCounters): boolean {
+    return rc.generation === this.generation
+  }
+
+  /** `recordRequest` into the method and route of `rc`, which must be current (`isCurrent`). */
+  recordAt(rc: RouteCounters, status: number, scheme: UrlScheme, failed: boolean, errorType: string | undefined, us: number): void {
+    const { method, route } = rc
     const key = status * 4 + (scheme === 'https' ? 1 : 0) + (failed ? 2 : 0)
     let byKey = rc.byKey
     if (failed && errorType !== undefined) {
@@ -134,6 +169,7 @@ export class CounterTotals {
     }
     for (const [field, n] of this.others) out.push(field, String(n))
     this.requests = new Map()
+    this.generation++
     this.others = new Map()
     this.series = 0
     return out
@@ -158,17 +194,15 @@ export class CounterTotals {
     errorType: string | undefined,
   ): RequestCounter {
     if (this.series >= MAX_PENDING_COUNTER_SERIES) {
-      // One overflow series per method; not indexed under this route/status, so each new one keeps landing here.
-      const overflow = this.requests.get(method)?.get(COUNTERS_OVERFLOW_ROUTE)?.byKey.get(0)
-      if (overflow !== undefined) return overflow
-      let byOverflow = this.requests.get(method)?.get(COUNTERS_OVERFLOW_ROUTE)
-      if (byOverflow === undefined) {
-        byOverflow = new RouteCounters()
-        this.requests.get(method)?.set(COUNTERS_OVERFLOW_ROUTE, byOverflow)
+      // One overflow series per method (key 0 of its `(overflow)` route); not indexed under this status key, so each
+      // new series keeps landing here.
+      const byOverflow = this.overflowRoute(this.requests.get(method) ?? new Map(), method)
+      let c = byOverflow.byKey.get(0)
+      if (c === undefined) {
+        c = new RequestCounter(requestSeriesPrefix({ method, route: COUNTERS_OVERFLOW_ROUTE, status: '', scheme: '', errorType: '' }))
+        byOverflow.byKey.set(0, c)
+        this.series++
       }
-      const c = new RequestCounter(requestSeriesPrefix({ method, route: COUNTERS_OVERFLOW_ROUTE, status: '', scheme: '', errorType: '' }))
-      byOverflow.byKey.set(0, c)
-      this.series++
       return c
     }
     const c = new RequestCounter(

@@ -21,7 +21,7 @@ import {
 import { createKeySpace } from '../../shared/keys'
 import type { Collector } from './collector'
 import { collector as testCollector, connected, freshPrefix, useTestRedis } from './collectorTesting.test-helpers'
-import { MAX_PENDING_COUNTER_SERIES } from './counterTotals'
+import { CounterTotals, MAX_PENDING_COUNTER_SERIES } from './counterTotals'
 import { FlushEffects, type PipelineResults } from './flushEffects'
 
 let redis: Redis
@@ -149,6 +149,24 @@ describe('fleet counters (collector side)', () => {
     expect(got[cacheCounterField('new-cache', 'misses')]).toBeUndefined()
     expect(c.stats.droppedCounterIncrements).toBe(1)
     expect(total(got)).toBe(MAX_PENDING_COUNTER_SERIES + extra + 2)
+  })
+
+  it('stays bounded in process whatever the host sends: 50,000 distinct routes in one flush interval give at most the cap of series, the rest in (overflow)', () => {
+    const t = new CounterTotals()
+    for (let i = 0; i < 50_000; i++) t.recordRequest('GET', `/u/${i}`, 200, 'http', false, undefined, 10)
+    const pairs = t.take()
+    const series = new Set<string>()
+    let overflow = 0
+    let total = 0
+    for (let i = 0; i < pairs.length; i += 2) {
+      const f = parseCounterField(pairs[i] as string)
+      if (f?.type !== 'request' || f.part !== 'n') continue
+      series.add(pairs[i] as string)
+      total += Number(pairs[i + 1])
+      if (f.labels.route === COUNTERS_OVERFLOW_ROUTE) overflow += Number(pairs[i + 1])
+    }
+    expect([series.size, overflow, total]).toEqual([MAX_PENDING_COUNTER_SERIES + 1, 50_000 - MAX_PENDING_COUNTER_SERIES, 50_000])
+    expect(t.isEmpty).toBe(true)
   })
 
   it('breaker calls are counted by outcome, disjointly: success + failure + timeout + reject = calls', async () => {

@@ -16,6 +16,7 @@ import { SERIES_FORMAT, type PackedSeries } from '../../shared/seriesCodec'
 import { bucketStart, TIER_10S } from '../../shared/timeBuckets'
 import { OTHER_HTTP_METHOD, isKnownHttpMethod, normalizeHttpMethod, type HttpMethod } from '../../shared/vocabulary'
 import type { CollectorStats } from './collectorStats'
+import type { RouteCounters } from './counterTotals'
 import type { SeriesDelta } from './seriesAccumulator'
 import { encodeDenseInto, maxDenseEncodedLength, type EncodableSeries } from './seriesEncoder'
 
@@ -32,6 +33,8 @@ export class SeriesAggregate implements SeriesDelta, EncodableSeries {
   lo = BUCKET_COUNT
   hi = -1
   writtenCount = 0
+  /** The collector's fleet counters of this method and route (counterTotals.ts), kept here to skip two lookups. */
+  counterSlot: RouteCounters | null = null
 
   constructor(
     public method: string,
@@ -65,6 +68,7 @@ export class SeriesAggregate implements SeriesDelta, EncodableSeries {
     this.statusCounts.fill(0)
     this.lo = BUCKET_COUNT
     this.hi = -1
+    this.counterSlot = null
   }
 }
 
@@ -217,8 +221,9 @@ export class RequestMetrics {
   /**
    * Records one finished request. `durationMs` in ms, `nowMs` epoch ms of its end.
    * `isError` marks 5xx and thrown requests.
+   * @returns the series aggregate it was counted in (`(overflow)` beyond the series cap)
    */
-  record(method: string, route: string, status: number, durationMs: number, isError: boolean, nowMs: number): void {
+  record(method: string, route: string, status: number, durationMs: number, isError: boolean, nowMs: number): SeriesAggregate {
     const start = bucketStart(nowMs, TIER_10S.bucketMs)
     let bucket = this.current
     if (bucket === null || bucket.start !== start) bucket = this.bucketAt(start)
@@ -247,6 +252,7 @@ export class RequestMetrics {
     total.histogram.count++
     if (i < total.lo) total.lo = i
     if (i > total.hi) total.hi = i
+    return agg
   }
 
   /** The buckets holding recorded requests (live objects: they keep changing as requests are recorded). */

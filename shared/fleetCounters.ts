@@ -39,8 +39,17 @@ export const BREAKER_OUTCOMES = ['success', 'failure', 'timeout', 'reject'] as c
 /** One of `BREAKER_OUTCOMES`. */
 export type BreakerOutcome = (typeof BREAKER_OUTCOMES)[number]
 
-/** Most fields one service's counters hash holds (≈ 3,000 request series of ~15 fields, a few MB). */
+/**
+ * Fields beyond which the collectors add no new series to a service's counters hash (≈ 3,000 request series of ~15
+ * fields, a few MB). The `(overflow)` series of each method may still be created past it: see `MAX_COUNTER_FIELDS_HELD`.
+ */
 export const MAX_COUNTER_FIELDS = 50_000
+/**
+ * Most fields a counters hash the collectors wrote can hold: the cap plus the `(overflow)` series of every method
+ * (`_OTHER` and the nine methods of shared/vocabulary.ts, each a count, a sum and 15 buckets) — with room to spare.
+ * A hash beyond it was not written by Fusebox's collectors; the exporter skips it.
+ */
+export const MAX_COUNTER_FIELDS_HELD = MAX_COUNTER_FIELDS + 1000
 /** The counters hash expires this long after its last write (ms): a service silent for 35 days is forgotten. */
 export const COUNTERS_TTL_MS = 35 * 86_400_000
 /** Route of the series requests are counted under once a service's counters are full. */

@@ -98,7 +98,8 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
       expect(consumed, `labels fully parsed: ${line}`).toBe(m[2].length)
     }
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3])
-    expect(Number.isNaN(value) && m[3] !== 'NaN', `numeric value: ${line}`).toBe(false)
+    // Go's ParseFloat (the format's definition) reads NaN in any case; prom-client writes `Nan` (an idle event-loop monitor).
+    expect(Number.isNaN(value) && !/^nan$/i.test(m[3]!), `numeric value: ${line}`).toBe(false)
     samples.push({ name: m[1]!, labels, value })
   }
   return { types, samples }
@@ -141,14 +142,16 @@ describe('/metrics', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
     expect(res.headers.get('cache-control')).toBe('no-store')
-    expect(text).toContain('# TYPE http_server_request_duration_seconds histogram\n')
+    expect(text).toContain('# TYPE fusebox_http_server_request_duration_seconds histogram\n')
     const { types, samples } = parseExposition(text)
-    expect(types.get('http_server_request_duration_seconds')).toBe('histogram')
+    expect(types.get('fusebox_http_server_request_duration_seconds')).toBe('histogram')
     expect(types.get('fusebox_trpc_procedure_duration_seconds')).toBe('histogram')
-    expect(types.get('fusebox_breaker_state')).toBe('gauge')
-    expect(types.get('fusebox_instances_up')).toBe('gauge')
+    // No service reported on this prefix: the fleet families (server/app/fleetMetrics.ts) are absent, never empty.
+    expect(types.has('fusebox_breaker_state')).toBe(false)
+    expect(types.has('http_server_request_duration_seconds')).toBe(false)
+    expect(types.get('fusebox_fleet_exporter')).toBe('gauge')
 
-    const http = samples.filter((s) => s.name.startsWith('http_server_request_duration_seconds'))
+    const http = samples.filter((s) => s.name.startsWith('fusebox_http_server_request_duration_seconds'))
     const allowed = new Set<string>(Object.values(HTTP_ROUTES))
     for (const s of http) {
       const names = Object.keys(s.labels).filter((k) => k !== 'le').sort()
@@ -162,9 +165,9 @@ describe('/metrics', () => {
     }
 
     // Buckets: the OTel advised boundaries + +Inf, cumulative, +Inf equal to _count.
-    const buckets = http.filter((s) => s.name === 'http_server_request_duration_seconds_bucket')
-    const counts = new Map(http.filter((s) => s.name === 'http_server_request_duration_seconds_count').map((s) => [seriesKey(s.labels), s.value]))
-    const sums = http.filter((s) => s.name === 'http_server_request_duration_seconds_sum')
+    const buckets = http.filter((s) => s.name === 'fusebox_http_server_request_duration_seconds_bucket')
+    const counts = new Map(http.filter((s) => s.name === 'fusebox_http_server_request_duration_seconds_count').map((s) => [seriesKey(s.labels), s.value]))
+    const sums = http.filter((s) => s.name === 'fusebox_http_server_request_duration_seconds_sum')
     expect(counts.size).toBeGreaterThan(0)
     expect(sums.length).toBe(counts.size)
     for (const [key, count] of counts) {
@@ -190,9 +193,20 @@ describe('/metrics', () => {
     const again = parseExposition((await scrape(base)).text)
     expect(
       again.samples.find(
-        (s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_route === '/metrics' && s.labels.http_response_status_code === '200',
+        (s) => s.name === 'fusebox_http_server_request_duration_seconds_count' && s.labels.http_route === '/metrics' && s.labels.http_response_status_code === '200',
       )?.value,
     ).toBe(1)
+  })
+
+  it('exports the process defaults (collectDefaultMetrics) once per scrape, and no family twice, with two apps in one process', async () => {
+    const first = await startApp()
+    const second = await startApp()
+    for (const { base } of [first, second]) {
+      const { types } = parseExposition((await scrape(base)).text)
+      expect(types.get('process_cpu_user_seconds_total')).toBe('counter')
+      expect(types.get('nodejs_heap_size_used_bytes')).toBe('gauge')
+      expect(types.get('fusebox_fleet_exporter')).toBe('gauge')
+    }
   })
 
   it('reports procedure durations and errors given by observeProcedure', async () => {
@@ -226,10 +240,11 @@ describe('/metrics', () => {
     const states = samples.filter((s) => s.name === 'fusebox_breaker_state')
     expect(states.map((s) => s.labels.state).sort()).toEqual([...BREAKER_STATES].sort())
     for (const s of states) {
-      expect(s.labels).toMatchObject({ service: 'svc', breaker: 'b', instance: 'svc-1' })
+      // service_instance_id (OTel service.instance.id), not `instance`: Prometheus' own target label (issue #12).
+      expect(s.labels).toEqual({ service_name: 'svc', breaker: 'b', service_instance_id: 'svc-1', state: s.labels.state })
       expect(s.value).toBe(s.labels.state === 'CLOSED' ? 1 : 0)
     }
-    expect(samples.find((s) => s.name === 'fusebox_instances_up')).toMatchObject({ labels: { service: 'svc' }, value: 1 })
+    expect(samples.find((s) => s.name === 'fusebox_instances_up')).toMatchObject({ labels: { service_name: 'svc' }, value: 1 })
     expect(samples.find((s) => s.name === 'fusebox_redis_up')?.value).toBe(1)
   })
 
@@ -243,6 +258,7 @@ describe('/metrics', () => {
     const { samples } = parseExposition(text)
     expect(samples.find((s) => s.name === 'fusebox_redis_up')?.value).toBe(0)
     expect(samples.some((s) => s.name === 'fusebox_breaker_state')).toBe(false)
+    expect(samples.find((s) => s.name === 'fusebox_fleet_exporter')?.value).toBe(0)
   })
 
   it('with FUSEBOX_METRICS_TOKEN set, requires the bearer token', async () => {
@@ -255,7 +271,7 @@ describe('/metrics', () => {
     expect((await scrape(base, { authorization: 'Basic c2NyYXBlOnRva2Vu' })).res.status).toBe(401)
     const ok = await scrape(base, { authorization: 'Bearer scrape-token-0123456789abcdef' })
     expect(ok.res.status).toBe(200)
-    expect(ok.text).toContain('# TYPE http_server_request_duration_seconds histogram')
+    expect(ok.text).toContain('# TYPE fusebox_http_server_request_duration_seconds histogram')
   })
 
   it('without a token, serves loopback clients only and nothing relayed by a proxy', async () => {

@@ -1,20 +1,25 @@
 /**
- * `GET /metrics` in the Prometheus text format (issue #4 "Interop"), named after the OpenTelemetry HTTP metrics
- * semantic conventions (https://opentelemetry.io/docs/specs/semconv/http/http-metrics/), dots → underscores plus
- * the unit suffix:
+ * `GET /metrics` in the Prometheus text format (issue #4 "Interop", issue #12 "Metrics Grafana can use"), named after
+ * the OpenTelemetry HTTP metrics semantic conventions (https://opentelemetry.io/docs/specs/semconv/http/http-metrics/),
+ * dots → underscores plus the unit suffix. docs/METRICS.md "Prometheus and Grafana" lists every family.
  *
- * - `http_server_request_duration_seconds{http_request_method,http_route,http_response_status_code}` — histogram,
- *   OTel advised buckets, one observation per HTTP request (a tRPC batch is one request, `http_route="/trpc"`).
- *   `http_route` is a low-cardinality template set by the handler that served the request (`/trpc`, `/healthz`,
- *   `/metrics`, `/assets/*`, `/` for the app shell), `(unmatched)` otherwise — never a raw path. Long-lived SSE
- *   responses (`text/event-stream`) are kept out: their "duration" is the life of a subscription.
+ * This server's own metrics (every replica):
+ * - `fusebox_http_server_request_duration_seconds{http_request_method,http_route,http_response_status_code}` —
+ *   histogram, OTel advised buckets, one observation per HTTP request to this dashboard server (a tRPC batch is one
+ *   request, `http_route="/trpc"`). `http_route` is a low-cardinality template set by the handler that served the
+ *   request (`/trpc`, `/healthz`, `/metrics`, `/assets/*`, `/` for the app shell), `(unmatched)` otherwise — never a
+ *   raw path. Long-lived SSE responses (`text/event-stream`) are kept out: their "duration" is the life of a
+ *   subscription. (`fusebox_`-prefixed: `http_server_request_duration_seconds` is the monitored services' family.)
  * - `fusebox_trpc_procedure_duration_seconds{procedure}` and `fusebox_trpc_procedure_errors_total{procedure}`, fed by
  *   `observeProcedure` from a tRPC middleware (one observation per procedure call, batches included).
  * - `fusebox_redis_invalid_values_total{kind}` — values read back from Redis that were skipped as invalid (a corrupt
  *   packed series, a key of the wrong type, a bad counter or score; server/app/reads/redisInput.ts, decision 014).
- * - `fusebox_breaker_state{service,breaker,instance,state}` — 1 for the state a live instance reports, 0 for the other
- *   `BREAKER_STATES`; `fusebox_instances_up{service}`; `fusebox_redis_up` — all read from Redis at scrape time
- *   (`readOverview` over the last minute), so every Fusebox server exposes the same cluster view.
+ * - `fusebox_janitor_pruned_total{kind}`; prom-client's default process and Node.js metrics (`process_*`, `nodejs_*`);
+ *   `fusebox_redis_up` (this scrape could talk to Redis) and `fusebox_fleet_exporter` (1 when this replica exported
+ *   the fleet series in this scrape).
+ *
+ * The fleet (the monitored services, read from Redis at scrape time; only on the replica holding the exporter lease
+ * unless `fleet` says otherwise): see server/app/fleetMetrics.ts.
  *
  * Access: with `FUSEBOX_METRICS_TOKEN` set, a scrape must send `Authorization: Bearer <token>` (compared in constant
  * time); without it, only loopback clients that did not come through a proxy may scrape (403 otherwise).
@@ -22,10 +27,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { Redis } from 'ioredis'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import type { KeySpace } from '../../shared/keys'
-import { BREAKER_STATES, type OverviewSnapshot } from '../../shared/schemas'
-import { readOverview } from './readModel'
+import { FleetExporter, MetricFamily, type FleetCaps, type FleetMode } from './fleetMetrics'
 import { redisInvalidValues } from './reads/redisInput'
 import { isKnownHttpMethod, OTHER_HTTP_METHOD } from '../../shared/vocabulary'
 
@@ -33,8 +37,6 @@ import { isKnownHttpMethod, OTHER_HTTP_METHOD } from '../../shared/vocabulary'
 export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 /** Content type of the Prometheus text exposition format 0.0.4. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
-/** Window the scrape-time breaker/instance gauges are read over. */
-export const SCRAPE_WINDOW_MS = 60_000
 
 /** The only `http_route` label values (low cardinality by construction). */
 export const HTTP_ROUTES = {
@@ -123,92 +125,105 @@ function plainError(res: Response, status: number, message: string): void {
   res.status(status).set('Cache-Control', 'no-store').type('application/json').send(JSON.stringify({ error: { message } }))
 }
 
-/** What `createMetrics` returns: the registry and the two Express handlers. */
+/**
+ * prom-client's default metrics (process CPU, memory, file descriptors, event-loop lag, GC, heap spaces) describe the
+ * process, not an app: one registry per process, created by the first `createMetrics` and served by every app's
+ * /metrics (each `collectDefaultMetrics` call starts its own event-loop monitor and GC observer, so one per app
+ * would leak them in a process that builds many apps, as the tests do).
+ */
+let processRegistry: Registry | undefined
+const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+    // Gauges with a `_total` suffix, which `promtool check metrics` rejects (a `_total` is a counter); the same counts
+    // stay available by type in `nodejs_active_handles`, `nodejs_active_requests` and `nodejs_active_resources`.
+    for (const name of LINT_FAILING_DEFAULTS) processRegistry.removeSingleMetric(name)
+  }
+  return processRegistry
+}
+
+/** What `createMetrics` returns: the registry, the two Express handlers and `close`. */
 export interface HttpMetrics {
+  /** This app's own metrics (not the fleet, which is rendered at scrape time, nor the process defaults). */
   registry: Registry
   /** Times every request (mount first). */
   middleware: RequestHandler
   /** `GET /metrics` (guarded by `metricsToken` or loopback-only). */
   handler: RequestHandler
+  /** Reads the fleet and holds the exporter lease (server/app/fleetMetrics.ts). */
+  fleet: FleetExporter
+  /**
+   * Stops the lease renewal timer and gives the lease up, so another replica exports the fleet from its next scrape
+   * on. Call when the app shuts down (the timer is `unref()`'d, so forgetting it does not keep the process alive;
+   * an unreleased lease expires within EXPORTER_LEASE_TTL_MS). Never rejects.
+   */
+  close(): Promise<void>
 }
+
+/** Options of `createMetrics` beyond the token. */
+export interface MetricsOptions extends FleetCaps {
+  /**
+   * Who exports the fleet series (the monitored services): `leader` (default) — only the replica holding the lease
+   * `P:metrics:exporter`, for Prometheus scraping every replica as its own target; `always` — this replica, for a
+   * setup that scrapes one load-balanced address (or runs one replica); `never` — not this one.
+   */
+  fleet?: FleetMode
+  /** Lease life and renewal period, ms (defaults: fleetMetrics.ts; tests shorten them). */
+  leaseTtlMs?: number
+  leaseRenewMs?: number
+}
+
+/** Ensures a non-empty exposition chunk ends with a newline (prom-client's does not always). */
+const chunk = (text: string): string => (text === '' || text.endsWith('\n') ? text : `${text}\n`)
 
 /**
  * Builds a fresh (non-global) registry for one HTTP app.
  * @param metricsToken FUSEBOX_METRICS_TOKEN; empty/undefined → loopback-only scraping
+ * @param options fleet mode and caps (see MetricsOptions; defaults: leader, the caps of fleetMetrics.ts)
  */
-export function createMetrics(redis: Redis, keys: KeySpace, metricsToken?: string): HttpMetrics {
+export function createMetrics(redis: Redis, keys: KeySpace, metricsToken?: string, options: MetricsOptions = {}): HttpMetrics {
   const registry = new Registry()
   registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE)
   registry.registerMetric(procedureDuration)
   registry.registerMetric(procedureErrors)
   registry.registerMetric(redisInvalidValues)
   registry.registerMetric(janitorPruned)
+  const defaults = processMetrics()
 
   const httpDuration = new Histogram({
-    name: 'http_server_request_duration_seconds',
-    help: 'Duration of HTTP server requests (OpenTelemetry http.server.request.duration); SSE streams excluded.',
+    name: 'fusebox_http_server_request_duration_seconds',
+    help: 'Duration of HTTP requests to this Fusebox server (OpenTelemetry http.server.request.duration); SSE streams excluded.',
     labelNames: ['http_request_method', 'http_route', 'http_response_status_code'] as const,
     buckets: DURATION_BUCKETS_S,
     registers: [registry],
   })
 
-  // Both scrape-time gauges share one Redis read per scrape (prom-client collects all metrics concurrently).
-  let pending: Promise<OverviewSnapshot | null> | null = null
-  let lastReadOk = false
-  const overview = (): Promise<OverviewSnapshot | null> =>
-    (pending ??= readOverview(redis, keys, Date.now(), SCRAPE_WINDOW_MS)
-      .then(
-        (o) => {
-          lastReadOk = true
-          return o
-        },
-        (e: unknown) => {
-          lastReadOk = false
-          console.error(`[fusebox] /metrics: cannot read Redis: ${e instanceof Error ? e.message : String(e)}`)
-          return null
-        },
-      )
-      .finally(() => {
-        pending = null
-      }))
+  const fleet = new FleetExporter(redis, keys, {
+    mode: options.fleet,
+    leaseTtlMs: options.leaseTtlMs,
+    leaseRenewMs: options.leaseRenewMs,
+    maxServices: options.maxServices,
+    maxInstancesPerService: options.maxInstancesPerService,
+    maxBreakersPerService: options.maxBreakersPerService,
+  })
 
-  new Gauge({
-    name: 'fusebox_breaker_state',
-    help: 'Circuit breaker state per live instance: 1 for the current state, 0 for the others.',
-    labelNames: ['service', 'breaker', 'instance', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      const o = await overview()
-      this.reset()
-      for (const b of o?.breakers ?? []) {
-        for (const inst of b.instances) {
-          for (const state of BREAKER_STATES) {
-            this.set({ service: b.service, breaker: b.name, instance: inst.instance, state }, inst.state === state ? 1 : 0)
-          }
-        }
-      }
-    },
-  })
-  new Gauge({
-    name: 'fusebox_instances_up',
-    help: 'Instances of a service whose heartbeat is current.',
-    labelNames: ['service'] as const,
-    registers: [registry],
-    async collect() {
-      const o = await overview()
-      this.reset()
-      for (const s of o?.services ?? []) this.set({ service: s.service }, s.instances.filter((i) => i.up).length)
-    },
-  })
-  new Gauge({
-    name: 'fusebox_redis_up',
-    help: '1 when this scrape could read the Fusebox data from Redis, 0 when it could not (breaker gauges are then absent).',
-    registers: [registry],
-    async collect() {
-      await overview()
-      this.set(lastReadOk ? 1 : 0)
-    },
-  })
+  /** The whole exposition of one scrape: this app's metrics, the process defaults, the scrape gauges, the fleet. */
+  const exposition = async (): Promise<string> => {
+    // The fleet first: its reads count invalid values, which this scrape's own counter should already show.
+    const scraped = await fleet.scrape()
+    const [own, processText] = await Promise.all([registry.metrics(), defaults.metrics()])
+    const redisUp = new MetricFamily('fusebox_redis_up', 'gauge', '1 when this scrape could talk to Redis, 0 when it could not (the fleet series are then absent).')
+    redisUp.sample('fusebox_redis_up', [], scraped.redisOk ? 1 : 0)
+    const exporter = new MetricFamily(
+      'fusebox_fleet_exporter',
+      'gauge',
+      '1 when this replica exported the fleet series (the monitored services) in this scrape, 0 when another replica holds the exporter lease (or Redis is unreachable).',
+    )
+    exporter.sample('fusebox_fleet_exporter', [], scraped.exporting ? 1 : 0)
+    return chunk(own) + chunk(processText) + redisUp.render() + exporter.render() + scraped.text
+  }
 
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint()
@@ -246,8 +261,7 @@ export function createMetrics(redis: Redis, keys: KeySpace, metricsToken?: strin
         return plainError(res, 403, 'Metrics are served to loopback clients only unless FUSEBOX_METRICS_TOKEN is set')
       }
     }
-    registry
-      .metrics()
+    exposition()
       .then((text) => {
         // setHeader, not res.type()/send(): Express would re-serialise the parameters (charset first).
         res.status(200).setHeader('Cache-Control', 'no-store')
@@ -257,5 +271,5 @@ export function createMetrics(redis: Redis, keys: KeySpace, metricsToken?: strin
       .catch(next)
   }
 
-  return { registry, middleware, handler }
+  return { registry, middleware, handler, fleet, close: () => fleet.close() }
 }

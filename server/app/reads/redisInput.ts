@@ -8,12 +8,14 @@
  * `cache_counter` a cache counter that is not a non-negative safe integer; `instance_score` a heartbeat ZSET score
  * that is not a finite time ≥ 0; `stream_entry` a request-log, event or audit entry its parser in
  * shared/streamEntries.ts refuses; `breaker_record` a breaker's name, per-instance report, desired state or command
- * record that its schema (shared/schemas.ts, reads/breakers.ts) refuses.
+ * record that its schema (shared/schemas.ts, reads/breakers.ts) refuses; `counters` a fleet-counters field or value
+ * the contract's parsers refuse (shared/fleetCounters.ts), a request series whose buckets do not add up, a counters
+ * hash beyond the collectors' cap, or a service name in `P:services` that is not a name (server/app/fleetMetrics.ts).
  */
 import { Counter } from 'prom-client'
 
 /** What kind of value was skipped (the metric's `kind` label). */
-export type InvalidValueKind = 'series_value' | 'wrong_type' | 'cache_counter' | 'instance_score' | 'stream_entry' | 'breaker_record'
+export type InvalidValueKind = 'series_value' | 'wrong_type' | 'cache_counter' | 'instance_score' | 'stream_entry' | 'breaker_record' | 'counters'
 
 /**
  * Values skipped while reading Redis, by kind: one per value per read (a corrupt settled bucket is decoded again at

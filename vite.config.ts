@@ -1,16 +1,22 @@
 /**
  * Vite (dashboard build), vite-plugin-pwa (service worker + manifest) and Vitest (all unit/integration tests).
  * The dashboard source root is `client/`; the production build goes to `dist/`, which the Fusebox server serves.
+ * One build serves any base path (`/`, `/ops/fusebox`, …): every URL in it is relative (`base: './'`), the server
+ * writes the base into index.html's `<base href>`, and the manifest and service worker resolve against their own
+ * location (docs/decisions/024-base-path.md).
  */
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 import react from '@vitejs/plugin-react'
 import { VitePWA } from 'vite-plugin-pwa'
+import { NAVIGATE_FALLBACK_ALLOWLIST, isCachedApiGet } from './client/swRoutes.js'
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url))
 
 export default defineConfig({
   root: 'client',
+  // Relative URLs in the build (index.html's script and styles, chunk imports); the dev server still serves at '/'.
+  base: './',
   publicDir: 'public',
   build: { outDir: '../dist', emptyOutDir: true, sourcemap: false },
   server: { proxy: { '/trpc': 'http://127.0.0.1:3000', '/auth': 'http://127.0.0.1:3000', '/healthz': 'http://127.0.0.1:3000' } },
@@ -26,31 +32,30 @@ export default defineConfig({
         name: 'Fusebox — resilience dashboard',
         short_name: 'Fusebox',
         description: 'Live latency, errors and circuit breakers of your Node.js services.',
-        start_url: '/',
-        scope: '/',
+        // Relative to the manifest's own URL (`<base>/manifest.webmanifest`): the base the server mounted it at.
+        start_url: '.',
+        scope: '.',
         display: 'standalone',
         background_color: '#0f1419',
         theme_color: '#0f1419',
         icons: [
-          { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
-          { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
-          { src: '/icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+          { src: 'icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          { src: 'icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
         ],
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
-        navigateFallback: '/index.html',
-        // Never answer API, metrics, health or auth URLs with the app shell.
-        navigateFallbackDenylist: [/^\/trpc/, /^\/metrics/, /^\/healthz/, /^\/auth/, /^\/api\//],
+        // Relative to the service worker's URL (`<base>/sw.js`), like every precache entry.
+        navigateFallback: 'index.html',
+        // Only page routes get the app shell; API, metrics, health and export URLs go to the network (swRoutes.ts).
+        navigateFallbackAllowlist: NAVIGATE_FALLBACK_ALLOWLIST,
         runtimeCaching: [
           {
             // tRPC queries are GETs: network-first so the dashboard is live online and shows the last answer offline.
-            // The live subscription (SSE, /trpc/live.*) is never cached, nor auth.* (a cached role would outlive
-            // a sign-out).
-            urlPattern: ({ url, request }) =>
-              url.pathname.startsWith('/trpc/') && !url.pathname.startsWith('/trpc/live.') &&
-              !url.pathname.startsWith('/trpc/auth.') &&
-              request.method === 'GET' && !request.headers.get('accept')?.includes('text/event-stream'),
+            // The live subscription (SSE, trpc/live.*) is never cached, nor auth.* (a cached role would outlive
+            // a sign-out). Matched under the worker's scope, whatever the base (swRoutes.ts).
+            urlPattern: isCachedApiGet,
             handler: 'NetworkFirst',
             options: {
               cacheName: 'fusebox-api',

@@ -7,6 +7,7 @@ import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitL
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import type { AppRouter } from '../../server/app/router'
 import { CSRF_HEADER } from '../../shared/vocabulary'
+import { currentAppUrl } from './basePath'
 
 /** Inputs of every procedure (what the client may send: zod input types, so defaulted fields are optional). */
 type ApiInputs = inferRouterInputs<AppRouter>
@@ -15,8 +16,11 @@ type ApiOutputs = inferRouterOutputs<AppRouter>
 /** An optional input once given (tRPC types an optional input as `T | void | undefined`). */
 type Given<T> = Exclude<T, void | undefined>
 
-/** Base URL of the tRPC API (same origin; the Vite dev server proxies it). */
-export const TRPC_URL = '/trpc'
+/**
+ * Absolute URL of the tRPC API: `trpc` under the dashboard's base (`<origin>/trpc`, or `<origin>/ops/fusebox/trpc`
+ * when mounted there; basePath.ts). Same origin; the Vite dev server proxies it.
+ */
+export const TRPC_URL = currentAppUrl('trpc')
 
 /** Non-simple header every non-subscription request carries (`{ [CSRF_HEADER]: '1' }`); the server requires it on mutations. */
 export const CSRF_HEADERS = { [CSRF_HEADER]: '1' } as const
@@ -280,12 +284,16 @@ export function listAudit(input: AuditQuery, opts: CallOptions = {}): Promise<Au
   return client.audit.list.query(input, opts)
 }
 
-/** Path of the audit export (server/app/auditExport.ts): JSON lines, oldest first, for the signed-in session. */
-export const AUDIT_EXPORT_PATH = '/api/audit.jsonl'
+/**
+ * Path of the audit export (server/app/auditExport.ts) relative to the dashboard's base: JSON lines, oldest first,
+ * for the signed-in session.
+ */
+export const AUDIT_EXPORT_PATH = 'api/audit.jsonl'
 
 /**
- * URL of the audit log as JSON lines: every entry kept, or those with `fromMs ≤ time ≤ untilMs` (epoch ms) of one
- * `service`. A plain GET with the session cookie (a download link; the service worker leaves `/api/` alone).
+ * Absolute URL of the audit log as JSON lines (under the dashboard's base): every entry kept, or those with
+ * `fromMs ≤ time ≤ untilMs` (epoch ms) of one `service`. A plain GET with the session cookie (a download link; the
+ * service worker leaves `api/` alone).
  */
 export function auditExportUrl(q: { fromMs?: number; untilMs?: number; service?: string } = {}): string {
   const params = new URLSearchParams()
@@ -293,5 +301,5 @@ export function auditExportUrl(q: { fromMs?: number; untilMs?: number; service?:
   if (q.untilMs !== undefined) params.set('untilMs', String(Math.floor(q.untilMs)))
   if (q.service !== undefined) params.set('service', q.service)
   const query = params.toString()
-  return query ? `${AUDIT_EXPORT_PATH}?${query}` : AUDIT_EXPORT_PATH
+  return currentAppUrl(query ? `${AUDIT_EXPORT_PATH}?${query}` : AUDIT_EXPORT_PATH)
 }

@@ -4,6 +4,7 @@
  * Shared URL state (`service`, `range`, `live`) lives in search params, see uiState.ts.
  */
 import { createBrowserRouter, type RouteObject } from 'react-router'
+import { currentRouterBasename } from './basePath'
 import { AppShell } from './components/shell/AppShell'
 import { PageLoading } from './components/shell/PageLoading'
 import { RouteError } from './components/shell/RouteError'
@@ -38,10 +39,12 @@ let router: ReturnType<typeof createBrowserRouter> | null = null
  * The router of the signed-in (or offline) dashboard, created on first use: after `boot()` has removed a
  * `#token=` fragment from the address, so the router never starts from (or re-writes) a URL holding it.
  * main.tsx creates it right after starting `boot()`, so the current page's lazy code loads while the
- * persisted data is read and the session checked (not after).
+ * persisted data is read and the session checked (not after). Its basename is the dashboard's base path with a
+ * trailing slash (from index.html's `<base href>`, basePath.ts), so route paths and links stay `/…` however deep the
+ * dashboard is mounted.
  */
 export function getRouter(): ReturnType<typeof createBrowserRouter> {
-  router ??= createBrowserRouter(ROUTES)
+  router ??= createBrowserRouter(ROUTES, { basename: currentRouterBasename() })
   return router
 }
 

@@ -19,10 +19,13 @@ import { printLoginLink } from './loginLink'
 /** Set by the package build (esbuild `define`); absent when run from the repo. */
 declare const FUSEBOX_PACKAGE_VERSION: string | undefined
 
-/** A flag of the bin: its long name, value placeholder, environment variable and help text. */
+/**
+ * A flag of the bin: its long name, value placeholder (none for a boolean flag: present = the variable is `1`),
+ * environment variable and help text.
+ */
 interface CliFlag {
   flag: string
-  value: string
+  value?: string
   variable: keyof Env
   description: string
 }
@@ -45,8 +48,21 @@ const CLI_FLAGS: readonly CliFlag[] = [
   { flag: 'static-dir', value: 'dir', variable: 'FUSEBOX_STATIC_DIR', description: 'built dashboard to serve (default: the one in this package)' },
   { flag: 'public-url', value: 'url', variable: 'FUSEBOX_PUBLIC_URL', description: 'URL users reach it at, e.g. https://ops.example.com (behind a TLS proxy)' },
   { flag: 'metrics-token', value: 'token', variable: 'FUSEBOX_METRICS_TOKEN', description: 'bearer token /metrics requires (≥ 16 characters)' },
+  {
+    flag: 'metrics-fleet',
+    value: 'leader|always|never',
+    variable: 'FUSEBOX_METRICS_FLEET',
+    description: "which replica exports the services' metrics: the lease holder (default), every one (a load-balanced target), none",
+  },
   { flag: 'trust-proxy', value: 'hops|addresses', variable: 'FUSEBOX_TRUST_PROXY', description: 'proxies whose X-Forwarded-* to trust: hop count or addresses' },
   { flag: 'audit-retention-days', value: 'days', variable: 'FUSEBOX_AUDIT_RETENTION_DAYS', description: 'days the audit log keeps an entry, 1 … 3650 (default 90)' },
+  {
+    flag: 'base-path',
+    value: 'path',
+    variable: 'FUSEBOX_BASE_PATH',
+    description: 'serve everything under this URL path, e.g. /ops/fusebox (default: at /)',
+  },
+  { flag: 'read-only', variable: 'FUSEBOX_READ_ONLY', description: 'every session is a viewer: no breaker or cache commands (as a variable: 1 or true)' },
 ]
 
 const EXAMPLES = `
@@ -59,6 +75,8 @@ Examples:
       --operator-tokens "alice:$(openssl rand -hex 16)"
   $ REDIS_URL=rediss://user:pass@redis.example.com:6380 FUSEBOX_VIEWER_TOKENS=team:0123456789abcdef npx fusebox
   $ npx fusebox --redis redis://127.0.0.1:6379 --host 0.0.0.0 --public-url https://ops.example.com --trust-proxy 1
+  $ npx fusebox --redis redis://127.0.0.1:6379 --base-path /ops/fusebox --read-only
+      serve a view-only dashboard on http://127.0.0.1:3000/ops/fusebox/ (e.g. behind a proxy that forwards that path)
   $ npx fusebox login-link --redis redis://127.0.0.1:6379
       print a new one-time login link (servers without configured tokens)
 `
@@ -83,7 +101,7 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
     .addHelpText('after', EXAMPLES)
     .allowExcessArguments(false)
     .exitOverride()
-  for (const f of CLI_FLAGS) program.addOption(new Option(`--${f.flag} <${f.value}>`, f.description).env(f.variable))
+  for (const f of CLI_FLAGS) program.addOption(new Option(f.value ? `--${f.flag} <${f.value}>` : `--${f.flag}`, f.description).env(f.variable))
   try {
     // Commander reads the variables too (`.env()`, for the help text); the flags are what we take from it.
     program.parse(argv, { from: 'node' })
@@ -91,11 +109,13 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
     if (e instanceof CommanderError) return { exitCode: e.exitCode === 0 ? 0 : 2 }
     throw e
   }
-  const options = program.opts<Record<string, string | undefined>>()
+  const options = program.opts<Record<string, string | boolean | undefined>>()
   const out: NodeJS.ProcessEnv = { ...env }
   for (const f of CLI_FLAGS) {
     const key = f.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
-    if (program.getOptionValueSource(key) === 'cli' && options[key] !== undefined) out[f.variable] = options[key]
+    const value = options[key]
+    if (program.getOptionValueSource(key) !== 'cli' || value === undefined) continue
+    out[f.variable] = typeof value === 'boolean' ? (value ? '1' : '0') : value
   }
   if (out.FUSEBOX_STATIC_DIR === undefined && typeof FUSEBOX_PACKAGE_VERSION === 'string') {
     out.FUSEBOX_STATIC_DIR = fileURLToPath(new URL('../public', import.meta.url))

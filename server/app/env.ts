@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { NAME_PATTERN, PREFIX_PATTERN } from '../../shared/vocabulary'
+import { checkBasePath } from './basePath'
 
 /** Shortest accepted access token (characters). */
 export const MIN_TOKEN_LENGTH = 16
@@ -32,6 +33,21 @@ const tokenList = z
     error: 'a token name (before ":") must be 1-64 of A-Z a-z 0-9 . _ -',
   })
 
+/** A boolean variable: `1`/`true` or `0`/`false` (any case), unset or empty = `fallback`. */
+function booleanVariable(fallback: boolean) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = (v ?? '').trim().toLowerCase()
+      if (value === '') return fallback
+      if (value === '1' || value === 'true') return true
+      if (value === '0' || value === 'false') return false
+      ctx.addIssue({ code: 'custom', message: 'must be 1, true, 0 or false' })
+      return z.NEVER
+    })
+}
+
 const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
@@ -53,6 +69,27 @@ const EnvSchema = z.object({
     .optional()
     .transform((v) => (v === undefined || v === '' || v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
     .refine((v) => v !== 'true', { error: 'list the proxy addresses or a hop count; "true" would trust anyone' }),
+  /**
+   * URL path the whole dashboard is served under (`/ops/fusebox`), '' = at `/` (basePath.ts `checkBasePath`: leading
+   * slash, no trailing slash, no `//`, `.` or `..`, only A-Z a-z 0-9 . _ ~ -). Normalized: `/` becomes ''.
+   */
+  FUSEBOX_BASE_PATH: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const checked = checkBasePath(v ?? '')
+      if (checked.ok) return checked.basePath
+      ctx.addIssue({ code: 'custom', message: checked.message })
+      return z.NEVER
+    }),
+  /** Read-only dashboard: every session is capped to viewer, whatever its token (`1`/`true`; default false). */
+  FUSEBOX_READ_ONLY: booleanVariable(false),
+  /**
+   * Who exports the monitored services' metrics on /metrics (fleetMetrics.ts, docs/decisions/026): `leader` — the one
+   * replica holding the exporter lease, so Prometheus scraping every replica counts each request once (default);
+   * `always` — every replica (one load-balanced scrape target); `never`.
+   */
+  FUSEBOX_METRICS_FLEET: z.enum(['leader', 'always', 'never']).default('leader'),
 })
 
 /** Parsed server configuration. */

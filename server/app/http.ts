@@ -2,9 +2,11 @@
  * The HTTP surface: request metrics, compression (brotli/gzip, never SSE), security headers (helmet; HSTS per request
  * over TLS), the CSRF guard for mutations, tRPC at /trpc (rate limits run inside the procedures, after the token or
  * session check: rateLimits.ts), /healthz, /metrics, and the built dashboard with caching headers (hashed assets
- * immutable; index.html, sw.js and the manifest no-cache).
+ * immutable; index.html, sw.js and the manifest no-cache). All of it under a base path when `basePath` is set or the
+ * app is mounted as a sub-app (`parent.use('/ops/fusebox', app)`): the app shell's `<base href>` is written per request
+ * from `req.baseUrl` (docs/decisions/024-base-path.md).
  */
-import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { constants as zlibConstants } from 'node:zlib'
 import { createExpressMiddleware } from '@trpc/server/adapters/express'
@@ -13,7 +15,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet'
 import { CSRF_HEADER } from '../../shared/vocabulary'
 import { auditExportHandler } from './auditExport'
-import { createMetrics, HTTP_ROUTES, isEventStream, setHttpRoute } from './metrics'
+import { normalizeBasePath, withBaseHref } from './basePath'
+import type { FleetMode } from './fleetMetrics'
+import { createMetrics, HTTP_ROUTES, isEventStream, setHttpRoute, type HttpMetrics } from './metrics'
 import { createRateLimits, type RateLimitRule } from './rateLimits'
 import { appRouter } from './router'
 import { StreamGuard, type StreamGuardOptions } from './streamGuard'
@@ -47,8 +51,17 @@ export interface HttpOptions {
   rateLimits?: { login?: RateLimitRule; commands?: RateLimitRule }
   /** Live-stream session re-check period and per-session cap (defaults in streamGuard.ts; tests shorten them). */
   liveStreams?: StreamGuardOptions
+  /** FUSEBOX_METRICS_FLEET: who exports the monitored services' metrics (metrics.ts `MetricsOptions.fleet`; default leader). */
+  metricsFleet?: FleetMode
   /** Receives configuration warnings found while serving (default console.warn), e.g. untrusted forwarding headers. */
   warn?: (message: string) => void
+  /**
+   * FUSEBOX_BASE_PATH: serve everything under this path (`/ops/fusebox`: the dashboard, /trpc, /healthz, /metrics,
+   * /api/audit.jsonl, assets, manifest and service worker) and answer 404 elsewhere; '' or unset = at `/`. Checked by
+   * basePath.ts `normalizeBasePath` (leading slash, no trailing slash, no `//`, `.` or `..`, only A-Z a-z 0-9 . _ ~ -).
+   * Not needed when the returned app is itself mounted in another Express app: it reads its base from `req.baseUrl`.
+   */
+  basePath?: string
 }
 
 /** Headers a reverse proxy adds; seeing them on a request from a hop we do not trust means a misconfiguration. */
@@ -56,6 +69,17 @@ const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded
 
 /** HSTS value over TLS: one year, subdomains included. */
 export const HSTS_VALUE = 'max-age=31536000; includeSubDomains'
+
+/** Each app's metrics, so shutdown can give up the fleet exporter lease (see `closeMetrics`). */
+const appMetrics = new WeakMap<express.Express, HttpMetrics>()
+
+/**
+ * Stops `app`'s metrics: the fleet exporter lease is given up (another replica exports from its next scrape) and its
+ * renewal timer stopped. Call on shutdown, before Redis closes. Never rejects.
+ */
+export async function closeMetrics(app: express.Express): Promise<void> {
+  await appMetrics.get(app)?.close()
+}
 
 /** Open requests per app, so shutdown can end SSE streams (see `closeLiveStreams`). */
 const openResponses = new WeakMap<express.Express, Set<Response>>()
@@ -100,8 +124,31 @@ function csrfGuard(req: Request, res: Response, next: NextFunction): void {
   next()
 }
 
-/** Builds the Express app. */
+/**
+ * Builds the Express app: at `/`, or — with `options.basePath` — an app that serves the dashboard under that path,
+ * redirects the bare base (`/ops/fusebox` → `/ops/fusebox/`) and answers every other path with a JSON 404.
+ * @throws Error when `options.basePath` is invalid (`normalizeBasePath`)
+ */
 export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Express {
+  const basePath = normalizeBasePath(options.basePath ?? '')
+  const app = createDashboardApp(deps, options)
+  if (basePath === '') return app
+  const outer = express()
+  outer.disable('x-powered-by')
+  outer.set('trust proxy', options.trustProxy ?? false)
+  // closeLiveStreams(outer) ends the mounted app's streams.
+  openResponses.set(outer, openResponses.get(app)!)
+  appMetrics.set(outer, appMetrics.get(app)!) // and closeMetrics(outer) its metrics
+  outer.use(basePath, app)
+  outer.use((_req, res) => {
+    res.set('Cache-Control', 'no-store')
+    jsonError(res, 404, 'Not found')
+  })
+  return outer
+}
+
+/** The dashboard app itself; served at whatever path it is mounted at (`req.baseUrl`, '' at the root). */
+function createDashboardApp(deps: AppDeps, options: HttpOptions): express.Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('etag', 'strong')
@@ -114,7 +161,16 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
     res.once('close', () => open.delete(res))
     next()
   })
-  const metrics = createMetrics(deps.redis, deps.keys, options.metricsToken)
+  // The bare base of a mounted app (`/ops/fusebox`) → `/ops/fusebox/`: relative URLs, the router and the service
+  // worker's scope (`/ops/fusebox/`, which `/ops/fusebox` is outside of) all need the trailing slash.
+  app.use((req, res, next) => {
+    if (req.baseUrl === '' || req.path !== '/' || (req.method !== 'GET' && req.method !== 'HEAD')) return next()
+    const [pathname = '', query] = req.originalUrl.split(/\?(.*)/s, 2)
+    if (pathname.endsWith('/')) return next()
+    res.set('Cache-Control', 'no-store').redirect(308, `${req.baseUrl}/${query === undefined ? '' : `?${query}`}`)
+  })
+  const metrics = createMetrics(deps.redis, deps.keys, options.metricsToken, options.metricsFleet === undefined ? {} : { fleet: options.metricsFleet })
+  appMetrics.set(app, metrics)
   app.use(metrics.middleware)
   app.use(
     compression({
@@ -230,6 +286,22 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
   const dir = resolve(options.staticDir)
   const index = resolve(dir, 'index.html')
   const assetsPrefix = resolve(dir, 'assets') + '/'
+  /**
+   * The app shell with `<base href="<req.baseUrl>/">` (basePath.ts `withBaseHref`): read per request (about 1 KB; a
+   * new build on disk is served at once, as express.static does), strong ETag over the rewritten bytes.
+   */
+  const sendShell = async (req: Request, res: Response): Promise<void> => {
+    setHttpRoute(res, HTTP_ROUTES.shell)
+    let html: string
+    try {
+      html = await readFile(index, 'utf8')
+    } catch {
+      return jsonError(res, 503, 'Dashboard not built: run `npm run build`')
+    }
+    res.set('Cache-Control', 'no-cache').type('html').send(withBaseHref(html, req.baseUrl))
+  }
+  // index.html itself (the service worker precaches it by that name) gets the base too, never the file as built.
+  app.get('/index.html', (req, res, next) => void sendShell(req, res).catch(next))
   app.use(
     express.static(dir, {
       index: false,
@@ -244,12 +316,9 @@ export function createHttpApp(deps: AppDeps, options: HttpOptions): express.Expr
       },
     }),
   )
-  // SPA fallback: any other GET for a page (not an API or a file) gets the app shell.
-  app.get(/^\/(?!trpc|healthz|metrics|assets\/)[^.]*$/, (_req, res) => {
-    setHttpRoute(res, HTTP_ROUTES.shell)
-    if (!existsSync(index)) return jsonError(res, 503, 'Dashboard not built: run `npm run build`')
-    res.set('Cache-Control', 'no-cache').sendFile(index)
-  })
+  // SPA fallback: any other GET for a page (not an API or a file) gets the app shell. Paths here are relative to
+  // where the app is mounted (Express strips `req.baseUrl`), so this holds under any base.
+  app.get(/^\/(?!trpc|healthz|metrics|assets\/)[^.]*$/, (req, res, next) => void sendShell(req, res).catch(next))
   app.use((_req, res) => jsonError(res, 404, 'Not found'))
   // Last-resort error handler: never a stack trace to the client.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

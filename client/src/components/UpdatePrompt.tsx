@@ -1,19 +1,16 @@
 import { useRef } from 'react'
-import { useRegisterSW } from 'virtual:pwa-register/react'
+import { useServiceWorker } from './serviceWorker'
 import { watchForUpdates } from './updateChecks'
 
 /**
- * Registers the service worker (prompt mode) and shows "Update available — Reload" when a new version is
- * waiting. Never reloads by itself: the operator may be in the middle of a command. Checks for a new version
+ * Registers the service worker (prompt mode, under the dashboard's base: serviceWorker.ts) and shows "Update
+ * available — Reload" when a new version is waiting. Never reloads by itself: the operator may be in the middle of a command. Checks for a new version
  * hourly, and when the tab becomes visible or the browser comes back online (at most once a minute; updateChecks.ts).
  */
 export function UpdatePrompt() {
   const registration = useRef<ServiceWorkerRegistration | null>(null)
-  const {
-    needRefresh: [needRefresh, setNeedRefresh],
-  } = useRegisterSW({
-    onRegisteredSW: (_url, r) => {
-      if (!r) return
+  const [needRefresh, setNeedRefresh] = useServiceWorker({
+    onRegistered: (r) => {
       registration.current = r
       watchForUpdates(r)
     },

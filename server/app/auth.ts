@@ -66,6 +66,12 @@ export interface Session extends TokenGrant {
   id: string
   keyId: string
   createdAtMs: number
+  /**
+   * Set when the host application vouched for the user (`hostSession`, docs/decisions/025): nothing is stored in
+   * Redis, `id` is empty, and the session lasts exactly as long as the host's `authenticate` hook keeps answering
+   * the same user.
+   */
+  host?: true
 }
 
 const StoredSession = z.object({ role: Role, actor: z.string().min(1).max(100), tokenId: z.string().min(1).max(64), createdAtMs: z.number() })
@@ -267,4 +273,81 @@ export class Auth {
   get ttlS(): number {
     return this.sessionTtlS
   }
+}
+
+/**
+ * A user the host application vouches for: what a mounted dashboard's `authenticate` hook returns
+ * (docs/decisions/025). `name` becomes the audit actor (trimmed; 1–100 characters, no control characters).
+ */
+export interface HostUser {
+  /** `Role`, spelled out so the package's declarations need no zod. */
+  role: 'viewer' | 'operator'
+  name: string
+}
+
+/** The shape `authenticate` must answer (extra fields of the host's own user object are ignored). */
+export const HostUserSchema = z.object({
+  role: Role,
+  name: z
+    .string()
+    .trim()
+    .min(1, { error: 'name must not be empty' })
+    .max(100, { error: 'name must be at most 100 characters' })
+    .regex(/^[^\p{Cc}]*$/u, { error: 'name must not contain control characters' }),
+})
+
+/** Default bound on one call of the host's `authenticate` hook, ms: below the dashboard's 5 s session check. */
+export const HOST_AUTH_TIMEOUT_MS = 3000
+
+/** Why the host's `authenticate` hook gave no usable answer: it threw, took too long, or answered a malformed user. */
+export class HostAuthError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'threw' | 'timeout' | 'invalid',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.name = 'HostAuthError'
+  }
+}
+
+/**
+ * Calls the host's hook for one request, bounded by `timeoutMs`, and validates its answer.
+ * @returns the user (name trimmed), or null when the hook answered null/undefined (not signed in at the host)
+ * @throws HostAuthError when the hook throws, rejects, takes longer than `timeoutMs`, or answers anything else
+ */
+export async function callHostAuth<R>(hook: (req: R) => unknown, req: R, timeoutMs: number = HOST_AUTH_TIMEOUT_MS): Promise<HostUser | null> {
+  let timer: NodeJS.Timeout | undefined
+  let answer: unknown
+  try {
+    answer = await Promise.race([
+      Promise.resolve().then(() => hook(req)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new HostAuthError(`the authenticate hook did not answer within ${timeoutMs} ms`, 'timeout')), timeoutMs)
+        timer.unref()
+      }),
+    ])
+  } catch (e) {
+    if (e instanceof HostAuthError) throw e
+    throw new HostAuthError(`the authenticate hook threw: ${e instanceof Error ? e.message : String(e)}`, 'threw', { cause: e })
+  } finally {
+    clearTimeout(timer)
+  }
+  if (answer === null || answer === undefined) return null
+  const parsed = HostUserSchema.safeParse(answer)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')
+    throw new HostAuthError(`the authenticate hook answered an invalid user (expected { role: 'viewer' | 'operator', name: string } or null): ${issues}`, 'invalid')
+  }
+  return { role: parsed.data.role, name: parsed.data.name }
+}
+
+/**
+ * The in-memory session of a host-authenticated user. Its `tokenId` and `keyId` (`host-` + 16 hex of a
+ * domain-separated SHA-256 of the name) key the per-user command budget and live-stream cap, so one host user's
+ * tabs share them as one token's sessions do.
+ */
+export function hostSession(user: HostUser, nowMs: number): Session {
+  const id = `host-${createHash('sha256').update('fusebox-host-user\0', 'utf8').update(user.name, 'utf8').digest('hex').slice(0, 16)}`
+  return { id: '', keyId: id, tokenId: id, role: user.role, actor: user.name, createdAtMs: nowMs, host: true }
 }

@@ -9,6 +9,12 @@
  *   bundled by esbuild into one plain ES module for Node ≥ 20.19, so no TypeScript and no tsx at run time; every npm
  *   package stays an import (a dependency of the package: none has native parts, users get their patch releases)
  *   except those in BUNDLED (their licenses in THIRD-PARTY-NOTICES.md),
+ * - `dist/index.js` / `dist/index.cjs` and `dist/fastify.js` / `dist/fastify.cjs`: the mount API (docs/decisions/025) —
+ *   `createDashboard` and `fuseboxExpress` from `fusebox-dashboard`, `fuseboxFastify` from `fusebox-dashboard/fastify` —
+ *   one server bundle per module format (esbuild, the same externals as the bin) that the subpath re-exports, with
+ *   bundled declarations per entry point (`.d.ts` / `.d.cts`, rollup-plugin-dts): only `./fastify`'s import Fastify's
+ *   types, so an Express app type-checks without Fastify installed; `fastify/package.json` points resolvers that
+ *   ignore `exports` (TypeScript's node10) at the subpath,
  * - a package.json generated from packaging/dashboard/package.template.json (ranges `"from-root"` taken from the root
  *   package.json, the ones package-lock.json resolves and the tests run), packaging/dashboard/README.md and
  *   CHANGELOG.md, the root LICENSE,
@@ -24,7 +30,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { DIST_PACK, npmPackStage, rangesFromRoot, stagePackageFiles } from '../sdk/build.mjs'
+import { bundleDeclarations, DIST_PACK, npmPackStage, rangesFromRoot, stagePackageFiles } from '../sdk/build.mjs'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -38,6 +44,27 @@ const VITE_BIN = join(ROOT, 'node_modules/vite/bin/vite.js')
  * texts go to THIRD-PARTY-NOTICES.md in the package.
  */
 const BUNDLED = ['@trpc/server']
+/**
+ * The mount API's one bundle (dist/index.*; resolved from server/app/): `./fastify` re-exports from it, so both entry
+ * points share one module state. `fuseboxFastify` is in it too (it imports nothing from Fastify at run time).
+ */
+const LIBRARY_SOURCE = "export { createDashboard } from './dashboard'\nexport { fuseboxExpress, fuseboxFastify } from './mount'\n"
+/** The declarations of each entry point (`{app}`: server/app/); only `fastify` names Fastify's types. */
+const LIBRARY_ENTRIES = [
+  {
+    name: 'index',
+    types:
+      "export { createDashboard, type Authenticate, type Dashboard, type DashboardOptions, type RequestHandler, type TokenList } from '{app}/dashboard'\n" +
+      "export { fuseboxExpress, type ExpressRequestLike, type FuseboxExpressHandler, type FuseboxExpressOptions } from '{app}/mount'\n" +
+      "export type { HostUser } from '{app}/auth'\n",
+  },
+  {
+    name: 'fastify',
+    types:
+      "export { fuseboxFastify, type FuseboxFastifyOptions } from '{app}/mount'\n" +
+      "export type { Authenticate, DashboardOptions, TokenList } from '{app}/dashboard'\nexport type { HostUser } from '{app}/auth'\n",
+  },
+]
 
 /**
  * Bundles the bin into `outDir/cli.js` (created if missing).
@@ -86,6 +113,70 @@ export async function buildDashboardServer({ outDir, version }) {
 }
 
 /**
+ * Builds the mount API into `outDir` (see the module comment): `index.js`, `index.cjs`, `fastify.js`, `fastify.cjs`
+ * and a `.d.ts` + `.d.cts` per entry.
+ * @param {{ outDir: string, version: string }} options
+ * @returns {Promise<{ files: string[], imports: string[] }>} the files written (relative to `outDir`) and the bare package
+ *   names the bundle imports at run time
+ * @throws {Error} when it would inline an npm package that is not in BUNDLED
+ */
+export async function buildDashboardLibrary({ outDir, version }) {
+  mkdirSync(outDir, { recursive: true })
+  const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  const external = [...Object.keys(rootPkg.dependencies ?? {}), ...Object.keys(rootPkg.devDependencies ?? {})].filter((name) => !BUNDLED.includes(name))
+  /** @type {import('esbuild').BuildOptions} */
+  const common = {
+    stdin: { contents: LIBRARY_SOURCE, resolveDir: join(ROOT, 'server/app'), sourcefile: 'index.ts', loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    external,
+    metafile: true,
+    logLevel: 'warning',
+  }
+  const define = { FUSEBOX_PACKAGE_VERSION: JSON.stringify(version) }
+  const [esm] = await Promise.all([
+    build({ ...common, outfile: join(outDir, 'index.js'), format: 'esm', define }),
+    // CommonJS has no import.meta: the module's own URL (dashboard.ts finds the PWA next to it) comes from __filename.
+    build({
+      ...common,
+      outfile: join(outDir, 'index.cjs'),
+      format: 'cjs',
+      define: { ...define, 'import.meta.url': '__fuseboxModuleUrl' },
+      banner: { js: 'const __fuseboxModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    }),
+  ])
+  const inlined = [...Object.keys(esm.metafile?.inputs ?? {})]
+    .map((input) => /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1])
+    .filter((name) => name !== undefined && !BUNDLED.includes(name))
+  if (inlined.length > 0) throw new Error(`fusebox-dashboard would bundle ${[...new Set(inlined)].join(', ')}: list them in package.json dependencies or in BUNDLED`)
+  const builtins = new Set(builtinModules)
+  const imports = new Set()
+  for (const output of Object.values(esm.metafile?.outputs ?? {})) {
+    for (const imp of output.imports) {
+      if (!imp.external || imp.path.startsWith('node:') || builtins.has(imp.path)) continue
+      const parts = imp.path.split('/')
+      imports.add(imp.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0])
+    }
+  }
+  writeFileSync(join(outDir, 'fastify.js'), "export { fuseboxFastify } from './index.js'\n")
+  writeFileSync(join(outDir, 'fastify.cjs'), "'use strict'\nexports.fuseboxFastify = require('./index.cjs').fuseboxFastify\n")
+  // Declaration entries in a temp folder, importing the sources by absolute path (resolved with the repo's tsconfig).
+  const entriesDir = mkdtempSync(join(tmpdir(), 'fusebox-dashboard-types-'))
+  try {
+    for (const entry of LIBRARY_ENTRIES) {
+      const input = join(entriesDir, `${entry.name}.ts`)
+      writeFileSync(input, entry.types.replaceAll('{app}', join(ROOT, 'server/app')))
+      await bundleDeclarations({ input, file: join(outDir, `${entry.name}.d.ts`), tsconfig: join(ROOT, 'tsconfig.json') })
+    }
+  } finally {
+    rmSync(entriesDir, { recursive: true, force: true })
+  }
+  const files = LIBRARY_ENTRIES.flatMap((e) => [`${e.name}.js`, `${e.name}.cjs`, `${e.name}.d.ts`, `${e.name}.d.cts`]).sort()
+  return { files, imports: [...imports].sort() }
+}
+
+/**
  * Builds the PWA into `outDir` with the repo's vite.config.ts (a child `vite build` in production mode, ≈ 4 s).
  * @param {{ outDir: string }} options
  * @throws {Error} with vite's output when the build fails
@@ -111,12 +202,16 @@ export async function packDashboard({ destination = DIST_PACK } = {}) {
   const template = JSON.parse(readFileSync(join(PACKAGING, 'package.template.json'), 'utf8'))
   const stage = mkdtempSync(join(tmpdir(), 'fusebox-dashboard-stage-'))
   try {
-    const [built] = await Promise.all([
+    const [built, library] = await Promise.all([
       buildDashboardServer({ outDir: join(stage, 'dist'), version: rootPkg.version }),
+      buildDashboardLibrary({ outDir: join(stage, 'dist'), version: rootPkg.version }),
       buildDashboardClient({ outDir: join(stage, 'public') }),
     ])
+    // For resolvers that ignore `exports` (TypeScript's node10): `fusebox-dashboard/fastify` is this folder.
+    mkdirSync(join(stage, 'fastify'))
+    writeFileSync(join(stage, 'fastify', 'package.json'), JSON.stringify({ main: '../dist/fastify.cjs', types: '../dist/fastify.d.cts' }, null, 2) + '\n')
     const declared = new Set(Object.keys(template.dependencies ?? {}))
-    const unlisted = built.imports.filter((name) => !declared.has(name))
+    const unlisted = [...new Set([...built.imports, ...library.imports])].filter((name) => !declared.has(name))
     if (unlisted.length > 0) throw new Error(`fusebox-dashboard imports ${unlisted.join(', ')}: add them to packaging/dashboard/package.template.json`)
     const dependencies = rangesFromRoot(template.dependencies, rootPkg, 'packaging/dashboard/package.template.json')
     const { $comment: _comment, ...fields } = template

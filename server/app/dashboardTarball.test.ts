@@ -3,7 +3,10 @@
  * (what `npm run pack` runs), then a fresh project in the OS temp folder outside the repo installs the tarball and its
  * dependencies from the registry (`--prefer-offline`), and `npx fusebox --redis …` runs as a real process against the
  * test redis-server: /healthz, an operator login over HTTP, `overview.get` showing a service a collector wrote, the
- * PWA's index.html and a hashed asset; `--help`, `--version`, a bad flag and a bad value.
+ * PWA's index.html and a hashed asset; `--help`, `--version`, a bad flag and a bad value. The mount API
+ * (docs/decisions/025): publint and @arethetypeswrong/cli on the tarball, both entry points loadable as ESM and
+ * CommonJS, and a CommonJS Express 4 app (express@4 from the registry; the dashboard's own express 5 nested) that
+ * `require`s the package and mounts it under /ops/fusebox with its own sign-in standing in for Fusebox's.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs'
@@ -17,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { OverviewSnapshot } from '../../shared/schemas'
 import { createCollector } from '../sdk/index'
 import { testRedisUrl } from '../testing/redis'
+import { attwTarball, publintTarball } from '../sdk/build.mjs'
 import { packDashboard } from './build.mjs'
 import { ENV_VARIABLES } from './env'
 
@@ -42,7 +46,8 @@ beforeAll(async () => {
   mkdirSync(app)
   writeFileSync(
     join(app, 'package.json'),
-    JSON.stringify({ name: 'ops', version: '1.0.0', private: true, dependencies: { 'fusebox-dashboard': `file:${packed.tarball}` } }, null, 2),
+    // express 4: the host app of the mount test (the dashboard's own express 5 installs nested under it).
+    JSON.stringify({ name: 'ops', version: '1.0.0', private: true, dependencies: { 'fusebox-dashboard': `file:${packed.tarball}`, express: '^4.21.2' } }, null, 2),
   )
   const started = Date.now()
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error'], { cwd: app, env: childEnv, timeout: 120_000 })
@@ -68,10 +73,20 @@ describe('fusebox-dashboard packed and installed from its tarball outside the re
     expect(packed.tarball).toBe(join(work, `fusebox-dashboard-${rootPkg.version}.tgz`))
     const files = packed.files
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'THIRD-PARTY-NOTICES.md', 'dist/cli.js', 'public/index.html', 'public/sw.js', 'public/manifest.webmanifest']))
-    expect(files.filter((f) => /\.(m|c)?tsx?$/.test(f) || /\.map$/.test(f))).toEqual([])
+    // No sources: TypeScript files other than the bundled declarations, or source maps.
+    expect(files.filter((f) => (/\.(m|c)?tsx?$/.test(f) && !/^dist\/(index|fastify)\.d\.c?ts$/.test(f)) || /\.map$/.test(f))).toEqual([])
     expect(files.filter((f) => /^(client|server|shared|e2e|bench|docs|packaging|node_modules)\//.test(f) || /(^|\/)\.env/.test(f))).toEqual([])
-    expect(files.filter((f) => !/^(dist|public)\//.test(f)).sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'THIRD-PARTY-NOTICES.md', 'package.json'])
-    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(['dist/cli.js'])
+    expect(files.filter((f) => !/^(dist|public)\//.test(f)).sort()).toEqual([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'THIRD-PARTY-NOTICES.md',
+      'fastify/package.json',
+      'package.json',
+    ])
+    expect(files.filter((f) => f.startsWith('dist/'))).toEqual(
+      ['cli.js', 'fastify.cjs', 'fastify.d.cts', 'fastify.d.ts', 'fastify.js', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.js'].map((f) => `dist/${f}`),
+    )
     expect(files.some((f) => /^public\/assets\/index-[\w-]+\.js$/.test(f))).toBe(true)
   })
 
@@ -80,12 +95,164 @@ describe('fusebox-dashboard packed and installed from its tarball outside the re
     const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> }
     expect(pkg.bin).toEqual({ fusebox: './dist/cli.js' })
     expect(Object.keys(pkg.dependencies)).not.toContain('tsx')
-    for (const name of ['tsx', 'typescript', 'vite', 'esbuild', 'react', 'recharts', 'vitest']) expect(existsSync(join(app, 'node_modules', name)), name).toBe(false)
+    for (const name of ['tsx', 'typescript', 'vite', 'esbuild', 'react', 'recharts', 'vitest', 'fastify']) expect(existsSync(join(app, 'node_modules', name)), name).toBe(false)
     const bundle = readFileSync(join(installed, 'dist', 'cli.js'), 'utf8')
     expect(bundle.startsWith('#!/usr/bin/env node\n')).toBe(true)
     expect(bundle).not.toMatch(/from\s+["']tsx|import\(["']tsx|--import\s+tsx/)
     expect(existsSync(join(app, 'node_modules', '.bin', 'fusebox'))).toBe(true)
   })
+
+  it('passes publint --strict', async () => {
+    expect(await publintTarball(packed.tarball)).toMatch(/All good/)
+  }, 30_000)
+
+  it('passes @arethetypeswrong/cli for both entry points on node10, node16 (from CJS and from ESM) and bundler', async () => {
+    const analysis = await attwTarball(packed.tarball)
+    expect(analysis.problems).toEqual([])
+    for (const entry of ['.', './fastify']) {
+      expect(Object.keys(analysis.entrypoints[entry]?.resolutions ?? {}).sort(), entry).toEqual(['bundler', 'node10', 'node16-cjs', 'node16-esm'])
+    }
+  }, 60_000)
+
+  it('loads as ESM and as CommonJS; only the ./fastify declarations import Fastify, and nothing imports it at run time', async () => {
+    const probe = (code: string, type: 'module' | 'commonjs') =>
+      run(process.execPath, ['--input-type', type, '-e', code], { cwd: app, env: childEnv, timeout: 30_000 }).then((r) => r.stdout.trim())
+    const kinds = '[typeof m.createDashboard, typeof m.fuseboxExpress, typeof f.fuseboxFastify].join()'
+    expect(await probe(`const m = await import('fusebox-dashboard'); const f = await import('fusebox-dashboard/fastify'); console.log(${kinds})`, 'module')).toBe(
+      'function,function,function',
+    )
+    expect(await probe(`const m = require('fusebox-dashboard'); const f = require('fusebox-dashboard/fastify'); console.log(${kinds})`, 'commonjs')).toBe(
+      'function,function,function',
+    )
+    const installed = join(app, 'node_modules', 'fusebox-dashboard')
+    const importsOf = (file: string) => [...readFileSync(join(installed, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1])
+    expect(importsOf('dist/index.d.ts').filter((m) => m === 'fastify' || m === 'express')).toEqual([])
+    expect(importsOf('dist/fastify.d.ts')).toContain('fastify')
+    expect(readFileSync(join(installed, 'dist', 'index.cjs'), 'utf8')).not.toMatch(/require\(["']fastify["']\)/)
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { peerDependenciesMeta?: Record<string, { optional?: boolean }> }
+    expect(pkg.peerDependenciesMeta?.fastify?.optional).toBe(true)
+  }, 60_000)
+
+  it('type-checks an Express host written in TypeScript (NodeNext, strict, no skipLibCheck) against the bundled declarations', async () => {
+    const dir = join(app, 'ts-host')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(
+      join(dir, 'host.ts'),
+      `import { createServer, type IncomingMessage } from 'node:http'
+import { createDashboard, fuseboxExpress, type HostUser } from 'fusebox-dashboard'
+
+type HostRequest = IncomingMessage & { user?: { email: string; admin: boolean } }
+const toUser = (req: HostRequest): HostUser | null => (req.user ? { role: req.user.admin ? 'operator' : 'viewer', name: req.user.email } : null)
+const handler = fuseboxExpress({ redis: 'redis://127.0.0.1:6379', keyPrefix: 'shop', authenticate: async (req: HostRequest) => toUser(req) })
+const dashboard = createDashboard({ redis: 'redis://127.0.0.1:6379', operatorTokens: [{ name: 'alice', token: 'x'.repeat(16) }], readOnly: true })
+createServer(dashboard.app).close()
+const closed: Promise<void> = handler.close()
+// @ts-expect-error: a role the hook may not answer
+fuseboxExpress({ redis: 'redis://x', authenticate: () => ({ role: 'admin', name: 'x' }) })
+void closed
+`,
+    )
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          // Node's types from the repo (the project installs none of its own).
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+          types: ['node'],
+        },
+        files: ['host.ts'],
+      }),
+    )
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc')
+    const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir, timeout: 60_000 }).then(
+      () => ({ code: 0, out: '' }),
+      (e: { code?: number; stdout?: string }) => ({ code: e.code ?? -1, out: e.stdout ?? '' }),
+    )
+    expect(result, result.out).toEqual({ code: 0, out: '' })
+  }, 60_000)
+
+  it('a CommonJS Express 4 app requires it and mounts it under /ops/fusebox: its own sign-in maps users to roles; API, audit and PWA answer there', async () => {
+    const prefix = `mnt${Date.now().toString(36)}`
+    const collector = createCollector({ redis: testRedisUrl(), prefix, service: 'checkout', instance: 'c1', flushIntervalMs: 200 })
+    for (let i = 0; i < 4; i++) collector.recordRequest({ method: 'GET', route: '/cart', status: 200, durationMs: 5 + i })
+    await collector.flush()
+    const redis = new Redis(testRedisUrl())
+    await redis.sadd(`${prefix}:{checkout}:breakers`, 'payments')
+    writeFileSync(
+      join(app, 'host.cjs'),
+      `'use strict'
+const express = require('express')
+const { fuseboxExpress } = require('fusebox-dashboard')
+const users = { 'sid-ops': { email: 'ops@example.com', admin: true }, 'sid-dev': { email: 'dev@example.com', admin: false } }
+const app = express()
+app.use(express.json())
+app.use((req, _res, next) => { req.user = users[(/hostsid=([^;]+)/.exec(req.headers.cookie || '') || [])[1]]; next() })
+app.get('/', (_req, res) => res.send('host ' + require('express/package.json').version))
+const fusebox = fuseboxExpress({
+  redis: process.env.REDIS_URL,
+  keyPrefix: process.env.PREFIX,
+  authenticate: (req) => (req.user ? { role: req.user.admin ? 'operator' : 'viewer', name: req.user.email } : null),
+})
+app.use('/ops/fusebox', fusebox)
+const server = app.listen(0, '127.0.0.1', () => console.log('host listening on http://127.0.0.1:' + server.address().port))
+process.on('SIGTERM', () => { server.closeAllConnections(); server.close(); fusebox.close().then(() => process.exit(0)) })
+`,
+    )
+    const child = spawn(process.execPath, ['host.cjs'], { cwd: app, env: { ...childEnv, REDIS_URL: testRedisUrl(), PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    try {
+      const host = await listening(child, exited, () => stderr, /host listening on (http:\/\/[^/\s]+)/)
+      expect(await (await fetch(`${host}/`)).text()).toMatch(/^host 4\./)
+      const base = `${host}/ops/fusebox`
+      const ops = { cookie: 'hostsid=sid-ops' }
+      const dev = { cookie: 'hostsid=sid-dev' }
+      const me = (await (await fetch(`${base}/trpc/auth.me`, { headers: dev })).json()) as { result: { data: unknown } }
+      expect(me.result.data).toEqual({ role: 'viewer', actor: 'dev@example.com' })
+      expect((await fetch(`${base}/trpc/auth.me`)).status).toBe(401)
+      const overview = (await (await fetch(`${base}/trpc/overview.get`, { headers: dev })).json()) as { result: { data: OverviewSnapshot } }
+      expect(overview.result.data.services).toMatchObject([{ service: 'checkout', requests: 4 }])
+      const command = (headers: Record<string, string>) =>
+        fetch(`${base}/trpc/breakers.command`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json', 'x-fusebox-csrf': '1' },
+          body: JSON.stringify({ service: 'checkout', breaker: 'payments', command: 'forceOpen', reason: 'drill' }),
+        })
+      expect((await command(dev)).status).toBe(403)
+      const issued = await command(ops)
+      expect(issued.status, await issued.clone().text()).toBe(200)
+      const audit = (await (await fetch(`${base}/trpc/audit.list?input=${encodeURIComponent('{"service":"checkout"}')}`, { headers: dev })).json()) as {
+        result: { data: { entries: { actor: string }[] } }
+      }
+      expect(audit.result.data.entries.map((e) => e.actor)).toEqual(['ops@example.com'])
+
+      // The PWA under the mount path: the shell names its base, and its hashed script and service worker load there.
+      expect((await fetch(base, { redirect: 'manual' })).headers.get('location')).toBe('/ops/fusebox/')
+      const shell = await fetch(`${base}/`)
+      expect(shell.status).toBe(200)
+      const html = await shell.text()
+      expect(html).toContain('<base href="/ops/fusebox/"')
+      const asset = /src="(?:\.?\/)?(assets\/index-[\w-]+\.js)"/.exec(html)?.[1]
+      expect(asset, html).toBeDefined()
+      expect((await fetch(`${base}/${asset}`)).status).toBe(200)
+      expect((await fetch(`${base}/sw.js`)).status).toBe(200)
+
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await collector.close()
+      await redis.del(`${prefix}:{checkout}:breakers`)
+      redis.disconnect()
+    }
+  }, 60_000)
 
   it('npx fusebox --help prints usage with examples and every variable, --version the version; both exit 0', async () => {
     const help = await npxFusebox(['--help'])
@@ -158,7 +325,7 @@ describe('fusebox-dashboard packed and installed from its tarball outside the re
     try {
       const base = await listening(child, exited, () => stderr)
       const health = await fetch(`${base}/healthz`)
-      expect(health.status).toBe(200)
+      expect(health.status, await health.clone().text()).toBe(200)
       expect(await health.json()).toEqual({ status: 'ok', redis: 'ready' })
 
       const login = await fetch(`${base}/trpc/auth.login`, {
@@ -185,7 +352,8 @@ describe('fusebox-dashboard packed and installed from its tarball outside the re
       expect(index.status).toBe(200)
       expect(index.headers.get('content-type')).toMatch(/text\/html/)
       const html = await index.text()
-      const asset = /(?:src|href)="(\/assets\/index-[\w-]+\.js)"/.exec(html)?.[1]
+      // Relative to the shell's <base href> (docs/decisions/024): `./assets/…` or, from older builds, `/assets/…`.
+      const asset = /(?:src|href)="\.?(\/assets\/index-[\w-]+\.js)"/.exec(html)?.[1]
       expect(asset, html).toBeDefined()
       const script = await fetch(`${base}${asset}`)
       expect(script.status).toBe(200)
@@ -217,13 +385,18 @@ describe('fusebox-dashboard packed and installed from its tarball outside the re
   }, 60_000)
 })
 
-/** Waits (≤ 20 s) for the "[fusebox] server listening on http://…/" line and returns that base URL. */
-async function listening(child: ChildProcess, exited: Promise<number | null>, stderr: () => string): Promise<string> {
+/** Waits (≤ 20 s) for the "[fusebox] server listening on http://…/" line (or `pattern`) and returns that base URL. */
+async function listening(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  stderr: () => string,
+  pattern: RegExp = /server listening on (http:\/\/[^/\s]+)\//,
+): Promise<string> {
   const lines = createInterface({ input: child.stdout! })
   let timer: NodeJS.Timeout | undefined
   const found = new Promise<string>((resolve) => {
     lines.on('line', (line) => {
-      const m = /server listening on (http:\/\/[^/\s]+)\//.exec(line)
+      const m = pattern.exec(line)
       if (m) resolve(m[1]!)
     })
   })

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -25,6 +25,7 @@ import { createCollector } from '../sdk/index'
 import { deletePrefix, testRedisUrl } from '../testing/redis'
 import { Auth } from './auth'
 import { escapeLabelValue, FleetExporter } from './fleetMetrics'
+import { createDashboard } from './dashboard'
 import { createHttpApp } from './http'
 import { createMetrics } from './metrics'
 import { createOverviewHub } from './readModel'
@@ -310,6 +311,30 @@ describe('several replicas on one Redis', () => {
     expect(took).toBe(true)
     expect(Date.now() - t0).toBeLessThan(2500)
     expect((await other.scrape()).fleet).toBe(true)
+  })
+
+  it('a dashboard server that shuts down (createDashboard close, as main.ts on SIGTERM) hands the fleet series to the other replica at once', async () => {
+    const keys = space()
+    await writeSeries(keys, 'api', GET_ORDERS, { 0: 1 }, 100)
+    const start = async () => {
+      const d = createDashboard({ redis: testRedisUrl(), keyPrefix: keys.prefix, operatorTokens: ['operator-token-for-tests-0001'], staticDir: 'dist' })
+      const server = createServer(d.app).listen(0, '127.0.0.1')
+      await new Promise((r) => server.once('listening', r))
+      const stop = async () => {
+        server.closeAllConnections()
+        await new Promise((r) => server.close(r))
+        await d.close()
+      }
+      cleanups.push(stop)
+      const exporting = async () => sampleLines(await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text()).includes('fusebox_fleet_exporter 1')
+      return { exporting, stop }
+    }
+    const a = await start()
+    const b = await start()
+    expect(await a.exporting()).toBe(true)
+    expect(await b.exporting()).toBe(false)
+    await a.stop()
+    expect(await b.exporting()).toBe(true) // not after the 30 s lease: the closing server gave it up
   })
 
   it('a replica that closes gives the lease up at once; always and never ignore the lease', async () => {

@@ -20,7 +20,7 @@ import { invalidateCacheTag, readCaches } from './reads/caches'
 import { readInstances, readRedisHealth, readServices } from './reads/instances'
 import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
 import { eventEntry, readStreamPage, readStreamWindow, requestLogEntry, type StreamEntry } from './reads/streams'
-import { operatorProcedure, publicProcedure, router, tooManyRequests, viewerProcedure, type Context } from './trpc'
+import { operatorProcedure, publicProcedure, router, sessionStillValid, tooManyRequests, viewerProcedure, type Context } from './trpc'
 
 /** Default overview window: the last 5 minutes (issue #2). */
 export const DEFAULT_WINDOW_MS = 5 * 60_000
@@ -90,6 +90,8 @@ export const appRouter = router({
      * token still logs in then, at most one check per second per address.
      */
     login: publicProcedure.input(z.object({ token: z.string().min(1).max(512) })).mutation(async ({ ctx, input }) => {
+      // A mounted dashboard whose host sign-in has no fallback (docs/decisions/025) takes no Fusebox token.
+      if (ctx.hostAuth && !ctx.hostAuth.fallback) throw new TRPCError({ code: 'FORBIDDEN', message: 'Sign in through the host application' })
       const client = ctx.clientAddress ?? 'unknown'
       const refused = await ctx.limits?.login.admit(client)
       if (refused) tooManyRequests(ctx, refused.retryAfterS, 'Too many login attempts; try again later')
@@ -101,10 +103,13 @@ export const appRouter = router({
       }
       const session = await ctx.auth.createSession(grant, Date.now())
       setSessionCookie(ctx, session.id, ctx.auth.ttlS)
-      return { role: session.role }
+      // Read-only server: the session acts as a viewer (trpc.ts createContext caps it on every request).
+      return { role: ctx.readOnly === true ? ('viewer' as const) : session.role }
     }),
     /** Ends the session (and its live streams on this server at once, elsewhere within 10 s); clears the cookie. */
     logout: viewerProcedure.mutation(async ({ ctx }) => {
+      // A host user has no Fusebox session to end: the host application signs them out.
+      if (ctx.session.host) return { ok: true as const }
       await ctx.auth.deleteSession(ctx.session)
       ctx.streams?.endSession(ctx.session.keyId)
       setSessionCookie(ctx, '', 0)
@@ -115,13 +120,17 @@ export const appRouter = router({
      * this one included; clears the cookie. Returns how many sessions were ended.
      */
     logoutEverywhere: viewerProcedure.mutation(async ({ ctx }) => {
+      if (ctx.session.host) return { ok: true as const, ended: 0 }
       const ended = await ctx.auth.deleteTokenSessions(ctx.session.tokenId)
       await ctx.auth.deleteSession(ctx.session)
       ctx.streams?.endToken(ctx.session.tokenId)
       setSessionCookie(ctx, '', 0)
       return { ok: true as const, ended }
     }),
-    /** The current session's role and actor name. 401 without a session. */
+    /**
+     * The current session's role (viewer on a read-only server) and actor name — for a host user (docs/decisions/025)
+     * the host's name. 401 without a session.
+     */
     me: viewerProcedure.query(({ ctx }) => ({ role: ctx.session.role, actor: ctx.session.actor })),
   }),
 
@@ -342,8 +351,8 @@ export const appRouter = router({
       .input(z.object({ lastEventId: z.string().max(64).nullish(), windowMs: WindowMs.optional() }).optional())
       .subscription(async function* ({ ctx, input, signal }) {
         // Re-checked every few seconds and capped per session (streamGuard.ts): the stream ends with its session.
-        const { session, auth } = ctx
-        const lease = ctx.streams?.open(session, async () => (await auth.getSession(session.id)) !== null, signal)
+        const { session } = ctx
+        const lease = ctx.streams?.open(session, () => sessionStillValid(ctx, session), signal)
         try {
           for await (const snapshot of ctx.hub.stream(input?.windowMs ?? DEFAULT_WINDOW_MS, lease?.signal ?? signal)) {
             yield tracked(String(snapshot.asOfMs), snapshot)

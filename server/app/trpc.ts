@@ -9,7 +9,7 @@ import { parse as parseCookie } from 'cookie'
 import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import type { Clock } from '../../shared/timeBuckets'
-import { sessionCookieName, type Auth, type Session } from './auth'
+import { callHostAuth, HostAuthError, hostSession, sessionCookieName, type Auth, type Session } from './auth'
 import type { AuditRetention } from './audit'
 import type { LiveHub } from './liveHub'
 import { createOverviewReader, type OverviewReader } from './readModel'
@@ -43,7 +43,30 @@ export interface Context {
   auditRetention?: AuditRetention
   /** The app's shared overview reader (readModel.ts `createOverviewReader`; absent in direct callers: unshared). */
   readOverview?: OverviewReader
+  /** Read-only server (`AppDeps.readOnly`): sessions act as viewers, operator procedures answer FORBIDDEN. */
+  readOnly?: boolean
+  /** The host application's sign-in (`AppDeps.hostAuth`), for re-checking live streams of host users. */
+  hostAuth?: HostAuthConfig
 }
+
+/**
+ * The host application's sign-in standing in for Fusebox's own (docs/decisions/025; built by dashboard.ts from
+ * `DashboardOptions.authenticate`). `authenticate(req)` is called per tRPC request, per audit export and at every
+ * live-stream re-check; it answers `{ role, name }` (HostUserSchema), or null for "not signed in at the host".
+ */
+export interface HostAuthConfig {
+  authenticate: (req: IncomingMessage) => unknown
+  /** Bound on one call, ms (default HOST_AUTH_TIMEOUT_MS = 3000); longer counts as a failure (503). */
+  timeoutMs?: number
+  /**
+   * When the hook answers null: true — Fusebox's own tokens and sessions still sign in (`auth.login`); false — the
+   * request is unauthenticated (401) and `auth.login` is refused (403).
+   */
+  fallback: boolean
+}
+
+/** The message of every operator procedure on a read-only server. */
+export const READ_ONLY_MESSAGE = 'This Fusebox server is read-only (FUSEBOX_READ_ONLY / readOnly): commands are turned off'
 
 /** Per-app parts of the context that createHttpApp builds once (limiters, stream guard). */
 export interface AppServices {
@@ -71,6 +94,10 @@ export interface AppDeps {
    * OVERVIEW_MAX_AGE_MS = 1000; 0: only concurrent calls share one computation, as tests that write then read need).
    */
   overviewMaxAgeMs?: number
+  /** FUSEBOX_READ_ONLY / `DashboardOptions.readOnly` (default false): every session is capped at viewer. */
+  readOnly?: boolean
+  /** The host application's sign-in (mounted dashboards, server/app/mount.ts); absent: Fusebox's own only. */
+  hostAuth?: HostAuthConfig
 }
 
 /** One shared overview reader per app (its deps object), made on first use. */
@@ -93,10 +120,16 @@ export async function createContext(deps: AppDeps, req: IncomingMessage, res: Se
   const express = req as IncomingMessage & { secure?: boolean; ip?: string }
   const secure = deps.tls || express.secure === true || (req.socket as { encrypted?: boolean }).encrypted === true
   // Over TLS only the `__Host-` cookie counts: a plain-named one may have been planted by a sibling subdomain.
-  const cookies = parseCookie(req.headers.cookie ?? '')
-  const session = await deps.auth.getSession(cookies[sessionCookieName(secure)]).catch((err: unknown) => {
-    throw asRedisUnavailable(err)
-  })
+  const now = deps.clock ?? Date.now
+  let session = deps.hostAuth ? await hostUserSession(deps.hostAuth, req, now()) : null
+  if (session === null && (deps.hostAuth?.fallback ?? true)) {
+    const cookies = parseCookie(req.headers.cookie ?? '')
+    session = await deps.auth.getSession(cookies[sessionCookieName(secure)]).catch((err: unknown) => {
+      throw asRedisUnavailable(err)
+    })
+  }
+  // Read-only: whoever signs in acts as a viewer (auth.me says so, so the dashboard hides the controls).
+  if (session !== null && deps.readOnly === true && session.role === 'operator') session = { ...session, role: 'viewer' }
   return {
     req,
     res,
@@ -106,13 +139,62 @@ export async function createContext(deps: AppDeps, req: IncomingMessage, res: Se
     hub: deps.hub,
     session,
     secure,
-    now: deps.clock ?? Date.now,
+    now,
     clientAddress: clientKey(express.ip ?? req.socket.remoteAddress),
     limits: services?.limits,
     streams: services?.streams,
     auditRetention: deps.auditRetention,
     readOverview: overviewReaderOf(deps),
+    readOnly: deps.readOnly === true,
+    hostAuth: deps.hostAuth,
   }
+}
+
+/** Last time a failure of the host's hook was logged with its cause, per reason (at most once per reason every 10 s). */
+const hostAuthLoggedAtMs = new Map<string, number>()
+
+/**
+ * The session of the user the host's hook vouches for, or null (not signed in at the host). A hook that throws,
+ * times out or answers a malformed user yields a 503 with a plain message (never its error text: it may name the
+ * host's internals); the cause is logged server-side with an id.
+ * @throws TRPCError SERVICE_UNAVAILABLE
+ */
+async function hostUserSession(hostAuth: HostAuthConfig, req: IncomingMessage, nowMs: number): Promise<Session | null> {
+  try {
+    const user = await callHostAuth(hostAuth.authenticate, req, hostAuth.timeoutMs)
+    return user === null ? null : hostSession(user, nowMs)
+  } catch (err) {
+    const reason = err instanceof HostAuthError ? err.reason : 'threw'
+    const errorId = randomUUID()
+    // One line per failure, so the id a user quotes is always in the log; the cause (a stack) at most every 10 s.
+    const last = hostAuthLoggedAtMs.get(reason) ?? 0
+    const withCause = Date.now() - last >= 10_000
+    if (withCause) hostAuthLoggedAtMs.set(reason, Date.now())
+    console.error(`[fusebox] host sign-in failed (error id ${errorId}): ${(err as Error).message}`, ...(withCause && (err as Error).cause ? [(err as Error).cause] : []))
+    const message =
+      reason === 'timeout'
+        ? `The host application's sign-in check did not answer in time; try again`
+        : reason === 'invalid'
+          ? `The host application's sign-in check answered an invalid user (error id ${errorId}; see the server log)`
+          : `The host application's sign-in check failed (error id ${errorId}; see the server log)`
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message })
+  }
+}
+
+/**
+ * Whether a live stream's session still holds (streamGuard.ts re-checks): a Fusebox session must still be in Redis
+ * and its token configured; a host user must still be answered by the hook with the same name and role. Rejects
+ * (the stream is kept) when Redis or the hook cannot answer.
+ */
+export async function sessionStillValid(ctx: Pick<Context, 'auth' | 'req' | 'hostAuth' | 'readOnly'>, session: Session): Promise<boolean> {
+  if (session.host) {
+    if (!ctx.hostAuth) return false
+    const user = await callHostAuth(ctx.hostAuth.authenticate, ctx.req, ctx.hostAuth.timeoutMs)
+    if (user === null) return false
+    const role = ctx.readOnly === true ? 'viewer' : user.role
+    return user.name === session.actor && role === session.role
+  }
+  return (await ctx.auth.getSession(session.id)) !== null
 }
 
 /** Sets `Retry-After` and throws the tRPC 429. */
@@ -170,10 +252,11 @@ export const viewerProcedure = publicProcedure.use(({ ctx, next }) => {
 })
 
 /**
- * Operator sessions only. 401 without a session, 403 for a viewer; then every mutation (a command) counts against
+ * Operator sessions only. 401 without a session, 403 for a viewer or on a read-only server (READ_ONLY_MESSAGE); then every mutation (a command) counts against
  * the token's command budget (rateLimits.ts: 30 per minute) — after authentication, so nobody else spends it.
  */
 export const operatorProcedure = viewerProcedure.use(async ({ ctx, type, next }) => {
+  if (ctx.readOnly === true) throw new TRPCError({ code: 'FORBIDDEN', message: READ_ONLY_MESSAGE })
   if (ctx.session.role !== 'operator') throw new TRPCError({ code: 'FORBIDDEN', message: 'Operator role required' })
   if (type === 'mutation' && ctx.limits) {
     const limited = await ctx.limits.commands.hit(ctx.session.tokenId)

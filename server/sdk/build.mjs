@@ -194,6 +194,59 @@ export async function npmPackStage(stage, destination) {
   return { tarball, files: report.files.map((f) => f.path).sort(), sizeBytes: report.size, unpackedSizeBytes: report.unpackedSize }
 }
 
+/**
+ * Bundles the declarations of a TypeScript entry into one `.d.ts` (rollup-plugin-dts) and copies it to the `.d.cts`
+ * next to it, as `buildSdk` does for the SDK; used by the dashboard's package build (server/app/build.mjs). Type-only
+ * imports of npm packages stay imports; declarations the entry does not export are left out.
+ * @param {{ input: string, file: string, plugins?: import('rollup').Plugin[], banner?: string, tsconfig?: string }} options
+ *   `file` ends in `.d.ts`; `tsconfig` default: the one rollup-plugin-dts finds from the working directory
+ * @returns {Promise<{ dts: string, dcts: string }>}
+ */
+export async function bundleDeclarations({ input, file, plugins = [], banner, tsconfig }) {
+  const compilerOptions = { noEmit: false, declaration: true, emitDeclarationOnly: true, allowJs: false, checkJs: false }
+  const bundle = await rollup({
+    input,
+    plugins: [...plugins, dts({ compilerOptions, ...(tsconfig === undefined ? {} : { tsconfig }) })],
+    onwarn: (warning, warn) => {
+      if (warning.code !== 'UNRESOLVED_IMPORT') warn(warning)
+    },
+  })
+  try {
+    await bundle.write({ file, format: 'es', ...(banner === undefined ? {} : { banner }) })
+  } finally {
+    await bundle.close()
+  }
+  const dcts = file.replace(/\.d\.ts$/, '.d.cts')
+  copyFileSync(file, dcts)
+  return { dts: file, dcts }
+}
+
+const BIN = join(ROOT, 'node_modules/.bin')
+
+/**
+ * `publint <tarball> --strict`: its report (stdout), which says "All good!" when there is nothing to fix.
+ * @param {string} tarball
+ * @returns {Promise<string>}
+ * @throws {Error} when publint finds an error (its output in the message)
+ */
+export async function publintTarball(tarball) {
+  const { stdout } = await promisify(execFile)(join(BIN, 'publint'), [tarball, '--strict'], { timeout: 30_000 })
+  return stdout
+}
+
+/**
+ * `@arethetypeswrong/cli <tarball> --format json`: the analysis (attw exits 1 when it finds problems; the report is
+ * returned either way).
+ * @param {string} tarball
+ * @returns {Promise<{ problems: unknown[], entrypoints: Record<string, { resolutions: Record<string, unknown> }> }>}
+ */
+export async function attwTarball(tarball) {
+  const result = await promisify(execFile)(join(BIN, 'attw'), [tarball, '--format', 'json'], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+    (/** @type {{ stdout?: string }} */ e) => ({ stdout: e.stdout ?? '' }),
+  )
+  return JSON.parse(result.stdout).analysis
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--pack')) {
     const out = await packSdk()

@@ -163,3 +163,13 @@ describe('collector stats', () => {
     ])
   })
 })
+
+describe('collector options', () => {
+  it('refuses a missing or unusable redis option with a clear error at set-up (a plain-JS host with REDIS_URL unset)', () => {
+    for (const redis of [undefined, '', 42, {}, null]) {
+      expect(() => createCollector({ redis, service: 'shop' } as unknown as Parameters<typeof createCollector>[0]), String(redis)).toThrow(
+        /redis must be a Redis URL \(redis:\/\/host:port\) or an ioredis client/,
+      )
+    }
+  })
+})

@@ -80,7 +80,20 @@ export interface CollectorOptions {
   clock?: Clock
 }
 
+/** What `createCollector` says of a `redis` option it cannot use. */
+const REDIS_OPTION_ERROR = 'redis must be a Redis URL (redis://host:port) or an ioredis client'
+
 const OptionsSchema = z.object({
+  // A plain-JS host may pass `process.env.REDIS_URL` unset: say so, instead of a TypeError deep inside.
+  redis: z.union(
+    [
+      z.string().min(1, { error: REDIS_OPTION_ERROR }),
+      z.custom<Redis>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as { pipeline?: unknown }).pipeline === 'function' && typeof (v as { options?: unknown }).options === 'object',
+      ),
+    ],
+    { error: REDIS_OPTION_ERROR },
+  ),
   service: Name,
   instance: Name.optional(),
   prefix: z.string().regex(PREFIX_PATTERN).optional(),

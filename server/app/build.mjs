@@ -25,12 +25,11 @@
 import { build } from 'esbuild'
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { builtinModules } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { bundleDeclarations, DIST_PACK, npmPackStage, rangesFromRoot, stagePackageFiles } from '../sdk/build.mjs'
+import { bundleDeclarations, DIST_PACK, externalImports, npmPackStage, rangesFromRoot, stagePackageFiles } from '../sdk/build.mjs'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -92,15 +91,7 @@ export async function buildDashboardServer({ outDir, version }) {
     metafile: true,
     logLevel: 'warning',
   })
-  const builtins = new Set(builtinModules)
-  const imports = new Set()
-  for (const output of Object.values(result.metafile?.outputs ?? {})) {
-    for (const imp of output.imports) {
-      if (!imp.external || imp.path.startsWith('node:') || builtins.has(imp.path)) continue
-      const parts = imp.path.split('/')
-      imports.add(imp.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0])
-    }
-  }
+  const imports = externalImports(result.metafile)
   // Only BUNDLED packages may be inlined: anything else from node_modules would ship without its license or updates.
   const inlined = new Set()
   for (const input of Object.keys(result.metafile?.inputs ?? {})) {
@@ -109,7 +100,7 @@ export async function buildDashboardServer({ outDir, version }) {
   }
   const unexpected = [...inlined].filter((name) => !BUNDLED.includes(name))
   if (unexpected.length > 0) throw new Error(`fusebox-dashboard would bundle ${unexpected.join(', ')}: list them in package.json dependencies or in BUNDLED`)
-  return { cli, imports: [...imports].sort(), bundled: [...inlined].sort() }
+  return { cli, imports, bundled: [...inlined].sort() }
 }
 
 /**
@@ -150,15 +141,7 @@ export async function buildDashboardLibrary({ outDir, version }) {
     .map((input) => /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1])
     .filter((name) => name !== undefined && !BUNDLED.includes(name))
   if (inlined.length > 0) throw new Error(`fusebox-dashboard would bundle ${[...new Set(inlined)].join(', ')}: list them in package.json dependencies or in BUNDLED`)
-  const builtins = new Set(builtinModules)
-  const imports = new Set()
-  for (const output of Object.values(esm.metafile?.outputs ?? {})) {
-    for (const imp of output.imports) {
-      if (!imp.external || imp.path.startsWith('node:') || builtins.has(imp.path)) continue
-      const parts = imp.path.split('/')
-      imports.add(imp.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0])
-    }
-  }
+  const imports = externalImports(esm.metafile)
   writeFileSync(join(outDir, 'fastify.js'), "export { fuseboxFastify } from './index.js'\n")
   writeFileSync(join(outDir, 'fastify.cjs'), "'use strict'\nexports.fuseboxFastify = require('./index.cjs').fuseboxFastify\n")
   // Declaration entries in a temp folder, importing the sources by absolute path (resolved with the repo's tsconfig).
@@ -173,7 +156,7 @@ export async function buildDashboardLibrary({ outDir, version }) {
     rmSync(entriesDir, { recursive: true, force: true })
   }
   const files = LIBRARY_ENTRIES.flatMap((e) => [`${e.name}.js`, `${e.name}.cjs`, `${e.name}.d.ts`, `${e.name}.d.cts`]).sort()
-  return { files, imports: [...imports].sort() }
+  return { files, imports }
 }
 
 /**

@@ -65,43 +65,41 @@ export async function buildSdk({ outDir = join(ROOT, 'dist-sdk') } = {}) {
     logLevel: 'warning',
   }
   const [esm] = await Promise.all([build({ ...common, outfile: js, format: 'esm' }), build({ ...common, outfile: cjs, format: 'cjs' })])
+  const imports = externalImports(esm.metafile)
+
+  const opossumTypes = join(outDir, '.opossum.d.ts')
+  const source = readFileSync(OPOSSUM_TYPES, 'utf8')
+  if (!/^export = CircuitBreaker;$/m.test(source)) throw new Error(`${OPOSSUM_TYPES}: no "export = CircuitBreaker;" to rewrite`)
+  writeFileSync(opossumTypes, source.replace(/^export = CircuitBreaker;$/m, 'export { CircuitBreaker as default };'))
+  try {
+    const { dts: types, dcts } = await bundleDeclarations({
+      input: ENTRY,
+      file: join(outDir, 'index.d.ts'),
+      plugins: [{ name: 'inline-opossum-types', resolveId: (id) => (id === 'opossum' ? opossumTypes : null) }],
+      banner: OPOSSUM_NOTICE,
+    })
+    return { js, cjs, dts: types, dcts, imports }
+  } finally {
+    rmSync(opossumTypes, { force: true })
+  }
+}
+
+/**
+ * The packages an esbuild bundle still imports (its external imports, builtins left out), as package names sorted.
+ * @param {import('esbuild').Metafile | undefined} metafile
+ * @returns {string[]}
+ */
+export function externalImports(metafile) {
   const builtins = new Set(builtinModules)
   const imports = new Set()
-  for (const output of Object.values(esm.metafile?.outputs ?? {})) {
+  for (const output of Object.values(metafile?.outputs ?? {})) {
     for (const imp of output.imports) {
       if (!imp.external || imp.path.startsWith('node:') || builtins.has(imp.path)) continue
       const parts = imp.path.split('/')
       imports.add(imp.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0])
     }
   }
-
-  const types = join(outDir, 'index.d.ts')
-  const opossumTypes = join(outDir, '.opossum.d.ts')
-  const source = readFileSync(OPOSSUM_TYPES, 'utf8')
-  if (!/^export = CircuitBreaker;$/m.test(source)) throw new Error(`${OPOSSUM_TYPES}: no "export = CircuitBreaker;" to rewrite`)
-  writeFileSync(opossumTypes, source.replace(/^export = CircuitBreaker;$/m, 'export { CircuitBreaker as default };'))
-  const bundle = await rollup({
-    input: ENTRY,
-    plugins: [
-      { name: 'inline-opossum-types', resolveId: (id) => (id === 'opossum' ? opossumTypes : null) },
-      dts({
-        compilerOptions: { noEmit: false, declaration: true, emitDeclarationOnly: true, allowJs: false, checkJs: false },
-      }),
-    ],
-    onwarn: (warning, warn) => {
-      // Type-only imports of the remaining dependencies (ioredis, zod, node:*) are expected to stay imports.
-      if (warning.code !== 'UNRESOLVED_IMPORT') warn(warning)
-    },
-  })
-  try {
-    await bundle.write({ file: types, format: 'es', banner: OPOSSUM_NOTICE })
-  } finally {
-    await bundle.close()
-    rmSync(opossumTypes, { force: true })
-  }
-  const dcts = join(outDir, 'index.d.cts')
-  copyFileSync(types, dcts)
-  return { js, cjs, dts: types, dcts, imports: [...imports].sort() }
+  return [...imports].sort()
 }
 
 /**
@@ -208,6 +206,7 @@ export async function bundleDeclarations({ input, file, plugins = [], banner, ts
     input,
     plugins: [...plugins, dts({ compilerOptions, ...(tsconfig === undefined ? {} : { tsconfig }) })],
     onwarn: (warning, warn) => {
+      // Type-only imports of the dependencies left out of the bundle (ioredis, zod, node:*) stay imports.
       if (warning.code !== 'UNRESOLVED_IMPORT') warn(warning)
     },
   })

@@ -15,7 +15,6 @@
  * Reference, same run, same rate, connections and duration: `GET /healthz` (no Redis read, no session).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createCollector, type Collector } from '../server/sdk/index'
@@ -25,6 +24,7 @@ import { lognormalMs, seededRandom } from './samples'
 import { fmt } from './stats'
 import { startServerChild, stopChild } from './serverChild'
 import { verdict, type Table } from './table'
+import { findFreePort } from '../server/bootstrap/redis.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const AUTOCANNON = join(ROOT, 'node_modules/autocannon/autocannon.js')
@@ -54,16 +54,6 @@ interface AutocannonSummary {
   non2xx: number
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Runs autocannon in a child process to completion and returns its JSON summary. */
 function autocannon(args: string[]): Promise<AutocannonSummary> {
@@ -152,7 +142,7 @@ export async function benchOverviewLoad(): Promise<Table> {
       for (const c of collectors) for (let r = 0; r < ROUTES; r += 4) c.recordRequest({ method: 'GET', route: `/api/v1/r${r}/:id`, status: 200, durationMs: lognormalMs(random, 15, 0.7) })
     }, 100)
 
-    const port = await freePort()
+    const port = await findFreePort()
     const started = await startServer(redis.url, port)
     server = started.child
     const base = `http://127.0.0.1:${port}`

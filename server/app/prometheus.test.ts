@@ -18,7 +18,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -29,6 +28,7 @@ import { DURATION_BOUNDS_S } from '../../shared/fleetCounters'
 import type { OverviewSnapshot } from '../../shared/schemas'
 import { deletePrefix, testRedisUrl } from '../testing/redis'
 import { call, MUTATION_HEADERS, OPERATOR_TOKEN, VIEWER_TOKEN } from './testing/testServer'
+import { findFreePort } from '../bootstrap/redis.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const TRAFFIC_CHILD = fileURLToPath(new URL('./testing/fleetTrafficChild.ts', import.meta.url))
@@ -44,16 +44,6 @@ let promBase = ''
 const servers: { base: string; port: number; log: () => string }[] = []
 let promLog = ''
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Spawns `node [args]` in the repo, keeps its last output, and kills it in afterAll. */
 function start(args: string[], env: Record<string, string>): { child: ChildProcess; log: () => string } {
@@ -85,7 +75,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 /** A real dashboard server process (server/app/main.ts) on a free loopback port, fleet mode default (leader). */
 async function startDashboard(): Promise<void> {
-  const port = await freePort()
+  const port = await findFreePort()
   const { child, log } = start(['--import', 'tsx', join(ROOT, 'server/app/main.ts')], {
     REDIS_URL: testRedisUrl(),
     PORT: String(port),
@@ -200,7 +190,7 @@ beforeAll(async () => {
   redis = new Redis(testRedisUrl())
   tmp = mkdtempSync(join(tmpdir(), 'fusebox-prom-'))
   await Promise.all([startDashboard(), startDashboard()])
-  const promPort = await freePort()
+  const promPort = await findFreePort()
   promBase = `http://127.0.0.1:${promPort}`
   writeFileSync(
     join(tmp, 'prometheus.yml'),

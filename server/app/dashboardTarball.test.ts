@@ -6,7 +6,9 @@
  * PWA's index.html and a hashed asset; `--help`, `--version`, a bad flag and a bad value. The mount API
  * (docs/decisions/025): publint and @arethetypeswrong/cli on the tarball, both entry points loadable as ESM and
  * CommonJS, and a CommonJS Express 4 app (express@4 from the registry; the dashboard's own express 5 nested) that
- * `require`s the package and mounts it under /ops/fusebox with its own sign-in standing in for Fusebox's.
+ * `require`s the package and mounts it under /ops/fusebox with its own sign-in standing in for Fusebox's — over HTTP,
+ * then in a real Chromium signed in by the host's session cookie alone: installed and run offline there
+ * (server/testing/pwaUnderBase.ts, the same check basePathBrowser.test.ts runs against the in-repo server).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs'
@@ -19,7 +21,8 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { OverviewSnapshot } from '../../shared/schemas'
 import { createCollector } from '../sdk/index'
-import { testRedisUrl } from '../testing/redis'
+import { checkPwaUnderBase, launchPersistentChromium, type PersistentChromium } from '../testing/pwaUnderBase'
+import { deletePrefix, testRedisUrl } from '../testing/redis'
 import { attwTarball, publintTarball } from '../sdk/build.mjs'
 import { packDashboard } from './build.mjs'
 import { ENV_VARIABLES } from './env'
@@ -184,32 +187,10 @@ void closed
     await collector.flush()
     const redis = new Redis(testRedisUrl())
     await redis.sadd(`${prefix}:{checkout}:breakers`, 'payments')
-    writeFileSync(
-      join(app, 'host.cjs'),
-      `'use strict'
-const express = require('express')
-const { fuseboxExpress } = require('fusebox-dashboard')
-const users = { 'sid-ops': { email: 'ops@example.com', admin: true }, 'sid-dev': { email: 'dev@example.com', admin: false } }
-const app = express()
-app.use(express.json())
-app.use((req, _res, next) => { req.user = users[(/hostsid=([^;]+)/.exec(req.headers.cookie || '') || [])[1]]; next() })
-app.get('/', (_req, res) => res.send('host ' + require('express/package.json').version))
-const fusebox = fuseboxExpress({
-  redis: process.env.REDIS_URL,
-  keyPrefix: process.env.PREFIX,
-  authenticate: (req) => (req.user ? { role: req.user.admin ? 'operator' : 'viewer', name: req.user.email } : null),
-})
-app.use('/ops/fusebox', fusebox)
-const server = app.listen(0, '127.0.0.1', () => console.log('host listening on http://127.0.0.1:' + server.address().port))
-process.on('SIGTERM', () => { server.closeAllConnections(); server.close(); fusebox.close().then(() => process.exit(0)) })
-`,
-    )
-    const child = spawn(process.execPath, ['host.cjs'], { cwd: app, env: { ...childEnv, REDIS_URL: testRedisUrl(), PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stderr = ''
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    let started: HostApp | undefined
     try {
-      const host = await listening(child, exited, () => stderr, /host listening on (http:\/\/[^/\s]+)/)
+      started = await startExpressHost(prefix)
+      const { child, exited, url: host } = started
       expect(await (await fetch(`${host}/`)).text()).toMatch(/^host 4\./)
       const base = `${host}/ops/fusebox`
       const ops = { cookie: 'hostsid=sid-ops' }
@@ -247,9 +228,36 @@ process.on('SIGTERM', () => { server.closeAllConnections(); server.close(); fuse
       child.kill('SIGTERM')
       expect(await exited).toBe(0)
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      started?.stop()
       await collector.close()
       await redis.del(`${prefix}:{checkout}:breakers`)
+      redis.disconnect()
+    }
+  }, 60_000)
+
+  it('Chromium installs it from that host under /ops/fusebox and runs it offline, signed in by the host session cookie alone', async () => {
+    const prefix = `mntb${Date.now().toString(36)}`
+    // A live service (open all along: the janitor prunes services whose instances have gone).
+    const collector = createCollector({ redis: testRedisUrl(), prefix, service: 'checkout', instance: 'c1', flushIntervalMs: 200 })
+    for (let i = 0; i < 4; i++) collector.recordRequest({ method: 'GET', route: '/cart', status: 200, durationMs: 5 + i })
+    await collector.flush()
+    let started: HostApp | undefined
+    let browser: PersistentChromium | undefined
+    try {
+      started = await startExpressHost(prefix)
+      const { child, exited, url: host } = started
+      browser = await launchPersistentChromium('fusebox-mount-')
+      // The host's own sign-in: its session cookie (a viewer) and no Fusebox token; the hook maps it to a role.
+      await browser.context.addCookies([{ name: 'hostsid', value: 'sid-dev', url: host }])
+      await checkPwaUnderBase({ context: browser.context, origin: host, base: '/ops/fusebox', service: 'checkout' })
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    } finally {
+      await browser?.close()
+      started?.stop()
+      await collector.close()
+      const redis = new Redis(testRedisUrl())
+      await deletePrefix(redis, prefix)
       redis.disconnect()
     }
   }, 60_000)
@@ -384,6 +392,53 @@ process.on('SIGTERM', () => { server.closeAllConnections(); server.close(); fuse
     }
   }, 60_000)
 })
+
+/** The CommonJS Express 4 host app of the mount tests (`<app>/host.cjs`): `require`s the installed package, mounts it
+ * under /ops/fusebox with its own cookie sign-in (`hostsid=sid-ops` an operator, `hostsid=sid-dev` a viewer). */
+const HOST_APP = `'use strict'
+const express = require('express')
+const { fuseboxExpress } = require('fusebox-dashboard')
+const users = { 'sid-ops': { email: 'ops@example.com', admin: true }, 'sid-dev': { email: 'dev@example.com', admin: false } }
+const app = express()
+app.use(express.json())
+app.use((req, _res, next) => { req.user = users[(/hostsid=([^;]+)/.exec(req.headers.cookie || '') || [])[1]]; next() })
+app.get('/', (_req, res) => res.send('host ' + require('express/package.json').version))
+const fusebox = fuseboxExpress({
+  redis: process.env.REDIS_URL,
+  keyPrefix: process.env.PREFIX,
+  authenticate: (req) => (req.user ? { role: req.user.admin ? 'operator' : 'viewer', name: req.user.email } : null),
+})
+app.use('/ops/fusebox', fusebox)
+const server = app.listen(0, '127.0.0.1', () => console.log('host listening on http://127.0.0.1:' + server.address().port))
+process.on('SIGTERM', () => { server.closeAllConnections(); server.close(); fusebox.close().then(() => process.exit(0)) })
+`
+
+/** A running host app: its origin (`http://127.0.0.1:<port>`), the child, its exit code, and `stop` (SIGKILL if still running). */
+interface HostApp {
+  child: ChildProcess
+  exited: Promise<number | null>
+  url: string
+  stop(): void
+}
+
+/**
+ * Writes and starts the host app (HOST_APP) against the test Redis under `prefix`; resolves once it listens (≤ 20 s).
+ * SIGTERM ends it gracefully with 0; the caller stops it. Rejects (the child killed) when it exits or does not listen.
+ */
+async function startExpressHost(prefix: string): Promise<HostApp> {
+  writeFileSync(join(app, 'host.cjs'), HOST_APP)
+  const child = spawn(process.execPath, ['host.cjs'], { cwd: app, env: { ...childEnv, REDIS_URL: testRedisUrl(), PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  try {
+    const url = await listening(child, exited, () => stderr, /host listening on (http:\/\/[^/\s]+)/)
+    return { child, exited, url, stop: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')) }
+  } catch (e) {
+    child.kill('SIGKILL')
+    throw e
+  }
+}
 
 /** Waits (≤ 20 s) for the "[fusebox] server listening on http://…/" line (or `pattern`) and returns that base URL. */
 async function listening(

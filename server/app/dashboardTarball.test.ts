@@ -14,13 +14,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { OverviewSnapshot } from '../../shared/schemas'
 import { createCollector } from '../sdk/index'
+import { listening } from '../testing/processes'
 import { checkPwaUnderBase, launchPersistentChromium, type PersistentChromium } from '../testing/pwaUnderBase'
 import { deletePrefix, testRedisUrl } from '../testing/redis'
 import { attwTarball, publintTarball } from '../sdk/build.mjs'
@@ -440,28 +440,3 @@ async function startExpressHost(prefix: string): Promise<HostApp> {
   }
 }
 
-/** Waits (≤ 20 s) for the "[fusebox] server listening on http://…/" line (or `pattern`) and returns that base URL. */
-async function listening(
-  child: ChildProcess,
-  exited: Promise<number | null>,
-  stderr: () => string,
-  pattern: RegExp = /server listening on (http:\/\/[^/\s]+)\//,
-): Promise<string> {
-  const lines = createInterface({ input: child.stdout! })
-  let timer: NodeJS.Timeout | undefined
-  const found = new Promise<string>((resolve) => {
-    lines.on('line', (line) => {
-      const m = pattern.exec(line)
-      if (m) resolve(m[1]!)
-    })
-  })
-  try {
-    return await Promise.race([
-      found,
-      exited.then((code) => Promise.reject(new Error(`fusebox exited (${code}) before listening: ${stderr()}`))),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`fusebox did not listen within 20 s: ${stderr()}`)), 20_000))),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}

@@ -17,7 +17,7 @@
  * `endpoints.list`: the exact request and error counts per service and route) and in Chromium (viewer sign-in with a
  * `#token=` link, every service's name and throughput on the Overview).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -34,6 +34,7 @@ import { decodePacked } from '../../shared/seriesCodec'
 import { packDashboard } from '../app/build.mjs'
 import { ENV_VARIABLES } from '../app/env'
 import type { EndpointRow } from '../app/reads/series'
+import { listening } from '../testing/processes'
 import { testRedisUrl } from '../testing/redis'
 import { packSdk } from './build.mjs'
 
@@ -348,26 +349,6 @@ describe('fusebox-sdk installed from its tarball into fresh projects outside the
   }, 120_000)
 })
 
-/** Waits (≤ 20 s) for the dashboard's "[fusebox] server listening on http://…/" line and returns that base URL. */
-async function listening(child: ChildProcess, exited: Promise<number | null>, stderr: () => string): Promise<string> {
-  const lines = createInterface({ input: child.stdout! })
-  let timer: NodeJS.Timeout | undefined
-  const found = new Promise<string>((resolve) => {
-    lines.on('line', (line) => {
-      const m = /server listening on (http:\/\/[^/\s]+)\//.exec(line)
-      if (m) resolve(m[1]!)
-    })
-  })
-  try {
-    return await Promise.race([
-      found,
-      exited.then((code) => Promise.reject(new Error(`fusebox exited (${code}) before listening: ${stderr()}`))),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`fusebox did not listen within 20 s: ${stderr()}`)), 20_000))),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * Starts the service (`node <args> <redis url> <prefix>`, default args `server.js`) in `<work>/<name>` against the

@@ -175,15 +175,17 @@ export function checkedRequest(r: unknown, counts?: Pick<CollectorStats, 'saniti
   const rawErrorType = typeof x.errorType === 'string' ? x.errorType : undefined
   const errorType = rawErrorType === undefined ? undefined : safeLabel(rawErrorType, MAX_ERROR_TYPE_CHARS)
   if (counts !== undefined && (route !== rawRoute || errorType !== rawErrorType)) counts.sanitizedLabels++
-  return {
+  // Built by assignment, not by conditional spreads: this runs once per request (the collector hot path).
+  const out: FinishedRequest = {
     method: typeof x.method === 'string' && x.method.length <= MAX_METHOD_CHARS ? x.method : OTHER_HTTP_METHOD,
     route,
     status,
     durationMs,
-    ...(x.error === true ? { error: true } : {}),
-    ...(errorType === undefined ? {} : { errorType }),
-    ...(x.urlScheme === 'https' || x.urlScheme === 'http' ? { urlScheme: x.urlScheme } : {}),
   }
+  if (x.error === true) out.error = true
+  if (errorType !== undefined) out.errorType = errorType
+  if (x.urlScheme === 'https' || x.urlScheme === 'http') out.urlScheme = x.urlScheme
+  return out
 }
 
 /** Index of an HTTP status code's class: 0 for 1xx … 4 for 5xx; anything outside 100–599 counts as 5xx. */

@@ -83,19 +83,39 @@ export async function closeMetrics(app: express.Express): Promise<void> {
 
 /** Open requests per app, so shutdown can end SSE streams (see `closeLiveStreams`). */
 const openResponses = new WeakMap<express.Express, Set<Response>>()
+/** The open-response sets of apps whose live streams were closed: a stream that starts there later is ended too. */
+const streamsClosed = new WeakSet<Set<Response>>()
+
+/**
+ * Ends `res` as soon as its head goes out as an event stream: a request already past its checks (waiting for the
+ * host's sign-in hook, say) when `closeLiveStreams` ran, or one arriving after it on a kept-alive connection.
+ */
+function endIfEventStream(res: Response): void {
+  const writeHead = res.writeHead
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    const result = (writeHead as (...a: unknown[]) => Response).apply(this, args)
+    if (isEventStream(this)) setImmediate(() => this.destroy())
+    return result
+  } as Response['writeHead']
+}
 
 /**
  * Ends every open Server-Sent Events stream of `app` (tRPC subscriptions see their `signal` abort; browsers'
- * EventSource reconnects, to another server once this one stopped listening). Other requests are left to finish.
- * @returns how many streams were ended
+ * EventSource reconnects, to another server once this one stopped listening), and from then on every stream of
+ * `app` as soon as it starts (shutdown must not wait on one). Other requests are left to finish.
+ * @returns how many streams were ended now
  */
 export function closeLiveStreams(app: express.Express): number {
+  const open = openResponses.get(app)
+  if (open === undefined) return 0
   let n = 0
-  for (const res of openResponses.get(app) ?? []) {
+  const first = !streamsClosed.has(open)
+  streamsClosed.add(open)
+  for (const res of open) {
     if (isEventStream(res)) {
       res.destroy()
       n++
-    }
+    } else if (first && !res.headersSent) endIfEventStream(res)
   }
   return n
 }
@@ -159,6 +179,7 @@ function createDashboardApp(deps: AppDeps, options: HttpOptions): express.Expres
   app.use((_req, res, next) => {
     open.add(res)
     res.once('close', () => open.delete(res))
+    if (streamsClosed.has(open)) endIfEventStream(res)
     next()
   })
   // The bare base of a mounted app (`/ops/fusebox`) → `/ops/fusebox/`: relative URLs, the router and the service

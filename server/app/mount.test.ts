@@ -7,7 +7,7 @@
  * npm test). (Express 4 from CommonJS: server/app/dashboardTarball.test.ts, from the installed package.)
  */
 import { randomBytes } from 'node:crypto'
-import type { Server } from 'node:http'
+import { Agent, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { chromium } from '@playwright/test'
 import express from 'express'
@@ -329,6 +329,118 @@ describe('fuseboxFastify: the dashboard as a Fastify 5 plugin under a prefix', (
     for (let chunk = await reader.read().catch(() => ({ done: true })); !chunk.done; chunk = await reader.read().catch(() => ({ done: true }))) {
       // drain what was in flight
     }
+  })
+
+  /**
+   * A GET over `agent` (a keep-alive pool, as a browser keeps its connections): resolves at the response head, with
+   * the whole body as `body` (rejects if the connection is cut before the end) and the first body bytes as `first`.
+   */
+  function get(url: string, headers: Record<string, string>, agent: Agent): Promise<{ res: IncomingMessage; first: Promise<string>; body: Promise<string> }> {
+    return new Promise((resolve, reject) => {
+      httpRequest(url, { agent, headers }, (res) => {
+        let text = ''
+        let gotFirst: (s: string) => void = () => undefined
+        const first = new Promise<string>((r) => (gotFirst = r))
+        const body = new Promise<string>((done, fail) => {
+          res.on('data', (chunk: Buffer) => {
+            text += chunk.toString('utf8')
+            gotFirst(text)
+          })
+          res.on('end', () => done(text))
+          res.on('error', fail)
+          res.on('aborted', () => fail(new Error('response cut')))
+        })
+        body.catch(() => undefined)
+        resolve({ res, first, body })
+      })
+        .on('error', reject)
+        .end()
+    })
+  }
+
+  /** How long `app.close()` took (ms), or Infinity once it has taken `limitMs` (the test then fails without hanging). */
+  async function timedClose(app: FastifyInstance, limitMs = 3000): Promise<number> {
+    const started = performance.now()
+    const closed = app.close().then(() => performance.now() - started)
+    return Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), limitMs))])
+  }
+
+  it("fastify.close() lets a dashboard response in flight finish in full, then closes its keep-alive connection at once (no 72 s wait)", async () => {
+    const keys = await freshShop()
+    // The dashboard's own Redis client, whose commands the test can hold back to keep an answer in flight.
+    const gated = new Redis(testRedisUrl())
+    let openGate: () => void = () => undefined
+    let gate: Promise<void> | null = null
+    const sendCommand = gated.sendCommand.bind(gated)
+    gated.sendCommand = ((...args: Parameters<typeof sendCommand>) =>
+      gate === null ? sendCommand(...args) : (void gate.then(() => sendCommand(...args)), args[0].promise)) as typeof gated.sendCommand
+    cleanups.push(async () => gated.disconnect())
+    let hookCalled: () => void = () => undefined
+    const hookWaiting = new Promise<void>((r) => (hookCalled = r))
+    let releaseHook: () => void = () => undefined
+    const hookReleased = new Promise<void>((r) => (releaseHook = r))
+    const { app, base: host } = await fastifyHost(keys, {
+      redis: gated,
+      authenticate: async (request) => {
+        if (request.headers['x-hold'] === '1') {
+          hookCalled()
+          await hookReleased
+        }
+        return { role: 'viewer', name: 'v' }
+      },
+    })
+    const agent = new Agent({ keepAlive: true })
+    cleanups.push(async () => agent.destroy())
+    const base = `${host}/ops/fusebox`
+    expect((await get(`${base}/trpc/overview.get`, {}, agent)).res.statusCode).toBe(200) // Redis is up
+
+    // (1) A streamed tRPC batch whose head and first result are out while its second call waits for Redis.
+    gate = new Promise<void>((r) => (openGate = r))
+    const batch = await get(`${base}/trpc/auth.me,overview.get?batch=1&input=${encodeURIComponent('{}')}`, { 'trpc-accept': 'application/jsonl' }, agent)
+    expect(batch.res.statusCode).toBe(200)
+    expect(await batch.first).toMatch(/^\{"0":/) // the JSONL head: results follow as they resolve
+    // (2) A query still waiting for the host's sign-in hook (nothing written yet).
+    const waiting = get(`${base}/trpc/overview.get`, { 'x-hold': '1' }, agent)
+    await hookWaiting
+
+    const closing = timedClose(app)
+    await new Promise((r) => setTimeout(r, 100))
+    releaseHook()
+    openGate()
+    gate = null
+    const held = await waiting
+    expect(held.res.statusCode).toBe(200)
+    expect(await held.body).toContain('"service":"shop"')
+    expect(await batch.body).toContain('"service":"shop"') // answered in full, not cut
+    expect(await closing).toBeLessThan(2500)
+    expect(held.res.headers.connection).toBe('close') // its client was told the connection ends with this answer
+  })
+
+  it('fastify.close() also ends a live stream that starts after it began (its request was still waiting for the host hook)', async () => {
+    const keys = await freshShop()
+    let hookCalled: () => void = () => undefined
+    const hookWaiting = new Promise<void>((r) => (hookCalled = r))
+    let releaseHook: () => void = () => undefined
+    const hookReleased = new Promise<void>((r) => (releaseHook = r))
+    const { app, base: host } = await fastifyHost(keys, {
+      authenticate: async () => {
+        hookCalled()
+        await hookReleased
+        return { role: 'viewer', name: 'v' }
+      },
+    })
+    const agent = new Agent({ keepAlive: true })
+    cleanups.push(async () => agent.destroy())
+    const stream = get(`${host}/ops/fusebox/trpc/live.snapshot`, { accept: 'text/event-stream' }, agent)
+    await hookWaiting
+    const closing = timedClose(app)
+    await new Promise((r) => setTimeout(r, 100))
+    releaseHook()
+    expect(await closing).toBeLessThan(2500)
+    // The stream is over (its head may or may not have made it out before it was ended).
+    const live = await stream.catch(() => null)
+    const ended = live === null ? 'ended' : await Promise.race([live.body.then(() => 'ended', () => 'ended'), new Promise((r) => setTimeout(() => r('open'), 1000))])
+    expect(ended).toBe('ended')
   })
 
   it('invalid options fail register with every problem listed, naming no token', async () => {

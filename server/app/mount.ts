@@ -14,7 +14,7 @@
  * request with what the host's middleware put on it, or the `FastifyRequest`). Neither imports Express or Fastify
  * at run time.
  */
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import { createDashboard, type Authenticate, type Dashboard, type DashboardOptions, type RequestHandler } from './dashboard'
 
@@ -66,8 +66,10 @@ const METHODS = ['GET', 'HEAD', 'POST'] as const
 /**
  * The dashboard as a Fastify plugin (Fastify 5): `fastify.register(fuseboxFastify, { prefix: '/ops/fusebox', redis,
  * authenticate })`. Encapsulated, so its catch-all body parser (which leaves bodies unread for the dashboard) and
- * routes stay inside the prefix. On `fastify.close()` live streams end first (`preClose`), then the dashboard
- * closes (`onClose`). Invalid options fail `register` (so `ready()`/`listen()` reject) with the list of problems.
+ * routes stay inside the prefix. On `fastify.close()` live streams end first (`preClose`, and any that starts later is
+ * ended as it starts), then the dashboard closes (`onClose`). Its other requests in flight are answered in full; their
+ * keep-alive connections then close at once instead of holding `close()` until Fastify's `keepAliveTimeout` (72 s).
+ * Invalid options fail `register` (so `ready()`/`listen()` reject) with the list of problems.
  */
 export const fuseboxFastify: FastifyPluginCallback<FuseboxFastifyOptions> = (fastify, opts, done) => {
   const { authenticate, ...rest } = opts
@@ -97,9 +99,30 @@ export const fuseboxFastify: FastifyPluginCallback<FuseboxFastifyOptions> = (fas
   // tRPC reads (and bounds, 1 MiB) the body itself: Fastify must not consume it first.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null))
+  // Node's `server.close()` (which `fastify.close()` calls after `preClose`) closes the connections idle at that
+  // moment, once. A keep-alive connection whose answer was still being written then stays open after it finishes,
+  // until its client drops it or `keepAliveTimeout` runs out (Fastify: 72 s; Node's fetch keeps it for the server's
+  // `Keep-Alive: timeout=72` hint, about 71 s), and `close()` waits for it. So, for the dashboard's (hijacked) answers: once closing, one not yet
+  // started says `Connection: close` (Node then ends the connection after it), and each one that finishes closes the
+  // connections idle by then (`closeIdleConnections`: never one with an answer in flight, so nothing of the host's is
+  // cut; the host's own idle ones were due to close anyway).
+  const inFlight = new Set<ServerResponse>()
+  let closing = false
+  const server = fastify.server as Partial<Pick<Server, 'closeIdleConnections'>>
+  const endKeepAlive = (res: ServerResponse): void => {
+    if (!res.headersSent && res.req.httpVersionMajor < 2) res.setHeader('Connection', 'close')
+  }
   const handle = (request: FastifyRequest, reply: FastifyReply): void => {
     reply.hijack()
     const raw = request.raw
+    const res = reply.raw
+    inFlight.add(res)
+    res.once('close', () => inFlight.delete(res))
+    res.once('finish', () => {
+      // After Node's own 'finish' handling has released the connection (it is idle only from then on).
+      if (closing && typeof server.closeIdleConnections === 'function') setImmediate(() => server.closeIdleConnections?.())
+    })
+    if (closing) endKeepAlive(res) // reached only with Fastify's return503OnClosing off
     const originalUrl = raw.url ?? '/'
     requests.set(raw, request)
     let url = originalUrl.startsWith(base) ? originalUrl.slice(base.length) : originalUrl
@@ -118,7 +141,9 @@ export const fuseboxFastify: FastifyPluginCallback<FuseboxFastifyOptions> = (fas
   fastify.route({ method: [...METHODS], url: '/', exposeHeadRoute: false, handler: handle })
   fastify.route({ method: [...METHODS], url: '/*', exposeHeadRoute: false, handler: handle })
   fastify.addHook('preClose', (next) => {
+    closing = true
     dashboard.endLiveStreams()
+    for (const res of inFlight) endKeepAlive(res)
     next()
   })
   fastify.addHook('onClose', (_instance, next) => {

@@ -9,19 +9,27 @@
  *
  * Every answer must be < 500 (also inside a 207 batch and a stream's first event), arrive within 15 s (no hang),
  * and leak no stack trace or Redis address. The server runs in its own process (serverProcess.ts, `--expose-gc`), so
- * that its `Object.prototype` is checked after every run and its RSS after a full GC is compared before and after
- * the ~24,000 requests: growth < 50 MB. Requests over node's 16 KiB header limit or the 1 MiB body limit may be cut
- * at the socket after node:http's 431/413; those are counted apart, any other failure to answer fails.
+ * that its `Object.prototype` is checked after every run and its memory after a full GC is compared before and after
+ * the ~24,000 requests (server/testing/memory.ts `memoryGrowth`): what live JS values hold (heap used + external:
+ * objects, strings, Buffers, zlib contexts) may grow < 16 MiB, resident memory outside V8's heap (malloc'ed memory V8
+ * is not told about) < 80 MiB, on Node 20, 22 and 24 alike. Not bounded: the free pages V8 keeps in its heap after a
+ * GC, which V8 sizes — a bound on the whole RSS failed on Node 20, 22 and 24 without any leak (see
+ * LIVE_GROWTH_LIMIT_BYTES). `FUZZ_TRACE=1` prints the server's memory parts every 5 s. Requests over node's 16 KiB
+ * header limit or the 1 MiB body limit may be cut at the socket after node:http's 431/413; those are counted apart,
+ * any other failure to answer fails.
  *
  * Speed (2 cores): the procedures run 5 at a time (`it.concurrent`, Vitest's default maxConcurrency), each with
  * LANES properties side by side, over undici's keep-alive pool; the runs/s figure is printed at the end (229 runs/s,
  * ~2 min for the file, on the 2-core VM of docs/BENCHMARKS.md).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { memoryGrowth } from '../testing/memory'
 import { testRedisUrl } from '../testing/redis'
 import { MAX_BODY_BYTES } from './http'
 import { listProcedures, prepareSample, sampleFor, type ProcedureInfo } from './testing/procedureSamples'
+import type { ServerProbe } from './testing/serverProcess'
 import { startServerProcess, type ServerProcess } from './testing/serverProcessClient'
 import { callRaw, effectiveStatus, MUTATION_HEADERS, rawGet, type CallResult } from './testing/testServer'
 
@@ -36,8 +44,41 @@ const LANES = 2
 const HANG_MS = 15_000
 /** How long a subscription is read for its first event before it is aborted. */
 const SSE_WAIT_MS = 2000
-/** Allowed RSS growth of the server process over the whole run, after a full GC at both ends (issue #11). */
-const RSS_GROWTH_LIMIT_BYTES = 50 * 2 ** 20
+/**
+ * Allowed growth of the server process's memory over the whole run, after a full GC at both ends (issue #11; see
+ * `memoryGrowth` in server/testing/memory.ts for what each part holds). Over 24,000 requests a leak of ≥ 700 bytes per
+ * request fails the first, one of ≥ 3.4 KiB of native memory the second (the RSS bound it replaces, 50 MiB, let
+ * anything under 2.1 KiB through, and failed without a leak).
+ *
+ * Why not the RSS (2-core VM, 2026-12-01; MiB after a full GC, before → after the run, no leak): it grew by 60.7 on
+ * Node 20, 83.1 on Node 22 and 95.9 on Node 24 with the heap used flat (+6.4, +4.9, +3.2). Node 24 grows its young
+ * generation to 2 × 64 MiB (Node 20, 22: 2 × 16) and keeps its pages resident when empty (new space 128 committed,
+ * 99 resident, 0 used); Node 20 kept 83 MiB of old space committed with 23 used (Node 22: 52 with 23); and glibc
+ * kept freed memory in its arenas (see SERVER_MALLOC_ENV). Measured with these bounds and SERVER_MALLOC_ENV, live /
+ * outside the heap (RSS, not bounded): Node 20 +4.4 / +1.2 (+7.9) and +4.3 / +20.3 (+26.3), Node 22 +3.3 / +4.0
+ * (+11.1) and, in the whole Node 22 matrix run (other files beside it), +3.1 / +50.4 (+58.0), Node 24 +1.3 / +14.6
+ * (+95.4) and +1.2 / +15.7 (+88.8) in its matrix run. With a leak injected into the server for a check (each
+ * request keeping 128 numbers in an array and an unused AES-GCM cipher: ≈ 1.2 KiB of heap and 1.6 KiB of native
+ * memory), the first bound failed on every version:
+ * Node 20 +32.7 / +36.5, Node 22 +31.9 / +34.2, Node 24 +30.5 / +51.3. The second bound is the coarse one — that
+ * 1.6 KiB native leak stays inside the allocator's noise under load (a native-only leak is rare here: Node reports
+ * Buffers, zlib and most of its own C++ memory as external); with 4 such ciphers per request (≈ 6.5 KiB of native
+ * memory, 0.5 KiB of heap) the second failed and the first held: Node 20 +13.4 / +127.5, Node 22 +12.5 / +220.2, Node 24
+ * +11.6 / +171.3.
+ */
+const LIVE_GROWTH_LIMIT_BYTES = 16 * 2 ** 20
+const OUTSIDE_HEAP_GROWTH_LIMIT_BYTES = 80 * 2 ** 20
+/**
+ * glibc malloc for the server process: blocks of ≥ 32 KiB get their own mmap and go back to the OS when freed. By
+ * default glibc starts at 128 KiB and raises the threshold to the size of each mmapped block freed (up to 32 MiB), so
+ * after the first ~1 MB body is freed, later ones — and every 64 KiB socket read — come from the malloc arenas and
+ * stay there, fragmented: on Node 22 the memory outside V8's heap wandered between 55 and 131 MiB during the run and
+ * ended 51 MiB up with nothing leaked; a fixed 128 KiB still left Node 20 up to +46 MiB (presumably the 64 KiB socket reads); with 32 KiB
+ * it ends within the figures above. A leaked block is never freed, so it counts as before. (Setting the variable
+ * turns glibc's dynamic adjustment off, mallopt(3); other C libraries ignore it. MALLOC_ARENA_MAX=2 was tried too:
+ * Node 24 still ended 75 MiB up in RSS, its young generation.)
+ */
+const SERVER_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(32 * 1024) }
 /** Node's default `--max-http-header-size` (16 KiB): a longer request head is refused with 431 by node:http. */
 const MAX_HEADER_BYTES = 16 * 1024
 
@@ -52,7 +93,7 @@ const isSessionProcedure = (p: ProcedureInfo): boolean => p.path.startsWith('aut
 type Caller = 'operator' | 'viewer' | 'anonymous'
 
 let srv: ServerProcess
-let baseline: Awaited<ReturnType<ServerProcess['probe']>>
+let baseline: ServerProbe
 let protoNames: string[]
 const cookies = new Map<Caller, string>()
 let requests = 0
@@ -61,13 +102,14 @@ let startedAt = 0
 let testCpuAtStartUs = 0
 
 beforeAll(async () => {
-  srv = await startServerProcess(redisUrl.href, ['--expose-gc'])
+  srv = await startServerProcess(redisUrl.href, ['--expose-gc'], SERVER_MALLOC_ENV)
   cookies.set('operator', await srv.login('operator'))
   cookies.set('viewer', await srv.login('viewer'))
   protoNames = Object.getOwnPropertyNames(Object.prototype).sort()
-  // Warm-up (JIT, pools, lazily built objects), so the RSS baseline is the steady state, not the empty process.
+  // Warm-up (JIT, pools, lazily built objects), so the memory baseline is the steady state, not the empty process.
   for (const p of procedures) {
     const input = await prepareSample(p.path, { redis: srv.redis, keys: srv.keys })
+    if (p.type === 'query' && !isSessionProcedure(p)) querySamples.set(p.path, JSON.stringify(input))
     for (let i = 0; i < 20; i++) await callRaw(srv.base, p.path, p.type, JSON.stringify(input), cookies.get('operator'), SSE_WAIT_MS)
   }
   // The allocator's high-water mark: as many ~1 MB inputs in flight at once as the runs below can have (10).
@@ -83,12 +125,47 @@ beforeAll(async () => {
   // Sessions the warm-up's auth.logout ended.
   cookies.set('operator', await srv.login('operator'))
   cookies.set('viewer', await srv.login('viewer'))
-  baseline = await srv.probe(true)
+  baseline = await settledMemory()
   expect(baseline.collected).toBe(true)
+  if (process.env.FUZZ_TRACE) {
+    // Diagnosis (decided the bounds above): the server's memory parts every 5 s while the attacks run.
+    const show = (tag: string, m: ServerProbe): void => {
+      const spaces = Object.entries(m.heapSpaces).filter(([, v]) => v.committedBytes > 2 ** 20)
+      console.log(
+        `[trace] ${tag} ${((performance.now() - startedAt) / 1000).toFixed(0)} s: ${memoryParts(m)}, outside the heap ${mib(m.rssAnonBytes - m.heapPhysicalBytes)}; ` +
+          `spaces committed/resident/used ${spaces.map(([k, v]) => `${k} ${mib(v.committedBytes)}/${mib(v.physicalBytes)}/${mib(v.usedBytes)}`).join(', ')}`,
+      )
+    }
+    show('baseline', baseline)
+    traceTimer = setInterval(() => void srv.probe(false).then((m) => show('run', m)), 5000)
+  }
   startedAt = performance.now()
   testCpuAtStartUs = process.cpuUsage().user + process.cpuUsage().system
 }, 120_000)
+let traceTimer: NodeJS.Timeout | undefined
+/** Bytes as MiB with one decimal. */
+const mib = (b: number): string => (b / 2 ** 20).toFixed(1)
+/** A probe's memory parts, MiB, in one line. */
+const memoryParts = (m: ServerProbe): string =>
+  `rss ${mib(m.rssBytes)} (anon ${mib(m.rssAnonBytes)}), heap used ${mib(m.heapUsedBytes)} of ${mib(m.heapTotalBytes)} committed ` +
+  `(${mib(m.heapPhysicalBytes)} resident), external ${mib(m.externalBytes)} (array buffers ${mib(m.arrayBuffersBytes)})`
+/** Each query's valid input as JSON, path → text (filled by the warm-up). */
+const querySamples = new Map<string, string>()
+
+/**
+ * The server's memory after a full GC, with what the last hostile requests left referenced let go first: every query
+ * once with its valid input (V8's RegExp last-match info, for one, holds the last string a regex ran on — up to a
+ * ~1 MB input, in `external` when node made it an external string), then GC, a pause for V8's background sweeping of
+ * freed ArrayBuffers, GC again.
+ */
+async function settledMemory(): Promise<ServerProbe> {
+  for (const [path, input] of querySamples) await callRaw(srv.base, path, 'query', input, cookies.get('operator'), SSE_WAIT_MS)
+  await srv.probe(true)
+  await sleep(200)
+  return srv.probe(true)
+}
 afterAll(async () => {
+  clearInterval(traceTimer)
   await srv?.close()
 })
 
@@ -456,22 +533,23 @@ describe('attacking every procedure over HTTP (server in its own process)', () =
     await fuzzProcedure(p)
   }, 240_000)
 
-  it('keeps the server process healthy: prototype untouched, RSS growth after GC < 50 MB, every request answered', async () => {
+  it('keeps the server process healthy: prototype untouched, memory growth after GC < 16 MiB live and < 80 MiB outside the heap, every request answered', async () => {
     const elapsedS = (performance.now() - startedAt) / 1000
     const testCpuS = (process.cpuUsage().user + process.cpuUsage().system - testCpuAtStartUs) / 1e6
-    const end = await srv.probe(true)
+    const end = await settledMemory()
     expect(end.prototypeKeys).toEqual([])
     expect(end.probeValues).toBe('[null,null,null]')
-    const growth = end.rssBytes - baseline.rssBytes
-    const mib = (b: number): string => (b / 2 ** 20).toFixed(1)
+    const growth = memoryGrowth(baseline, end)
     console.log(
-      `[fuzz] ${requests} requests in ${elapsedS.toFixed(1)} s (${(requests / elapsedS).toFixed(0)} runs/s); ` +
-        `${transportRefusals} oversized requests cut at the socket; server RSS after GC ${mib(baseline.rssBytes)} → ${mib(end.rssBytes)} MiB ` +
-        `(heap ${mib(baseline.heapUsedBytes)} → ${mib(end.heapUsedBytes)} MiB); CPU: server ${((end.cpuMs - baseline.cpuMs) / 1000).toFixed(1)} s, ` +
-        `this process ${testCpuS.toFixed(1)} s`,
+      `[fuzz] node ${process.version}: ${requests} requests in ${elapsedS.toFixed(1)} s (${(requests / elapsedS).toFixed(0)} runs/s); ` +
+        `${transportRefusals} oversized requests cut at the socket; CPU: server ${((end.cpuMs - baseline.cpuMs) / 1000).toFixed(1)} s, ` +
+        `this process ${testCpuS.toFixed(1)} s\n[fuzz] server memory after GC, MiB: before ${memoryParts(baseline)}\n[fuzz]   after ${memoryParts(end)}\n` +
+        `[fuzz]   growth: live (heap used + external) ${mib(growth.liveBytes)} (limit ${mib(LIVE_GROWTH_LIMIT_BYTES)}), ` +
+        `outside V8's heap ${mib(growth.outsideHeapBytes)} (limit ${mib(OUTSIDE_HEAP_GROWTH_LIMIT_BYTES)}), rss ${mib(growth.rssBytes)} (not bounded)`,
     )
     expect(requests).toBeGreaterThanOrEqual(procedures.length * RUNS)
-    expect(growth, `RSS grew by ${mib(growth)} MiB`).toBeLessThan(RSS_GROWTH_LIMIT_BYTES)
+    expect.soft(growth.liveBytes, `live memory (heap used + external) grew by ${mib(growth.liveBytes)} MiB`).toBeLessThan(LIVE_GROWTH_LIMIT_BYTES)
+    expect.soft(growth.outsideHeapBytes, `resident memory outside V8's heap grew by ${mib(growth.outsideHeapBytes)} MiB`).toBeLessThan(OUTSIDE_HEAP_GROWTH_LIMIT_BYTES)
     const health = await fetch(`${srv.base}/healthz`)
     expect(health.status).toBe(200)
   })

@@ -9,7 +9,9 @@
  * IPC, parent → child: `{ type: 'probe', id, gc: boolean }`; child → parent: `{ type: 'listening', base }` once, and
  * a `ServerProbe` (with `type: 'probe'` and the request's `id`) for each probe request. Run with `--expose-gc` for `gc: true` to collect.
  */
+import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import { Redis } from 'ioredis'
 import { createKeySpace } from '../../../shared/keys'
 import { exitWithParent } from '../../bootstrap/children.mjs'
@@ -22,6 +24,21 @@ export interface ServerProbe {
   /** `process.memoryUsage().rss` after the optional full GC, bytes. */
   rssBytes: number
   heapUsedBytes: number
+  /** `process.memoryUsage()` parts after the same GC, bytes: V8's committed heap, memory of C++ objects bound to JS
+   * objects (Buffers, zlib contexts, …) and, within that, ArrayBuffer/Buffer backing stores. */
+  heapTotalBytes: number
+  externalBytes: number
+  arrayBuffersBytes: number
+  /** `RssAnon` and `RssFile` of /proc/self/status (Linux), bytes: anonymous memory (heaps, malloc arenas) vs mapped
+   * files (the node binary, shared libraries); 0 where /proc is missing. */
+  rssAnonBytes: number
+  rssFileBytes: number
+  /** V8's heap pages actually resident (`v8.getHeapStatistics().total_physical_size`), bytes: `heapTotalBytes` is
+   * what V8 committed, which it may keep after a GC (e.g. a young generation grown to its maximum). */
+  heapPhysicalBytes: number
+  /** Per V8 heap space (`v8.getHeapSpaceStatistics()`, e.g. `new_space`, `old_space`, `large_object_space`):
+   * committed, used and resident bytes. */
+  heapSpaces: Record<string, { committedBytes: number; usedBytes: number; physicalBytes: number }>
   /** CPU time the server process used so far (`process.cpuUsage()`, user + system), ms. */
   cpuMs: number
   /** Whether a full GC ran (false without `--expose-gc`). */
@@ -52,13 +69,32 @@ const server = app.listen(0, '127.0.0.1', () => {
 })
 
 const gc = (globalThis as { gc?: () => void }).gc
+/** A field of /proc/self/status in bytes (it is given in kB), 0 when unreadable. */
+function procStatusBytes(field: string): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))
+    return match ? Number(match[1]) * 1024 : 0
+  } catch {
+    return 0
+  }
+}
 process.on('message', (m: { type?: string; id?: number; gc?: boolean }) => {
   if (m?.type !== 'probe') return
   if (m.gc && gc) gc()
   const probe = {} as Record<string, unknown>
+  const memory = process.memoryUsage()
   const report: ServerProbe = {
-    rssBytes: process.memoryUsage().rss,
-    heapUsedBytes: process.memoryUsage().heapUsed,
+    rssBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
+    externalBytes: memory.external,
+    arrayBuffersBytes: memory.arrayBuffers,
+    rssAnonBytes: procStatusBytes('RssAnon'),
+    rssFileBytes: procStatusBytes('RssFile'),
+    heapPhysicalBytes: getHeapStatistics().total_physical_size,
+    heapSpaces: Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name, { committedBytes: s.space_size, usedBytes: s.space_used_size, physicalBytes: s.physical_space_size }]),
+    ),
     cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
     collected: Boolean(m.gc && gc),
     prototypeKeys: Object.keys(Object.prototype),

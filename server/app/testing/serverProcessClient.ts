@@ -40,11 +40,12 @@ export interface ServerProcess {
 /**
  * Starts serverProcess.ts as `node [execArgv] --import tsx serverProcess.ts` against `redisUrl`.
  * @param execArgv extra Node flags, e.g. `['--expose-gc']`
+ * @param extraEnv variables added to this process's environment for the child (e.g. glibc malloc tunables)
  * @throws Error when the child exits or does not listen within 30 s
  */
-export async function startServerProcess(redisUrl: string, execArgv: string[] = []): Promise<ServerProcess> {
+export async function startServerProcess(redisUrl: string, execArgv: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const keys = createKeySpace('p' + randomBytes(6).toString('hex'))
-  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, FUSEBOX_PREFIX: keys.prefix, FUSEBOX_OPERATOR_TOKENS: OPERATOR_TOKEN, FUSEBOX_VIEWER_TOKENS: VIEWER_TOKEN }
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, REDIS_URL: redisUrl, FUSEBOX_PREFIX: keys.prefix, FUSEBOX_OPERATOR_TOKENS: OPERATOR_TOKEN, FUSEBOX_VIEWER_TOKENS: VIEWER_TOKEN }
   const child: ChildProcess = spawn(process.execPath, [...execArgv, '--import', 'tsx', ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
   let log = ''
   const keep = (d: Buffer): void => void (log = (log + d.toString()).slice(-8192))

@@ -46,6 +46,7 @@ const SSE_LOAD_FILE = 'server/app/sseLoad.test.ts'
  * fuzz.test.ts runs there: its memory bounds hold on Node 20, 22 and 24 (see its header; on Node 24 a bound on the
  * RSS failed, V8 keeping a larger young generation). */
 const MATRIX_EXCLUDE = [...FAULTS_FILES, SSE_LOAD_FILE]
+/** @param {string} version */
 const sseLoadReport = (version) => join(REPORT_DIR, `vitest-sse-load-node-${version}.json`)
 /** @type {Map<string, string>} version → path of its node binary, filled before the steps run */
 const nodeBinaries = new Map()

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   breakerCounterField,
   cacheCounterField,
@@ -22,7 +22,7 @@ import {
 import { heartbeatFields } from '../../shared/heartbeat'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
 import { createCollector } from '../sdk/index'
-import { deletePrefix, testRedisUrl } from '../testing/redis'
+import { deletePrefix, testRedisUrl, useTestRedisWithCleanups } from '../testing/redis'
 import { Auth } from './auth'
 import { escapeLabelValue, FleetExporter } from './fleetMetrics'
 import { createDashboard } from './dashboard'
@@ -32,15 +32,7 @@ import { createOverviewHub } from './readModel'
 import { redisInvalidValues } from './reads/redisInput'
 
 let redis: Redis
-const cleanups: (() => Promise<void>)[] = []
-beforeAll(async () => {
-  redis = new Redis(testRedisUrl())
-  await redis.ping()
-})
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c()
-  await redis.quit()
-})
+const cleanups = useTestRedisWithCleanups((r) => (redis = r))
 
 /** A fresh key space, deleted after the file. */
 function space(): KeySpace {

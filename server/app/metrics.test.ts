@@ -8,11 +8,11 @@ import { request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { BREAKER_STATES } from '../../shared/schemas'
 import { createCollector, type Collector } from '../sdk/index'
-import { testRedisUrl } from '../testing/redis'
+import { testRedisUrl, useTestRedisWithCleanups } from '../testing/redis'
 import { Auth } from './auth'
 import { createHttpApp, type HttpOptions } from './http'
 import { createOverviewHub } from './readModel'
@@ -21,17 +21,8 @@ import { DURATION_BUCKETS_S, HTTP_ROUTES, observeProcedure } from './metrics'
 const OPERATOR = 'operator-token-for-tests-0001'
 const JSON_HEADERS = { 'content-type': 'application/json', 'x-fusebox-csrf': '1' }
 let redis: Redis
-const cleanups: (() => Promise<void>)[] = []
-
-beforeAll(async () => {
-  redis = new Redis(testRedisUrl())
-  // /healthz answers 503 until the client is 'ready'; the counts below expect the 200 (CI once raced this).
-  await redis.ping()
-})
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c()
-  await redis.quit()
-})
+// The client answers PING before the tests: /healthz answers 503 until it is 'ready' (CI once raced this).
+const cleanups = useTestRedisWithCleanups((r) => (redis = r))
 
 async function startApp(
   options: Partial<HttpOptions> = {},

@@ -1,6 +1,6 @@
 /** The real Redis the Vitest globalSetup started (server/testing/redisGlobalSetup.ts), for integration tests. */
-import { inject } from 'vitest'
-import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, inject } from 'vitest'
+import { Redis } from 'ioredis'
 
 /**
  * @returns redis://127.0.0.1:<port> of the test run's redis-server. Tests share it: namespace your keys
@@ -21,4 +21,25 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
     cursor = next
     if (found.length > 0) await redis.unlink(...found)
   } while (cursor !== '0')
+}
+
+/**
+ * Registers a test file's hooks: before all tests a client of the test Redis, handed to `set` once it answers PING
+ * (so `/healthz` and the like see it 'ready'); after all tests, every function pushed onto the returned list, last
+ * pushed first, then the client's QUIT.
+ * @returns the file's clean-up list (push a function that undoes what a test set up)
+ */
+export function useTestRedisWithCleanups(set: (redis: Redis) => void): (() => Promise<void>)[] {
+  const cleanups: (() => Promise<void>)[] = []
+  let redis: Redis | undefined
+  beforeAll(async () => {
+    redis = new Redis(testRedisUrl())
+    await redis.ping()
+    set(redis)
+  })
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c()
+    await redis?.quit()
+  })
+  return cleanups
 }

@@ -72,7 +72,7 @@ export default defineConfig({
     root: ROOT,
     include: ['shared/**/*.test.ts', 'server/**/*.test.ts', 'client/**/*.test.{ts,tsx}'],
     environment: 'node',
-    globalSetup: ['server/testing/redisGlobalSetup.ts'],
+    globalSetup: ['server/testing/redisGlobalSetup.ts', 'server/testing/redisClusterGlobalSetup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -209,6 +209,8 @@ async function main() {
   try {
     ensureDependencies(ROOT)
     ensureDebianBinary({ binary: 'redis-server', pkg: 'redis-server' })
+    ensureDebianBinary({ binary: 'redis-cli', pkg: 'redis-tools' }) // redis-cli --cluster create: server/bootstrap/redisCluster.mjs
+    ensureDebianBinary({ binary: 'haproxy', pkg: 'haproxy' }) // two dashboard servers behind a load balancer (issue #13)
     ensureDebianBinary({ binary: '/usr/bin/chromium', pkg: 'chromium' })
     ensureDebianBinary({ binary: 'prometheus', pkg: 'prometheus' }) // prometheus + promtool: server/app/prometheus.test.ts
     for (const version of EXTRA_NODE_VERSIONS) nodeBinaries.set(version, ensureNodeVersion(version))

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
-import { createConnection } from 'node:net'
+import { createConnection, createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { findFreePort, startEmbeddedRedis } from './redis.mjs'
@@ -47,11 +47,31 @@ export function rawCommand(port, command, timeoutMs = 1000) {
   })
 }
 
-/** A free port whose cluster bus port (+10000) is usable too. @returns {Promise<number>} */
-async function freeNodePort() {
+/**
+ * True when nothing listens on `port` of 127.0.0.1 right now (listen, then close).
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
+function canListen(port) {
+  return new Promise((resolvePromise) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', () => resolvePromise(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)))
+  })
+}
+
+/**
+ * A free port whose cluster bus port (+10000) is free too, and not one of `taken` (ports handed out in this start,
+ * and their bus ports). @param {Set<number>} taken @returns {Promise<number>}
+ */
+async function freeNodePort(taken) {
   for (;;) {
     const port = await findFreePort()
-    if (port <= MAX_NODE_PORT) return port
+    if (port > MAX_NODE_PORT || taken.has(port) || taken.has(port + 10_000) || !(await canListen(port + 10_000))) continue
+    taken.add(port)
+    taken.add(port + 10_000)
+    return port
   }
 }
 
@@ -108,12 +128,14 @@ export async function startRedisCluster({ dir, masters = 3, replicasPerMaster = 
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.server.stop()))
   }
+  /** @type {Set<number>} */
+  const taken = new Set()
   try {
     const started = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         const nodeDir = join(root, `node-${i}`)
         mkdirSync(nodeDir, { recursive: true })
-        const port = await freeNodePort()
+        const port = await freeNodePort(taken)
         const server = await startEmbeddedRedis({
           dir: nodeDir,
           port,

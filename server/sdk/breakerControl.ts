@@ -3,13 +3,19 @@
  * stored in Redis as a desired state (per breaker, for every instance or for one) and announced by a nudge on the
  * service's control channel; this part listens for nudges on its own subscriber connection, reconciles — re-reads
  * the desired states and applies the newest generation — and reconciles everything again on every (re)connect and
- * when the collector's periodic timer says so, since a nudge can be missed while disconnected.
+ * (re)subscribe and when the collector's periodic timer says so, since a nudge can be missed while disconnected.
+ *
+ * The channel (`P:{svc}:control`) carries the service's hash tag. On a standalone Redis the server PUBLISHes and
+ * this part SUBSCRIBEs; on a Redis Cluster the server SPUBLISHes and this part SSUBSCRIBEs (sharded pub/sub, Redis
+ * ≥ 7.0: the nudge stays on the shard of the service's slot instead of crossing the cluster bus), through a Cluster
+ * subscriber of its own with ioredis' sharded subscribers (connections.ts `openSubscriber`, docs/decisions/027), kept
+ * on the slot's current master (`SUBSCRIPTION_CHECK_MS`).
  *
  * A breaker's first `fire()` waits (bounded by `startupReconcileWaitMs`) for its start-up reconcile, so an instance
  * restarted under a force-open comes up forced. Reconciles of one breaker run one at a time. Every failure goes to
  * `reportError`; nothing here throws into the host except set-up errors of `create` / `adopt`.
  */
-import type { Redis } from 'ioredis'
+import { performance } from 'node:perf_hooks'
 import CircuitBreaker from 'opossum'
 import { z } from 'zod'
 import type { BreakerOutcome } from '../../shared/fleetCounters'
@@ -20,12 +26,15 @@ import type { Clock } from '../../shared/timeBuckets'
 import { FuseboxBreaker, type BreakerEvent } from './breaker'
 import type { CollectorStats } from './collectorStats'
 import { openSubscriber, releaseConnection } from './connections'
+import { isCluster, keySlot, type RedisClient } from './redisTopology'
 import { withTimeout } from './withTimeout'
 
 /** What the collector hands breaker control. */
 export interface BreakerControlDeps {
   /** The collector's command connection (owned or borrowed; never closed here). Its 'ready' triggers a reconcile. */
-  redis: Redis
+  redis: RedisClient
+  /** CLIENT LIST name of the cluster subscriber's connections (a standalone subscriber keeps `redis`' name). */
+  subscriberName: string
   /** Key builder (shared/keys.ts). */
   keys: KeySpace
   /** Service name, already validated. */
@@ -82,15 +91,39 @@ const isWrongType = (e: unknown) => e instanceof Error && e.message.startsWith('
 /** Delay before a failed reconcile of one breaker is tried again, in ms (see `BreakerControl.retryLater`). */
 export const RECONCILE_RETRY_MS = 1000
 
+/**
+ * The same subscriber error (same message) is reported at most once per this many ms. While the master of the
+ * service's slot is down, ioredis' sharded subscriber group re-creates its connection in a tight loop until the
+ * replica is promoted (measured: ~30 "Connection is closed." errors a second, docs/decisions/027); the host's
+ * `onError` gets one of them every 10 s, not a flood.
+ */
+export const SUBSCRIBER_ERROR_REPORT_MS = 10_000
+
+/**
+ * On a cluster, how often (ms) the subscriber's slot map is compared with the command connection's for the control
+ * channel's slot. ioredis 6 refreshes its sharded subscriber once, at the moment the old master drops the
+ * subscription (an unsolicited SUNSUBSCRIBE) — and that refresh may still read the old owner from a node that has not
+ * seen the failover yet, leaving the subscription on the old master for good (measured on a manual failover:
+ * docs/decisions/027). The command connection learns the new owner within a flush (MOVED); when the two disagree the
+ * subscriber's slots are refreshed again. No I/O unless they disagree.
+ */
+export const SUBSCRIPTION_CHECK_MS = 1000
+
 /** See the module comment. Opens its subscriber connection when constructed; `close()` closes it. */
 export class BreakerControl {
   /** The breakers registered on this collector, by name. */
   readonly breakers = new Map<string, FuseboxBreaker<never[], unknown>>()
   /** The reconcile running or queued last, per breaker (they are chained, so this is the tail). */
   private readonly reconciles = new Map<string, Promise<void>>()
+  /** The reconcile queued behind the running one and not started yet, per breaker: later requests join it. */
+  private readonly queued = new Map<string, Promise<void>>()
+  /** The subscriber error last reported, and when (performance.now ms): see SUBSCRIBER_ERROR_REPORT_MS. */
+  private lastSubscriberError: { message: string; atMs: number } | null = null
   /** Pending retry per breaker after a failed reconcile (see `retryLater`). */
   private readonly retries = new Map<string, NodeJS.Timeout>()
-  private readonly subscriber: Redis
+  private readonly subscriber: RedisClient
+  /** The timer of `followSlot` (a cluster only). */
+  private readonly slotCheck: NodeJS.Timeout | null = null
   private stopped = false
   /**
    * The problem last reported per desired-state key, so the periodic reconcile reports a corrupt key once, not every
@@ -99,13 +132,31 @@ export class BreakerControl {
   private readonly reportedInvalid = new Map<string, string>()
 
   constructor(private readonly deps: BreakerControlDeps) {
-    this.subscriber = openSubscriber(deps.redis)
-    this.subscriber.on('error', (e: Error) => deps.reportError(e, 'subscriber'))
-    this.subscriber.on('message', (_channel: string, message: string) => this.onNudge(message))
+    const channel = deps.keys.controlChannel(deps.service)
+    const subscriber = openSubscriber(deps.redis, deps.subscriberName)
+    this.subscriber = subscriber
+    subscriber.on('error', (e: Error) => this.subscriberError(e))
     // (Re)connect: ioredis re-subscribes by itself; a command may have been missed meanwhile, so reconcile all.
-    this.subscriber.on('ready', () => this.reconcileAll())
+    subscriber.on('ready', () => this.reconcileAll())
     deps.redis.on('ready', () => this.reconcileAll())
-    this.subscriber.subscribe(deps.keys.controlChannel(deps.service)).catch((e: unknown) => deps.reportError(e, 'subscribe'))
+    if (isCluster(subscriber)) {
+      subscriber.on('smessage', (_channel: string, message: string) => this.onNudge(message))
+      // The sharded subscriber group (re)made its connections (start, a new master for the slot): SSUBSCRIBE is resent.
+      subscriber.on('subscribersReady', () => this.reconcileAll())
+      subscriber.ssubscribe(channel).catch((e: unknown) => deps.reportError(e, 'subscribe'))
+      const main = deps.redis
+      if (isCluster(main)) {
+        const slot = keySlot(channel)
+        this.slotCheck = setInterval(() => {
+          const owner = main.slots[slot]?.[0]
+          if (owner !== undefined && subscriber.status === 'ready' && subscriber.slots[slot]?.[0] !== owner) subscriber.refreshSlotsCache()
+        }, SUBSCRIPTION_CHECK_MS)
+        this.slotCheck.unref()
+      }
+    } else {
+      subscriber.on('message', (_channel: string, message: string) => this.onNudge(message))
+      subscriber.subscribe(channel).catch((e: unknown) => deps.reportError(e, 'subscribe'))
+    }
   }
 
   /**
@@ -151,11 +202,20 @@ export class BreakerControl {
     return b
   }
 
-  /** Re-reads the desired state of one breaker from Redis and applies it if newer. Never rejects. */
+  /**
+   * Re-reads the desired state of one breaker from Redis and applies it if newer. Never rejects. Reconciles of one
+   * breaker run one at a time; one requested while another runs starts after it (and sees the newest state), and
+   * requests meanwhile join that queued one (at most one waits: a burst of (re)subscribes costs two reads, not a queue).
+   */
   reconcile(name: string): Promise<void> {
-    // Serialize per breaker; a reconcile requested while one runs starts after it (and sees the newest state).
+    const waiting = this.queued.get(name)
+    if (waiting !== undefined) return waiting
     const prev = this.reconciles.get(name) ?? Promise.resolve()
-    const next = prev.then(() => this.doReconcile(name))
+    const next: Promise<void> = prev.then(() => {
+      if (this.queued.get(name) === next) this.queued.delete(name)
+      return this.doReconcile(name)
+    })
+    this.queued.set(name, next)
     this.reconciles.set(name, next)
     void next.finally(() => {
       if (this.reconciles.get(name) === next) this.reconciles.delete(name)
@@ -171,6 +231,7 @@ export class BreakerControl {
   /** No reconcile reads Redis from now on (collector close: the final flush runs without commands changing state). */
   stop(): void {
     this.stopped = true
+    if (this.slotCheck !== null) clearInterval(this.slotCheck)
     for (const t of this.retries.values()) clearTimeout(t)
     this.retries.clear()
   }
@@ -179,6 +240,15 @@ export class BreakerControl {
   async close(): Promise<void> {
     this.stop()
     await releaseConnection(this.subscriber, this.deps.timeoutMs)
+  }
+
+  /** Reports a subscriber error unless the same one was reported within SUBSCRIBER_ERROR_REPORT_MS. */
+  private subscriberError(e: Error): void {
+    const now = performance.now()
+    const last = this.lastSubscriberError
+    if (last !== null && last.message === e.message && now - last.atMs < SUBSCRIBER_ERROR_REPORT_MS) return
+    this.lastSubscriberError = { message: e.message, atMs: now }
+    this.deps.reportError(e, 'subscriber')
   }
 
   private onNudge(message: string): void {

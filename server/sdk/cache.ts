@@ -16,16 +16,18 @@
  * cache keys (not the Redis keys) stored with it, whose expiry is kept ≥ the longest TTL of any entry added to it, so
  * `invalidateTag` finds every live entry. A tag set may hold keys whose value already expired or was re-set without
  * the tag: deleting those is harmless (they count only when a value was really removed). Every key of one service
- * shares its Redis Cluster hash tag, so multi-key commands, MULTI and scripts stay in one slot.
+ * shares its Redis Cluster hash tag, so multi-key commands (the DEL of a batch), the MULTI of `invalidateTag` and
+ * the store script stay in one slot; on a Cluster every call goes to the master of the service's slot
+ * (docs/decisions/027), the name registration (`SADD caches`) included.
  *
  * Consistency: cache-aside, eventually consistent within the TTL. A load that started before an invalidation on
  * this instance (`delete` of its key, `invalidateTag` of one of its tags) is not stored; a load on another instance
  * that read the old data before the update can still store it after the invalidation (bounded by the TTL).
  */
-import type { Redis } from 'ioredis'
 import type { KeySpace } from '../../shared/keys'
 import type { Clock } from '../../shared/timeBuckets'
 import { NAME_PATTERN, type CacheEventKind } from '../../shared/vocabulary'
+import type { RedisClient } from './redisTopology'
 import { withTimeout } from './withTimeout'
 
 /** Options of one cache. */
@@ -40,8 +42,8 @@ export interface CacheOptions {
 
 /** What the collector lends a cache. */
 export interface CacheDeps {
-  /** The collector's command connection (ioredis). Borrowed: never closed, options never changed. */
-  redis: Redis
+  /** The collector's command connection (ioredis Redis or Cluster). Borrowed: never closed, options never changed. */
+  redis: RedisClient
   /** Key builder (shared/keys.ts). */
   keys: KeySpace
   /** Service name, already validated. */

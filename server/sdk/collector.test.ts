@@ -164,11 +164,38 @@ describe('collector stats', () => {
   })
 })
 
+describe('the service registration (SADD P:services)', () => {
+  it('is written at connect and again after a reconnect, in a call of its own, not by every flush', { timeout: 15_000 }, async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const c = collector(prefix, 'reg')
+    await connected(c)
+    await until(async () => (await redis.sismember(keys.services(), 'shop')) === 1)
+    // Gone (a janitor's or an operator's DEL): the next flushes do not put it back (once a minute, not per flush) …
+    await redis.del(keys.services())
+    for (let i = 0; i < 3; i++) await c.flush()
+    expect(c.stats.flushes).toBeGreaterThanOrEqual(4)
+    expect(await redis.sismember(keys.services(), 'shop')).toBe(0)
+    // … a reconnect does, at once (a failover may have lost it).
+    expect(await redis.client('KILL', 'ID', String(await clientId('fusebox:shop:reg')))).toBe(1)
+    await until(async () => (await redis.sismember(keys.services(), 'shop')) === 1, 5000)
+    expect([c.stats.flushErrors, c.stats.failedFlushCommands]).toEqual([0, 0])
+  })
+
+  /** The CLIENT LIST id of the connection named `name`. */
+  async function clientId(name: string): Promise<number> {
+    const line = ((await redis.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `))
+    const id = /^id=(\d+) /.exec(line ?? '')?.[1]
+    if (id === undefined) throw new Error(`no connection named ${name}`)
+    return Number(id)
+  }
+})
+
 describe('collector options', () => {
   it('refuses a missing or unusable redis option with a clear error at set-up (a plain-JS host with REDIS_URL unset)', () => {
     for (const redis of [undefined, '', 42, {}, null]) {
       expect(() => createCollector({ redis, service: 'shop' } as unknown as Parameters<typeof createCollector>[0]), String(redis)).toThrow(
-        /redis must be a Redis URL \(redis:\/\/host:port\) or an ioredis client/,
+        /redis must be a Redis URL \(redis:\/\/host:port\) or an ioredis client \(Redis or Cluster\), or \{ cluster: /,
       )
     }
   })

@@ -1,6 +1,7 @@
 /**
  * The collector: embedded in a service instance, it aggregates requests and breaker state in process and flushes
- * them to Redis once per `flushIntervalMs` in one pipeline; it listens for breaker commands and applies them.
+ * them to Redis once per `flushIntervalMs` in one pipeline (one hash slot: its service's); it listens for breaker
+ * commands and applies them. Runs on one standalone Redis or a Redis Cluster alike (docs/decisions/027).
  *
  * This module is the facade: options, connection set-up, lifecycle and the public methods. The work is done by
  * parts, each handed its collaborators as a typed deps object (none imports this module): `httpAdapters.ts`
@@ -15,7 +16,6 @@
 import { createSpanProcessor, type FuseboxSpanProcessor } from './otelSpans'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Redis } from 'ioredis'
 import type CircuitBreaker from 'opossum'
 import { z } from 'zod'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
@@ -26,18 +26,33 @@ import type { FuseboxBreaker } from './breaker'
 import { BreakerControl } from './breakerControl'
 import { FuseboxCache, type CacheOptions } from './cache'
 import { createCollectorStats, type CollectorStats } from './collectorStats'
-import { openCommandConnection, releaseConnection } from './connections'
+import { openClusterConnection, openCommandConnection, releaseConnection } from './connections'
 import { FlushPipeline } from './flushPipeline'
 import { HttpAdapters, type ExpressErrorHandler, type FastifyPluginLike, type HttpMiddleware, type HttpMiddlewareOptions } from './httpAdapters'
 import { ProcessHealth } from './processHealth'
+import { MAX_CLUSTER_SEEDS, isCluster, parseClusterSeeds, type ClusterSeed, type ClusterSeeds, type RedisClient } from './redisTopology'
 import { MAX_PENDING_REQUEST_LOG, RequestLogSampler } from './requestLogSampler'
 import { checkedRequest, RequestMetrics, normalizeMethod, type FinishedRequest } from './requestMetrics'
 import { SeriesWriter } from './seriesWriter'
 
+/**
+ * Where the collector writes (docs/decisions/027):
+ * - a `redis://` / `rediss://` URL: one standalone Redis; the collector opens the connection and closes it;
+ * - an ioredis `Redis` or `Cluster` client: borrowed, never closed, its options never changed (the collector opens
+ *   its own subscriber beside it: a `duplicate()`, or on a Cluster a Cluster of its own with sharded subscribers);
+ * - `{ cluster }`: the seeds of a Redis Cluster — `'host:port,host:port'` (also `[ipv6]:port` and
+ *   `redis[s]://user:pass@host:port` seeds, redisTopology.ts `parseClusterSeeds`) or `[{ host, port }]`, at most
+ *   64; the collector opens an ioredis Cluster with the same guest settings as its own standalone connection and
+ *   closes it.
+ * A URL of one node of a cluster is a standalone connection to that node: only the services whose hash slot that
+ * node serves can be written (the others get MOVED on every flush, reported and counted as failed commands).
+ */
+export type RedisOption = string | RedisClient | { cluster: string | ClusterSeed[] }
+
 /** Options of `createCollector`. Durations in ms. */
 export interface CollectorOptions {
-  /** An ioredis client to borrow (never closed by the collector) or a redis:// / rediss:// URL to connect to (owned). */
-  redis: Redis | string
+  /** Where to write: a URL or cluster seeds (connection owned) or an ioredis `Redis` / `Cluster` (borrowed); see `RedisOption`. */
+  redis: RedisOption
   /** Service name, 1–64 of `A-Z a-z 0-9 . _ -`. */
   service: string
   /** Instance name, same alphabet; default `<hostname>-<pid>`. */
@@ -48,8 +63,9 @@ export interface CollectorOptions {
   flushIntervalMs?: number
   /**
    * A flush that has not completed after this long is abandoned (its batch kept for the next one, resent without
-   * double effects: docs/decisions/015); default 2000. On a connection the collector opens (a URL), also its
-   * `commandTimeout` and `socketTimeout` (no byte from Redis for this long while commands wait: reconnect).
+   * double effects: docs/decisions/015); default 2000. On a connection the collector opens (a URL, cluster seeds),
+   * also its `commandTimeout` and `socketTimeout` (no byte from Redis for this long while commands wait: reconnect)
+   * and, on a cluster, its slot-refresh timeout.
    */
   flushTimeoutMs?: number
   /** Periodic breaker reconcile, ≥ 500; default 10000 (issue #3). */
@@ -81,19 +97,50 @@ export interface CollectorOptions {
 }
 
 /** What `createCollector` says of a `redis` option it cannot use. */
-const REDIS_OPTION_ERROR = 'redis must be a Redis URL (redis://host:port) or an ioredis client'
+const REDIS_OPTION_ERROR = 'redis must be a Redis URL (redis://host:port) or an ioredis client (Redis or Cluster), or { cluster: "host:port,…" | [{ host, port }] }'
+
+/** The `redis` option, classified: what to open (a URL, cluster seeds) or the client to borrow. */
+type RedisTarget = { kind: 'url'; url: string } | { kind: 'seeds'; seeds: ClusterSeeds } | { kind: 'client'; client: RedisClient }
+
+const SeedList = z
+  .array(z.strictObject({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65_535) }))
+  .min(1)
+  .max(MAX_CLUSTER_SEEDS)
+
+const isClient = (v: object) => typeof (v as { pipeline?: unknown }).pipeline === 'function' && typeof (v as { options?: unknown }).options === 'object'
+
+/**
+ * The `redis` option checked at the edge. A plain-JS host may pass `process.env.REDIS_URL` unset, or seeds with a
+ * typo: say so, naming the bad seed, instead of a TypeError (or an endless reconnect) deep inside.
+ */
+const RedisOptionSchema = z.unknown().transform((v, ctx): RedisTarget => {
+  if (typeof v === 'string' && v.length > 0) return { kind: 'url', url: v }
+  if (typeof v === 'object' && v !== null) {
+    if (isClient(v)) return { kind: 'client', client: v as RedisClient }
+    if ('cluster' in v) {
+      const seeds = (v as { cluster: unknown }).cluster
+      let detail = 'give "host:port,host:port" or [{ host, port }]'
+      if (typeof seeds === 'string') {
+        try {
+          return { kind: 'seeds', seeds: parseClusterSeeds(seeds) }
+        } catch (e) {
+          detail = e instanceof Error ? e.message : String(e)
+        }
+      } else {
+        const list = SeedList.safeParse(seeds)
+        if (list.success) return { kind: 'seeds', seeds: { nodes: list.data, redisOptions: {} } }
+        if (Array.isArray(seeds)) detail = `a seed list holds 1–${MAX_CLUSTER_SEEDS} { host, port } (port 1–65535): ${list.error.issues[0]?.message ?? ''}`
+      }
+      ctx.addIssue({ code: 'custom', message: `redis.cluster must be Redis Cluster seeds: ${detail}` })
+      return z.NEVER
+    }
+  }
+  ctx.addIssue({ code: 'custom', message: REDIS_OPTION_ERROR })
+  return z.NEVER
+})
 
 const OptionsSchema = z.object({
-  // A plain-JS host may pass `process.env.REDIS_URL` unset: say so, instead of a TypeError deep inside.
-  redis: z.union(
-    [
-      z.string().min(1, { error: REDIS_OPTION_ERROR }),
-      z.custom<Redis>(
-        (v) => typeof v === 'object' && v !== null && typeof (v as { pipeline?: unknown }).pipeline === 'function' && typeof (v as { options?: unknown }).options === 'object',
-      ),
-    ],
-    { error: REDIS_OPTION_ERROR },
-  ),
+  redis: RedisOptionSchema,
   service: Name,
   instance: Name.optional(),
   prefix: z.string().regex(PREFIX_PATTERN).optional(),
@@ -118,7 +165,7 @@ export class Collector {
   readonly keys: KeySpace
   /** The collector's own health counters (see `CollectorStats`); a plain object, updated in place. */
   readonly stats: CollectorStats = createCollectorStats()
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly ownsRedis: boolean
   private readonly requests: RequestMetrics
   private readonly requestLog: RequestLogSampler
@@ -165,19 +212,19 @@ export class Collector {
       flushIntervalMs,
       stats,
       // A borrowed client with a keyPrefix must prefix every key itself: no prebuilt frames then.
-      prebuiltFrames: typeof options.redis === 'string' || !options.redis.options.keyPrefix,
+      prebuiltFrames: o.redis.kind !== 'client' || !hasKeyPrefix(o.redis.client),
     })
-    if (typeof options.redis === 'string') {
-      this.redis = openCommandConnection(options.redis, this.flushTimeoutMs, `fusebox:${service}:${instance}`)
-      this.ownsRedis = true
-    } else {
-      this.redis = options.redis
-      this.ownsRedis = false
-    }
+    const connectionName = `fusebox:${service}:${instance}`
+    const target = o.redis
+    if (target.kind === 'url') this.redis = openCommandConnection(target.url, this.flushTimeoutMs, connectionName)
+    else if (target.kind === 'seeds') this.redis = openClusterConnection(target.seeds, this.flushTimeoutMs, connectionName)
+    else this.redis = target.client
+    this.ownsRedis = target.kind !== 'client'
     this.redis.on('error', (e: Error) => this.reportError(e, 'redis'))
     const redis = this.redis
     this.breakerControl = new BreakerControl({
       redis,
+      subscriberName: `fusebox-sub:${service}:${instance}`,
       keys,
       service,
       instance,
@@ -353,7 +400,10 @@ export class Collector {
     return this.breakerControl.reconcile(name)
   }
 
-  /** Stops timers, flushes once more (bounded by flushTimeoutMs), and closes only the connections it opened. */
+  /**
+   * Stops timers, flushes once more (bounded by flushTimeoutMs), and closes only the connections it opened: its
+   * subscriber always, the command connection (standalone or Cluster) only when made from a URL or cluster seeds.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -386,6 +436,12 @@ export class Collector {
       // The host's hook threw; a guest swallows it rather than crash the host.
     }
   }
+}
+
+/** True when ioredis adds a `keyPrefix` to the keys of `client`'s commands (a Cluster takes it from its redisOptions too). */
+function hasKeyPrefix(client: RedisClient): boolean {
+  if (client.options.keyPrefix) return true
+  return isCluster(client) && Boolean(client.options.redisOptions?.keyPrefix)
 }
 
 /**

@@ -3,7 +3,8 @@
  * See README.md "Collector SDK" for a 10-line example.
  */
 export { createCollector, Collector } from './collector'
-export type { CollectorOptions } from './collector'
+export type { CollectorOptions, RedisOption } from './collector'
+export type { ClusterSeed, RedisClient } from './redisTopology'
 export type { CollectorStats } from './collectorStats'
 export type { EndedSpanLike, FuseboxSpanProcessor } from './otelSpans'
 export type { CacheEventKind } from '../../shared/vocabulary'

@@ -5,7 +5,10 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 
-/** An ioredis client of either topology: what the SDK borrows and what the server reads through. */
+/**
+ * An ioredis client of either topology — a standalone `Redis` or a Redis Cluster `Cluster` (ioredis 5/6) — what the
+ * SDK borrows (`createCollector({ redis })`) and what the server reads through.
+ */
 export type RedisClient = Redis | Cluster
 
 /** True when `client` is an ioredis Cluster (ioredis sets `isCluster` on both classes). */
@@ -21,9 +24,40 @@ export function primaryNodes(client: RedisClient): Redis[] {
   return isCluster(client) ? client.nodes('master') : [client]
 }
 
-/** One startup node of a cluster. */
+/** Number of hash slots of a Redis Cluster (redis.io "Redis cluster specification"). */
+export const CLUSTER_SLOTS = 16_384
+
+/** CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0) of `bytes`, the checksum Redis Cluster hashes keys with. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0
+  for (const byte of bytes) {
+    crc ^= byte << 8
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc
+}
+
+/**
+ * The hash slot (0 … 16383) of `key`, as `CLUSTER KEYSLOT` computes it: CRC16 of the key's UTF-8 bytes modulo
+ * 16384, or of its hash tag only — the part between the first `{` and the first `}` after it, when not empty.
+ */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{')
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1)
+    if (close > open + 1) key = key.slice(open + 1, close)
+  }
+  return crc16(Buffer.from(key, 'utf8')) % CLUSTER_SLOTS
+}
+
+/**
+ * One startup node of a cluster (a seed): it need not be a master, nor still be in the cluster, as long as one seed
+ * answers `CLUSTER SLOTS` — from there ioredis learns every node.
+ */
 export interface ClusterSeed {
+  /** Host name or IP address (IPv6 without brackets). */
   host: string
+  /** TCP port, 1–65535. */
   port: number
 }
 

@@ -27,6 +27,10 @@
  * in between write nothing of them (the roll-up's work and these writes fall on two flushes, not one). Memory: one
  * packed array per series per open tier bucket; buckets that cannot be written (Redis away) are capped, the oldest
  * dropped and counted. HSETs go out as prebuilt RESP frames (hsetFrames.ts).
+ *
+ * Redis Cluster: every key written here (series and totals buckets, coverage bitmaps) and the one key of each fold
+ * carry the service's hash tag, so whatever the writer adds to the flush pipeline stays in the service's slot
+ * (docs/decisions/027; checked on a real cluster by server/sdk/cluster.test.ts).
  */
 import type { ChainableCommander, Pipeline } from 'ioredis'
 import { TOTAL_FIELD, ownSeriesField, type KeySpace } from '../../shared/keys'
@@ -106,7 +110,9 @@ export interface SeriesWriterOptions {
   /**
    * Send each HSET as one RESP frame built here (default true): the values are encoded straight into the frame and
    * ioredis writes it as is, instead of converting 2,000 arguments. Must be false when the client has a
-   * `keyPrefix` (ioredis would not apply it to a prebuilt frame).
+   * `keyPrefix` (ioredis would not apply it to a prebuilt frame; a Cluster's lives in its options or its
+   * redisOptions). On a Cluster a frame is routed like any HSET: its command carries the key as its argument, from
+   * which ioredis computes the slot — the service's, like every other key of the flush pipeline.
    */
   prebuiltFrames?: boolean
   /** Where coarse-tier overflow is counted (`overflowedRequests1m`, `overflowedRequests1h`); not counted when absent. */

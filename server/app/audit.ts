@@ -7,7 +7,7 @@
  * carry the action's own epoch ms (`<atMs>-*`), so time bounds on reads and trims follow the injected clock. The
  * entry layout is shared/streamEntries.ts; read back with reads/audit.ts.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import { auditFields, type AuditRecord } from '../../shared/streamEntries'
 import { STREAM_CAPS } from '../../shared/vocabulary'
@@ -85,7 +85,7 @@ export function auditMinId(atMs: number, retention: AuditRetention): string {
  * @throws Redis errors, including `FUSEBOX_WRONGTYPE` when the stream key holds another type (nothing written)
  */
 export async function recordAudit(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   r: AuditInput,
   retention: AuditRetention = DEFAULT_AUDIT_RETENTION,

@@ -15,7 +15,7 @@
  * use, whichever server process sees it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { z } from 'zod'
 import type { KeySpace } from '../../shared/keys'
 import { Role } from '../../shared/schemas'
@@ -116,7 +116,7 @@ export interface AuthOptions {
  * (`P:loginlink:<hash>`, expiring after `ttlS`, default LOGIN_LINK_TTL_S). Used by the server at start and by
  * `npm run login-link` (server/app/loginLinkCli.ts). Returns the plain token, to be shown once.
  */
-export async function issueLoginLink(redis: Redis, keys: KeySpace, ttlS: number = LOGIN_LINK_TTL_S): Promise<string> {
+export async function issueLoginLink(redis: RedisClient, keys: KeySpace, ttlS: number = LOGIN_LINK_TTL_S): Promise<string> {
   const token = randomBytes(32).toString('base64url')
   await redis.set(keys.loginLink(sha256Hex(token)), '1', 'EX', ttlS)
   return token
@@ -135,7 +135,7 @@ export class Auth {
    * @throws Error when a token or a name appears twice, or a name breaks NAME_PATTERN
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: KeySpace,
     operatorTokens: readonly (string | Omit<TokenSpec, 'role'>)[],
     viewerTokens: readonly (string | Omit<TokenSpec, 'role'>)[],

@@ -2,14 +2,16 @@
  * Issuing breaker commands (docs/PRODUCT.md "Breaker control", docs/decisions/017). A command is one atomic step:
  * one Lua script (ISSUE_LUA) takes the breaker's next generation and writes the desired state, the command record
  * with its fixed target set, the `commandIssued` event, the audit entry (the service's own `P:{svc}:audit`, with
- * its time and count trims) and PUBLISHes the nudge. Every key it touches carries the service's hash tag, so on a
- * Redis Cluster it is one slot. The script checks every key's type before its first write (Redis does not roll a
+ * its time and count trims) and publishes the nudge — PUBLISH on one Redis, SPUBLISH (sharded pub/sub, Redis ≥ 7.0)
+ * on a Redis Cluster, inside the same script: the channel `P:{svc}:control` carries the service's tag, so it is in
+ * the script's slot, which Redis allows (docs/decisions/028; the SDK SSUBSCRIBEs on a cluster). Every key it touches
+ * carries the service's hash tag, so on a Redis Cluster it is one slot. The script checks every key's type before its first write (Redis does not roll a
  * script back), so it either commits all of it or nothing: the operator sees success only when all of it committed.
  * Pub/sub only nudges the instances: they reconcile from the stored desired state, so a lost nudge only delays a
  * command, never loses it.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { isCluster, type RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import type { BreakerCommand, BreakerMode } from '../../shared/schemas'
 import { auditFields, eventFields } from '../../shared/streamEntries'
@@ -47,12 +49,16 @@ export interface CommandRequest {
  * A command record already under that id (a resend of the same command): nothing is written, its generation returned.
  * ARGV: 1 mode, 2 command, 3 commandId, 4 issuedAtMs, 5 actor, 6 reason, 7 target, 8 targets (JSON array),
  * 9 breaker, 10 control channel, 11 event fields (JSON array), 12 audit fields (JSON array), 13 events cap,
- * 14 audit cap, 15 audit MINID, 16 command record TTL (s).
+ * 14 audit cap, 15 audit MINID, 16 command record TTL (s), 17 the publish command: `PUBLISH` (one Redis) or
+ * `SPUBLISH` (a cluster).
  * `#!lua` (Redis ≥ 7): the OOM check runs before the script, not at its first write.
  */
 const ISSUE_LUA = `#!lua
 ${CHECK_TYPE_LUA}
 ${APPEND_AUDIT_LUA}
+if ARGV[17] ~= 'PUBLISH' and ARGV[17] ~= 'SPUBLISH' then
+  return redis.error_reply('unknown publish command ' .. tostring(ARGV[17]) .. ' (command not applied, nothing written)')
+end
 local types = { 'string', 'hash', 'hash', 'hash', 'stream', 'stream' }
 for i, want in ipairs(types) do
   local bad = fuseboxCheckType(KEYS[i], want)
@@ -83,7 +89,8 @@ redis.call('HSET', KEYS[4], 'breaker', ARGV[9], 'command', ARGV[2], 'target', AR
 redis.call('EXPIRE', KEYS[4], ARGV[16])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', unpack(eventFields))
 fuseboxAppendAudit(KEYS[6], ARGV[4], ARGV[14], ARGV[15], auditFields)
-redis.call('PUBLISH', ARGV[10], '{"breaker":' .. cjson.encode(ARGV[9]) .. ',"generation":' .. gs .. '}')
+-- The nudge is the last step: everything it announces is already written. Checked above: only these two commands.
+redis.call(ARGV[17], ARGV[10], '{"breaker":' .. cjson.encode(ARGV[9]) .. ',"generation":' .. gs .. '}')
 return gs
 `
 
@@ -121,7 +128,7 @@ export interface IssueOptions {
  * reads/instances.ts decides `up`) that have reported this breaker (a field in its state hash). Sorted.
  * @throws Redis errors
  */
-export async function commandTargets(redis: Redis, keys: KeySpace, req: Pick<CommandRequest, 'service' | 'breaker' | 'instance'>, nowMs: number): Promise<string[]> {
+export async function commandTargets(redis: RedisClient, keys: KeySpace, req: Pick<CommandRequest, 'service' | 'breaker' | 'instance'>, nowMs: number): Promise<string[]> {
   if (req.instance !== undefined) return [req.instance]
   const [instances, reporting] = await Promise.all([
     readInstances(redis, keys, req.service, nowMs),
@@ -140,7 +147,7 @@ export async function commandTargets(redis: Redis, keys: KeySpace, req: Pick<Com
  *   writes has the wrong type (nothing written); Redis errors otherwise.
  */
 export async function issueBreakerCommand(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   req: CommandRequest,
   nowMs: number,
@@ -204,6 +211,7 @@ export async function issueBreakerCommand(
       String(retention.maxEntries),
       auditMinId(nowMs, retention),
       String(COMMAND_TTL_S),
+      isCluster(redis) ? 'SPUBLISH' : 'PUBLISH',
     )
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)

@@ -53,7 +53,7 @@ const LIBRARY_ENTRIES = [
   {
     name: 'index',
     types:
-      "export { createDashboard, type Authenticate, type Dashboard, type DashboardOptions, type RequestHandler, type TokenList } from '{app}/dashboard'\n" +
+      "export { createDashboard, type Authenticate, type ClusterSeedsOption, type Dashboard, type DashboardOptions, type DashboardRedis, type RequestHandler, type TokenList } from '{app}/dashboard'\n" +
       "export { fuseboxExpress, type ExpressRequestLike, type FuseboxExpressHandler, type FuseboxExpressOptions } from '{app}/mount'\n" +
       "export type { HostUser } from '{app}/auth'\n",
   },
@@ -61,7 +61,7 @@ const LIBRARY_ENTRIES = [
     name: 'fastify',
     types:
       "export { fuseboxFastify, type FuseboxFastifyOptions } from '{app}/mount'\n" +
-      "export type { Authenticate, DashboardOptions, TokenList } from '{app}/dashboard'\nexport type { HostUser } from '{app}/auth'\n",
+      "export type { Authenticate, ClusterSeedsOption, DashboardOptions, DashboardRedis, TokenList } from '{app}/dashboard'\nexport type { HostUser } from '{app}/auth'\n",
   },
 ]
 

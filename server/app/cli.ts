@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
-import { checkEnv, type Env } from './env'
+import { checkEnv, redisTarget, type Env } from './env'
 import { printLoginLink } from './loginLink'
 
 /** Set by the package build (esbuild `define`); absent when run from the repo. */
@@ -32,7 +32,13 @@ interface CliFlag {
 
 /** The bin's flags, one per variable of env.ts (`ENV_VARIABLES`; server/app/dashboardTarball.test.ts checks --help lists each). */
 const CLI_FLAGS: readonly CliFlag[] = [
-  { flag: 'redis', value: 'url', variable: 'REDIS_URL', description: 'Redis the collectors write to (redis:// or rediss://) — required' },
+  { flag: 'redis', value: 'url', variable: 'REDIS_URL', description: 'Redis the collectors write to (redis:// or rediss://) — this or --redis-cluster-nodes' },
+  {
+    flag: 'redis-cluster-nodes',
+    value: 'seeds',
+    variable: 'REDIS_CLUSTER_NODES',
+    description: 'a Redis Cluster instead: comma-separated seeds host:port or rediss://user:pass@host:port (one reachable is enough)',
+  },
   { flag: 'port', value: 'port', variable: 'PORT', description: 'TCP port to listen on, 0 = any free one (default 3000)' },
   { flag: 'host', value: 'address', variable: 'HOST', description: 'address to listen on (default 127.0.0.1)' },
   { flag: 'prefix', value: 'prefix', variable: 'FUSEBOX_PREFIX', description: "Redis key prefix, as the collectors' `prefix` (default fusebox)" },
@@ -74,11 +80,15 @@ Examples:
   $ npx fusebox --redis redis://redis.internal:6379 --prefix shop --port 8080 \\
       --operator-tokens "alice:$(openssl rand -hex 16)"
   $ REDIS_URL=rediss://user:pass@redis.example.com:6380 FUSEBOX_VIEWER_TOKENS=team:0123456789abcdef npx fusebox
+  $ npx fusebox --redis-cluster-nodes 10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000
+      the same on a Redis Cluster (any number of dashboard servers may share it)
+  $ REDIS_CLUSTER_NODES=rediss://fusebox:secret@redis-0.example.com:6380 npx fusebox
   $ npx fusebox --redis redis://127.0.0.1:6379 --host 0.0.0.0 --public-url https://ops.example.com --trust-proxy 1
   $ npx fusebox --redis redis://127.0.0.1:6379 --base-path /ops/fusebox --read-only
       serve a view-only dashboard on http://127.0.0.1:3000/ops/fusebox/ (e.g. behind a proxy that forwards that path)
   $ npx fusebox login-link --redis redis://127.0.0.1:6379
       print a new one-time login link (servers without configured tokens)
+  $ npx fusebox login-link --redis-cluster-nodes 10.0.0.1:7000
 `
 
 /** The package version (packaged build), else the repo's package.json version. */
@@ -126,7 +136,7 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
     const lines = checked.issues.map((i) => {
       const flag = byVariable.get(i.variable)
       const missing = i.variable === 'REDIS_URL' && out.REDIS_URL === undefined
-      return `  ${flag ? `--${flag} (${i.variable})` : i.variable}: ${missing ? 'required' : i.message}`
+      return `  ${flag ? `--${flag} (${i.variable})` : i.variable}: ${missing ? 'required, or --redis-cluster-nodes (REDIS_CLUSTER_NODES) for a Redis Cluster' : i.message}`
     })
     return { exitCode: 2, message: `fusebox: invalid configuration:\n${lines.join('\n')}\nRun "fusebox --help" for usage.` }
   }
@@ -134,8 +144,8 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * `fusebox login-link [--redis url] [--prefix p] [--public-url url]` (each also REDIS_URL, FUSEBOX_PREFIX,
- * FUSEBOX_PUBLIC_URL): prints a new one-time login link against the same Redis as the servers (loginLink.ts).
+ * `fusebox login-link [--redis url | --redis-cluster-nodes seeds] [--prefix p] [--public-url url]` (each also
+ * REDIS_URL, REDIS_CLUSTER_NODES, FUSEBOX_PREFIX, FUSEBOX_PUBLIC_URL): prints a new one-time login link against the same Redis as the servers (loginLink.ts).
  * @returns exit code: 0 printed, 1 Redis unreachable, 2 bad or missing flags
  */
 async function loginLinkCommand(argv: readonly string[]): Promise<number> {
@@ -143,6 +153,7 @@ async function loginLinkCommand(argv: readonly string[]): Promise<number> {
     .description('Print a new one-time login link for dashboard servers that run without configured tokens.')
     .helpOption('-h, --help', 'show this help')
     .addOption(new Option('--redis <url>', 'Redis the servers use').env('REDIS_URL'))
+    .addOption(new Option('--redis-cluster-nodes <seeds>', 'or the Redis Cluster they use: host:port,… seeds').env('REDIS_CLUSTER_NODES'))
     .addOption(new Option('--prefix <prefix>', 'Redis key prefix (default fusebox)').env('FUSEBOX_PREFIX'))
     .addOption(new Option('--public-url <url>', 'URL the dashboard is reached at (default http://127.0.0.1:3000)').env('FUSEBOX_PUBLIC_URL'))
     .allowExcessArguments(false)
@@ -153,14 +164,16 @@ async function loginLinkCommand(argv: readonly string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
     throw e
   }
-  const o = program.opts<{ redis?: string; prefix?: string; publicUrl?: string }>()
-  const checked = checkEnv({ REDIS_URL: o.redis, FUSEBOX_PREFIX: o.prefix, FUSEBOX_PUBLIC_URL: o.publicUrl })
+  const o = program.opts<{ redis?: string; redisClusterNodes?: string; prefix?: string; publicUrl?: string }>()
+  const checked = checkEnv({ REDIS_URL: o.redis, REDIS_CLUSTER_NODES: o.redisClusterNodes, FUSEBOX_PREFIX: o.prefix, FUSEBOX_PUBLIC_URL: o.publicUrl })
   if (!checked.ok) {
-    const lines = checked.issues.map((i) => `  ${i.variable}: ${i.variable === 'REDIS_URL' && o.redis === undefined ? 'required' : i.message}`)
+    const lines = checked.issues.map(
+      (i) => `  ${i.variable}: ${i.variable === 'REDIS_URL' && o.redis === undefined ? 'required (or REDIS_CLUSTER_NODES)' : i.message}`,
+    )
     console.error(`fusebox login-link: invalid configuration:\n${lines.join('\n')}`)
     return 2
   }
-  return printLoginLink(checked.env.REDIS_URL, checked.env.FUSEBOX_PREFIX, checked.env.FUSEBOX_PUBLIC_URL ?? 'http://127.0.0.1:3000')
+  return printLoginLink(redisTarget(checked.env), checked.env.FUSEBOX_PREFIX, checked.env.FUSEBOX_PUBLIC_URL ?? 'http://127.0.0.1:3000')
 }
 
 if (process.argv[2] === 'login-link') process.exit(await loginLinkCommand(process.argv.slice(3)))

@@ -3,7 +3,7 @@
  * test Redis, without the HTTP layer (no rate limits, no stream guard). Tests only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import type { AuditRetention } from './audit'
 import { appRouter } from './router'
@@ -19,7 +19,7 @@ export interface TestCallerOptions {
 }
 
 /** A caller acting as `actor` with `options.role`. */
-export function testCaller(redis: Redis, keys: KeySpace, actor: string, options: TestCallerOptions = {}) {
+export function testCaller(redis: RedisClient, keys: KeySpace, actor: string, options: TestCallerOptions = {}) {
   const role = options.role ?? 'operator'
   // The session's shape belongs to auth.ts; procedures here read only role and actor.
   const session = { id: 's'.repeat(43), keyId: 'k', tokenId: `token-${actor}`, role, actor, createdAtMs: Date.now() } as unknown as Context['session']

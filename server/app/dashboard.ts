@@ -10,10 +10,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { createKeySpace } from '../../shared/keys'
 import { STREAM_CAPS, NAME_PATTERN, PREFIX_PATTERN } from '../../shared/vocabulary'
+import { parseClusterSeeds, type ClusterSeeds, type RedisClient } from '../sdk/redisTopology'
 import { Auth, HOST_AUTH_TIMEOUT_MS, issueLoginLink, type HostUser } from './auth'
 import { checkBasePath } from './basePath'
 import { closeLiveStreams, closeMetrics, createHttpApp, type HttpOptions } from './http'
@@ -50,13 +51,28 @@ export type TokenList = string | readonly (string | { name?: string; token: stri
  */
 export type Authenticate<Req = IncomingMessage> = (req: Req) => HostUser | null | undefined | Promise<HostUser | null | undefined>
 
+/**
+ * A Redis Cluster the dashboard connects to itself (and closes in `close()`), by its seeds: one string in
+ * REDIS_CLUSTER_NODES form (`host:port,host:port`, `[ipv6]:port`, `rediss://user:pass@host:port`), a list of such
+ * seeds, or seeds already parsed by `parseClusterSeeds` (server/sdk/redisTopology.ts). One reachable seed is enough;
+ * ioredis learns the other nodes from it. A cluster has only database 0.
+ */
+export interface ClusterSeedsOption {
+  cluster: string | readonly string[] | ClusterSeeds
+}
+
+/**
+ * Where the dashboard reads and writes: a `redis://` / `rediss://` URL of one Redis, `{ cluster: seeds }` of a Redis
+ * Cluster (for both the dashboard opens a fail-fast client and closes it in `close()`), or the host's own ioredis
+ * client — a `Redis` or a `Cluster` (used as is and never closed by the dashboard; a borrowed Cluster should keep
+ * `scaleReads: 'master'`, the default, so a command sees its own writes).
+ */
+export type DashboardRedis = string | RedisClient | ClusterSeedsOption
+
 /** Options of `createDashboard`, each validated at set-up (throws with every problem listed). */
 export interface DashboardOptions {
-  /**
-   * Redis the collectors write to: a `redis://` / `rediss://` URL (the dashboard opens a fail-fast client and closes
-   * it in `close()`), or the host's own ioredis client (used as is and never closed by the dashboard).
-   */
-  redis: string | Redis
+  /** Redis the collectors write to: see `DashboardRedis`. */
+  redis: DashboardRedis
   /** Redis key prefix, the collectors' `prefix` (default `fusebox`; 1–32 of A-Z a-z 0-9 . _ -). FUSEBOX_PREFIX. */
   keyPrefix?: string
   /** Tokens that sign in as operator (may send commands). FUSEBOX_OPERATOR_TOKENS. Default none. */
@@ -114,8 +130,8 @@ export interface Dashboard {
    * (`http.createServer(dashboard.app)`) or mount it. It answers every request itself (404 for unknown paths).
    */
   app: RequestHandler
-  /** The Redis client in use (the host's when one was given). */
-  redis: Redis
+  /** The Redis client in use (the host's when one was given): a `Redis`, or a `Cluster` (`isCluster`). */
+  redis: RedisClient
   /** Whether one-time login links sign in (`DashboardOptions.loginLinks`). */
   acceptsLoginLinks: boolean
   /** Stores a one-time login link token (valid 1 h, one use) and returns it; the link is `<dashboard URL>/#token=<token>`. */
@@ -130,7 +146,7 @@ export interface Dashboard {
   close(): Promise<void>
 }
 
-const isRedisClient = (v: unknown): v is Redis =>
+const isRedisClient = (v: unknown): v is RedisClient =>
   typeof v === 'object' && v !== null && ['get', 'set', 'multi', 'quit', 'disconnect'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function')
 
 const Token = z.string().min(MIN_TOKEN_LENGTH, { error: `each token must be at least ${MIN_TOKEN_LENGTH} characters` })
@@ -164,11 +180,44 @@ const BasePath = z.string().transform((raw, ctx) => {
   return z.NEVER
 })
 
+const REDIS_OPTION_ERROR = 'must be a redis:// or rediss:// URL, { cluster: seeds }, or an ioredis Redis or Cluster client'
+
+/** Parsed seeds handed in as such (`parseClusterSeeds`' output): a `nodes` list of `{ host, port }`. */
+const ParsedSeeds = z.object({
+  nodes: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) })).min(1),
+  redisOptions: z.object({ username: z.string().optional(), password: z.string().optional(), tls: z.object({}).optional() }).default({}),
+})
+
+/**
+ * The `redis` option, told apart by shape so that each form gets its own message: a URL string, an ioredis client
+ * (checked before `{ cluster }`: a client has a `cluster` method, the CLUSTER command), or `{ cluster: seeds }`,
+ * parsed here (a bad seed is named, parseClusterSeeds' message).
+ */
+const RedisOptionSchema = z.unknown().transform((v, ctx): string | RedisClient | { cluster: ClusterSeeds } => {
+  const fail = (message: string, path: PropertyKey[] = []) => {
+    ctx.addIssue({ code: 'custom', message, path })
+    return z.NEVER
+  }
+  if (typeof v === 'string') return /^rediss?:\/\//.test(v) ? v : fail(REDIS_OPTION_ERROR)
+  if (isRedisClient(v)) return v
+  if (typeof v !== 'object' || v === null || !('cluster' in v)) return fail(REDIS_OPTION_ERROR)
+  const extra = Object.keys(v).filter((k) => k !== 'cluster')
+  if (extra.length > 0) return fail(`unknown key(s) beside cluster: ${extra.join(', ')}`)
+  const c = (v as { cluster: unknown }).cluster
+  if (typeof c === 'string' || (Array.isArray(c) && c.every((x) => typeof x === 'string'))) {
+    try {
+      return { cluster: parseClusterSeeds(typeof c === 'string' ? c : c.join(',')) }
+    } catch (e) {
+      return fail((e as Error).message, ['cluster'])
+    }
+  }
+  const parsed = ParsedSeeds.safeParse(c)
+  if (parsed.success) return { cluster: parsed.data as ClusterSeeds }
+  return fail('must be "host:port,…" seeds, a list of them, or parseClusterSeeds() output', ['cluster'])
+})
+
 const OptionsSchema = z.strictObject({
-  redis: z.union([
-    z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL, or an ioredis client' }),
-    z.custom<Redis>(isRedisClient, { error: 'must be a redis:// or rediss:// URL, or an ioredis client' }),
-  ]),
+  redis: RedisOptionSchema,
   keyPrefix: z.string().regex(PREFIX_PATTERN, { error: 'must be 1-32 of A-Z a-z 0-9 . _ -' }).default('fusebox'),
   operatorTokens: TokenListSchema,
   viewerTokens: TokenListSchema,
@@ -219,12 +268,65 @@ function defaultStaticDir(): string {
 function openRedis(url: string): Redis {
   const redis = new Redis(url, {
     maxRetriesPerRequest: 1,
-    commandTimeout: 2000,
-    retryStrategy: (times) => Math.min(2 ** (times - 1) * 50, 1000),
+    commandTimeout: SERVER_COMMAND_TIMEOUT_MS,
+    retryStrategy: reconnectDelayMs,
     connectionName: 'fusebox-server',
   })
   redis.on('error', (e: Error) => console.error(`[fusebox] redis: ${e.message}`))
   return redis
+}
+
+/** A command the server sends gives up after this long on a hung server, ms (standalone and every cluster node). */
+const SERVER_COMMAND_TIMEOUT_MS = 2000
+/** How often a server's Cluster client re-reads the slot map (CLUSTER SLOTS), ms. */
+const CLUSTER_SLOTS_REFRESH_MS = 2000
+/** Reconnect delay after the `times`-th failed attempt: 50 ms doubling, at most 1 s. */
+const reconnectDelayMs = (times: number): number => Math.min(2 ** (times - 1) * 50, 1000)
+
+/**
+ * The Cluster counterpart of `openRedis`, failing as fast (docs/decisions/028): while the cluster as a whole is not
+ * connected (start-up, every node lost) a command fails at once ("Cluster isn't ready…", no offline queue to wait in)
+ * and the cluster reconnects at most 1 s apart; a command on a hung node gives up after 2 s (`commandTimeout`, per
+ * node). What ioredis can retry it retries within that budget: MOVED/ASK are followed (slots refreshed), TRYAGAIN,
+ * CLUSTERDOWN and a closed node connection are retried 100 ms apart, at most `maxRedirections` (16) times — ~1.6 s —
+ * before the command fails and the API maps it to 503 (redisUnavailable.ts). The slot map is re-read every 2 s, so a
+ * hung master's slots move to its promoted replica without waiting for a MOVED. `scaleReads: 'master'`: every read goes
+ * to the slot's master, so a read sees the write just made (a replica lags).
+ */
+export function openCluster(seeds: ClusterSeeds, connectionName = 'fusebox-server'): Cluster {
+  const cluster = new Cluster(seeds.nodes, {
+    scaleReads: 'master',
+    enableOfflineQueue: false,
+    maxRedirections: 16,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    retryDelayOnMoved: 0,
+    slotsRefreshTimeout: 1000,
+    // ioredis refreshes its slot map only on MOVED/CLUSTERDOWN unless told to: a master that hangs (no reply, so no
+    // MOVED) would keep its slots' commands timing out after its replica took over. One CLUSTER SLOTS every 2 s per
+    // server bounds that to ~2 s after the promotion.
+    slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
+    clusterRetryStrategy: reconnectDelayMs,
+    redisOptions: {
+      ...seeds.redisOptions,
+      maxRetriesPerRequest: 1,
+      commandTimeout: SERVER_COMMAND_TIMEOUT_MS,
+      connectTimeout: SERVER_COMMAND_TIMEOUT_MS,
+      connectionName,
+    },
+  })
+  cluster.on('error', (e: Error) => console.error(`[fusebox] redis cluster: ${e.message}`))
+  cluster.on('node error', (e: Error, node: string) => console.error(`[fusebox] redis cluster node ${node}: ${e.message}`))
+  return cluster
+}
+
+/** The client a validated `redis` option stands for: opened here (owned) for a URL or seeds, else the host's. */
+function clientOf(option: string | RedisClient | { cluster: ClusterSeeds }): { redis: RedisClient; owned: boolean } {
+  if (typeof option === 'string') return { redis: openRedis(option), owned: true }
+  // Checked first: a client has a `cluster` method (the CLUSTER command), so `'cluster' in` alone would not tell.
+  if (isRedisClient(option)) return { redis: option, owned: false }
+  return { redis: openCluster((option as { cluster: ClusterSeeds }).cluster), owned: true }
 }
 
 /** `promise`'s value, or undefined once `ms` have passed. */
@@ -249,8 +351,7 @@ const REDIS_QUIT_MS = 1000
  */
 export function createDashboard(options: DashboardOptions): Dashboard {
   const o = parseDashboardOptions(options)
-  const owned = typeof o.redis === 'string'
-  const redis = typeof o.redis === 'string' ? openRedis(o.redis) : o.redis
+  const { redis, owned } = clientOf(o.redis)
   const keys = createKeySpace(o.keyPrefix)
   let auth: Auth
   try {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { NAME_PATTERN, PREFIX_PATTERN } from '../../shared/vocabulary'
+import { parseClusterSeeds, type ClusterSeeds } from '../sdk/redisTopology'
 import { checkBasePath } from './basePath'
 
 /** Shortest accepted access token (characters). */
@@ -48,8 +49,34 @@ function booleanVariable(fallback: boolean) {
     })
 }
 
+/**
+ * REDIS_CLUSTER_NODES: comma-separated seeds of a Redis Cluster (`host:port`, `[ipv6]:port`, `redis[s]://user:pass@host:port`;
+ * redisTopology.ts `parseClusterSeeds`, whose message names the bad seed). Unset or empty = not a cluster.
+ */
+const clusterSeeds = z
+  .string()
+  .optional()
+  .transform((v, ctx): ClusterSeeds | undefined => {
+    if (v === undefined || v.trim() === '') return undefined
+    try {
+      return parseClusterSeeds(v)
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message })
+      return z.NEVER
+    }
+  })
+
+/** The message when neither Redis variable is set (cli.ts shows it per flag). */
+export const REDIS_REQUIRED_MESSAGE = 'required: set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (seeds of a Redis Cluster)'
+
 const EnvSchema = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }),
+  /** One standalone Redis: a `redis://` or `rediss://` URL. Exactly one of REDIS_URL and REDIS_CLUSTER_NODES. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  /** A Redis Cluster, by its seeds (see `clusterSeeds`). Exactly one of REDIS_URL and REDIS_CLUSTER_NODES. */
+  REDIS_CLUSTER_NODES: clusterSeeds,
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   FUSEBOX_PREFIX: z.string().regex(PREFIX_PATTERN).default('fusebox'),
@@ -90,10 +117,27 @@ const EnvSchema = z.object({
    * `always` — every replica (one load-balanced scrape target); `never`.
    */
   FUSEBOX_METRICS_FLEET: z.enum(['leader', 'always', 'never']).default('leader'),
+}).superRefine((env, ctx) => {
+  // Exactly one topology: a URL and seeds together would leave it to chance which one the data went to.
+  if (env.REDIS_URL === undefined && env.REDIS_CLUSTER_NODES === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: REDIS_REQUIRED_MESSAGE })
+  } else if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_NODES !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set only one of REDIS_URL and REDIS_CLUSTER_NODES' })
+  }
 })
 
 /** Parsed server configuration. */
 export type Env = z.infer<typeof EnvSchema>
+
+/**
+ * The Redis a parsed configuration names, as `createDashboard({ redis })` and `printLoginLink` take it: the
+ * REDIS_URL string, or `{ cluster: seeds }` for REDIS_CLUSTER_NODES (the schema guarantees exactly one is set).
+ */
+export function redisTarget(env: Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>): string | { cluster: ClusterSeeds } {
+  if (env.REDIS_CLUSTER_NODES !== undefined) return { cluster: env.REDIS_CLUSTER_NODES }
+  if (env.REDIS_URL !== undefined) return env.REDIS_URL
+  throw new Error(REDIS_REQUIRED_MESSAGE)
+}
 
 /** Every environment variable `parseEnv` reads, in schema order (the `fusebox` bin has a flag for each: cli.ts). */
 export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[]

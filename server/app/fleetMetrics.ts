@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import {
   DURATION_BOUNDS_S,
   DURATION_BUCKETS,
@@ -140,7 +140,7 @@ export interface ServiceCounters {
  * A key of the wrong type reads as empty (`wrong_type`).
  * @throws other Redis errors
  */
-export async function readServiceCounters(redis: Redis, keys: KeySpace, service: string): Promise<ServiceCounters> {
+export async function readServiceCounters(redis: RedisClient, keys: KeySpace, service: string): Promise<ServiceCounters> {
   const key = keys.counters(service)
   const out: ServiceCounters = { requests: new Map(), breakers: new Map(), caches: new Map() }
   const len = await readKey(key, () => redis.hlen(key), 0)
@@ -194,7 +194,7 @@ interface Capped {
   breakers: number
 }
 
-async function readFleet(redis: Redis, keys: KeySpace, nowMs: number, caps: Required<FleetCaps>): Promise<{ reads: ServiceRead[]; capped: Capped }> {
+async function readFleet(redis: RedisClient, keys: KeySpace, nowMs: number, caps: Required<FleetCaps>): Promise<{ reads: ServiceRead[]; capped: Capped }> {
   const all = (await readServiceNames(redis, keys)).filter((s) => {
     if (Name.safeParse(s).success) return true
     reportInvalidValue('counters', keys.services(), `member ${JSON.stringify(s)} is not a service name`)
@@ -346,7 +346,7 @@ export class FleetExporter {
   private closed = false
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: KeySpace,
     options: FleetExporterOptions = {},
   ) {

@@ -199,7 +199,7 @@ describe('rate limits', () => {
     }
   })
 
-  it('lets requests through while its Redis is unreachable, and limits again once it is back', async () => {
+  it('refuses logins with 503 (never lets them through unchecked) while its rate-limit store is unreachable, and limits again once it is back', async () => {
     const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port))
     proxy.cut() // down from the start: the store cannot even load its script
     const flaky = new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: 1, retryStrategy: () => 50 })
@@ -210,7 +210,11 @@ describe('rate limits', () => {
     await new Promise((r) => srv.once('listening', r))
     const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`
     try {
-      for (let i = 0; i < 12; i++) expect((await post(at, 'auth.login', { token: 'wrong' })).status).toBe(401)
+      // Not a single guess is checked without being counted: wrong and right tokens alike wait for the store.
+      for (let i = 0; i < 12; i++) expect((await post(at, 'auth.login', { token: 'wrong' })).status).toBe(503)
+      const right = await post(at, 'auth.login', { token: OPERATOR })
+      expect(right.status).toBe(503)
+      expect(((await right.json()) as { error: { data: { code: string } } }).error.data.code).toBe('SERVICE_UNAVAILABLE')
       proxy.restore()
       await new Promise<void>((resolve) => (flaky.status === 'ready' ? resolve() : flaky.once('ready', () => resolve())))
       for (let i = 0; i < 10; i++) expect((await post(at, 'auth.login', { token: 'wrong' })).status).toBe(401)

@@ -13,7 +13,9 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express'
 import compression from 'compression'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
+import type { Cluster } from 'ioredis'
 import { CSRF_HEADER } from '../../shared/vocabulary'
+import { isCluster } from '../sdk/redisTopology'
 import { auditExportHandler } from './auditExport'
 import { normalizeBasePath, withBaseHref } from './basePath'
 import type { FleetMode } from './fleetMetrics'
@@ -69,6 +71,55 @@ const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded
 
 /** HSTS value over TLS: one year, subdomains included. */
 export const HSTS_VALUE = 'max-age=31536000; includeSubDomains'
+
+/** How long /healthz waits for each master of a cluster to answer CLUSTER INFO, ms. */
+export const HEALTHZ_NODE_TIMEOUT_MS = 1000
+
+/** What /healthz reports of a Redis Cluster. */
+export interface ClusterHealthz {
+  /** `cluster_state` of CLUSTER INFO as the answering masters see it (`ok` when every slot is served; see checkCluster). */
+  state: string
+  /** Masters ioredis currently knows. */
+  masters: number
+  /**
+   * How many masters did not answer CLUSTER INFO within HEALTHZ_NODE_TIMEOUT_MS. A count, not addresses: /healthz answers
+   * anyone, and where Redis lives is not theirs to know; the server log names them.
+   */
+  failing: number
+}
+
+/** `promise`, or a rejection naming `what` after `ms`. */
+async function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * A cluster is healthy when every master ioredis knows answers CLUSTER INFO within HEALTHZ_NODE_TIMEOUT_MS and each
+ * says `cluster_state:ok`: a hung or dead master means part of the data cannot be read or written, and a master
+ * that sees the cluster failing (slots without a master) says so. `state` is `ok` when every answer is, else the
+ * first other state (`fail`), or `unknown` when no master answered. Never rejects.
+ */
+async function checkCluster(cluster: Cluster): Promise<ClusterHealthz> {
+  const masters = cluster.nodes('master')
+  const answers = await Promise.all(
+    masters.map((node) =>
+      withinMs(node.cluster('INFO'), HEALTHZ_NODE_TIMEOUT_MS, 'CLUSTER INFO').then(
+        (info) => ({ state: /cluster_state:(\w+)/.exec(String(info))?.[1] ?? 'unknown' }),
+        () => ({ failing: `${node.options.host ?? ''}:${node.options.port ?? ''}` }),
+      ),
+    ),
+  )
+  const states = answers.flatMap((a) => ('state' in a ? [a.state] : []))
+  const failing = answers.flatMap((a) => ('failing' in a ? [a.failing] : [])).sort()
+  if (failing.length > 0) console.error(`[fusebox] /healthz: Redis Cluster master(s) not answering within ${HEALTHZ_NODE_TIMEOUT_MS} ms: ${failing.join(', ')}`)
+  const state = states.length === 0 ? 'unknown' : (states.find((st) => st !== 'ok') ?? 'ok')
+  return { state, masters: masters.length, failing: failing.length }
+}
 
 /** Each app's metrics, so shutdown can give up the fleet exporter lease (see `closeMetrics`). */
 const appMetrics = new WeakMap<express.Express, HttpMetrics>()
@@ -260,8 +311,10 @@ function createDashboardApp(deps: AppDeps, options: HttpOptions): express.Expres
 
   app.get('/healthz', (_req, res) => {
     setHttpRoute(res, HTTP_ROUTES.healthz)
-    const ok = deps.redis.status === 'ready'
-    res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'degraded', redis: deps.redis.status })
+    const answer = (ok: boolean, extra: Record<string, unknown> = {}) =>
+      res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'degraded', redis: deps.redis.status, ...extra })
+    if (deps.redis.status !== 'ready' || !isCluster(deps.redis)) return answer(deps.redis.status === 'ready')
+    void checkCluster(deps.redis).then((cluster) => answer(cluster.state === 'ok' && cluster.masters > 0 && cluster.failing === 0, { cluster }))
   })
 
   // The audit log as JSON lines for a signed-in session (server/app/auditExport.ts).

@@ -38,7 +38,7 @@
  * caches, and EXISTS over the totals buckets only for a service without instances. At most `maxEntriesPerRun` ZSET
  * members and hash fields are examined per run; a run that hits it stops and the next run resumes at the next service.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import { BreakerMode } from '../../shared/schemas'
 import { DEFAULT_AUDIT_RETENTION_MS } from './audit'
@@ -74,7 +74,7 @@ export function emptyPruneCounts(): PruneCounts {
 
 /** What a janitor needs: the server's Redis client, key builder and clock, and where its counts go. */
 export interface JanitorDeps {
-  redis: Redis
+  redis: RedisClient
   keys: KeySpace
   /** Epoch ms (the server's `AppDeps.clock`, default `Date.now`); tests simulate days through it. */
   clock: Clock

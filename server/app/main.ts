@@ -1,6 +1,6 @@
 /**
  * Fusebox server entry: `node --import tsx server/app/main.ts`. Reads configuration from the environment
- * (see .env.example), serves the dashboard and the API, and shuts down gracefully on SIGTERM/SIGINT or when the
+ * (see .env.example; REDIS_URL for one Redis or REDIS_CLUSTER_NODES for a Redis Cluster), serves the dashboard and the API, and shuts down gracefully on SIGTERM/SIGINT or when the
  * process that started it goes away.
  */
 import { createServer } from 'node:http'
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { exitWithParent } from '../bootstrap/children.mjs'
 import { LOGIN_LINK_TTL_S } from './auth'
 import { createDashboard, type Dashboard } from './dashboard'
-import { parseEnv, parseTokenFile, transportWarnings, type TokenFile } from './env'
+import { parseEnv, parseTokenFile, redisTarget, transportWarnings, type TokenFile } from './env'
 
 const env = (() => {
   try {
@@ -27,7 +27,7 @@ const dashboard: Dashboard = (() => {
   try {
     const file: TokenFile = env.FUSEBOX_TOKENS_FILE ? parseTokenFile(readFileSync(env.FUSEBOX_TOKENS_FILE, 'utf8')) : { operator: [], viewer: [] }
     return createDashboard({
-      redis: env.REDIS_URL,
+      redis: redisTarget(env),
       keyPrefix: env.FUSEBOX_PREFIX,
       operatorTokens: [...env.FUSEBOX_OPERATOR_TOKENS, ...file.operator],
       viewerTokens: [...env.FUSEBOX_VIEWER_TOKENS, ...file.viewer],

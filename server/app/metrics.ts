@@ -26,7 +26,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import type { KeySpace } from '../../shared/keys'
 import { FleetExporter, MetricFamily, type FleetCaps, type FleetMode } from './fleetMetrics'
@@ -183,7 +183,7 @@ const chunk = (text: string): string => (text === '' || text.endsWith('\n') ? te
  * @param metricsToken FUSEBOX_METRICS_TOKEN; empty/undefined → loopback-only scraping
  * @param options fleet mode and caps (see MetricsOptions; defaults: leader, the caps of fleetMetrics.ts)
  */
-export function createMetrics(redis: Redis, keys: KeySpace, metricsToken?: string, options: MetricsOptions = {}): HttpMetrics {
+export function createMetrics(redis: RedisClient, keys: KeySpace, metricsToken?: string, options: MetricsOptions = {}): HttpMetrics {
   const registry = new Registry()
   registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE)
   registry.registerMetric(procedureDuration)

@@ -16,13 +16,19 @@
  *
  * Every call counts, also inside a tRPC batch: the checks run in the procedures, once per call.
  *
- * Over the limit: HTTP 429 (tRPC TOO_MANY_REQUESTS) with `Retry-After`. Store errors pass: a Redis hiccup must not
- * turn every login into a 500, and failing closed would lock operators out; while Redis is down nothing can be done
- * anyway (sessions and commands need it), so an attacker gains nothing from the gap.
+ * Over the limit: HTTP 429 (tRPC TOO_MANY_REQUESTS) with `Retry-After`. A store error (Redis unreachable, a cluster
+ * slot without a master, a counter key of the wrong type) refuses the call with 503 (`RedisUnavailableError`, mapped
+ * by redisUnavailable.ts; docs/decisions/028, superseding decision 016's "store errors pass"): a login or command
+ * needs Redis anyway, and letting calls through unchecked would silently switch the limits off whenever the store
+ * misbehaves — on a Redis Cluster a misrouted or failing-over counter would otherwise disable them unnoticed.
+ *
+ * On a Redis Cluster every counter is one key, so each script call and each read routes by that key's slot: the
+ * counters of different clients spread over the masters, and no call spans slots.
  */
 import { ipKeyGenerator } from 'express-rate-limit'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
+import { RedisUnavailableError } from './redisUnavailable'
 
 /** A limit: `limit` counted calls per `windowMs` per key. */
 export interface RateLimitRule {
@@ -53,7 +59,7 @@ return { c, ttl }`
 /** A fixed-window counter per key, in Redis under `prefix`. */
 class WindowCounter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly rule: RateLimitRule,
   ) {}
@@ -64,11 +70,23 @@ class WindowCounter {
     return { count, resetMs }
   }
 
-  /** The count in the current window (0 when none) and ms until it resets. */
+  /** The count in the current window (0 when none) and ms until it resets. Rejects on store errors. */
   async peek(key: string): Promise<{ count: number; resetMs: number }> {
-    const [count, ttl] = (await this.redis.multi().get(this.prefix + key).pttl(this.prefix + key).exec()) as [[unknown, string | null], [unknown, number]]
-    return { count: Number(count[1] ?? 0), resetMs: Math.max(0, ttl[1]) }
+    // One key, so one slot: a MULTI is fine on a cluster. Each reply's error is raised, not read as a count.
+    const replies = await this.redis.multi().get(this.prefix + key).pttl(this.prefix + key).exec()
+    if (!replies) throw new Error('rate limit read: transaction aborted')
+    const [[countErr, count], [ttlErr, ttl]] = replies as [[Error | null, string | null], [Error | null, number]]
+    if (countErr) throw countErr
+    if (ttlErr) throw ttlErr
+    const n = Number(count ?? 0)
+    if (!Number.isFinite(n)) throw new Error(`rate limit counter ${this.prefix + key} holds no number`)
+    return { count: n, resetMs: Math.max(0, ttl) }
   }
+}
+
+/** The refusal when a limit cannot be checked: 503 through redisUnavailable.ts, the store error as `cause`. */
+function unchecked(what: string, cause: unknown): RedisUnavailableError {
+  return new RedisUnavailableError(`${what} rate limit cannot be checked: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
 }
 
 const retryAfter = (ms: number): number => Math.max(1, Math.ceil(ms / 1000))
@@ -83,7 +101,7 @@ export class LoginLimiter {
   private readonly failures: WindowCounter
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     rule: RateLimitRule,
   ) {
@@ -92,27 +110,33 @@ export class LoginLimiter {
 
   /**
    * Before checking a token from `client`: null to go ahead, or a refusal when the address is over its failure
-   * limit and another attempt from it was checked less than LOGIN_SLOT_MS ago. Store errors → go ahead.
+   * limit and another attempt from it was checked less than LOGIN_SLOT_MS ago.
+   * @throws RedisUnavailableError when the counter cannot be read (the login answers 503)
    */
   async admit(client: string): Promise<Limited | null> {
+    let count: number
+    let slot: string | null = 'OK'
     try {
-      const { count } = await this.failures.peek(client)
-      if (count < this.failures.rule.limit) return null
-      const slot = await this.redis.set(`${this.prefix}:rl:loginslot:${client}`, '1', 'PX', LOGIN_SLOT_MS, 'NX')
-      return slot === 'OK' ? null : { retryAfterS: retryAfter(LOGIN_SLOT_MS) }
-    } catch {
-      return null
+      count = (await this.failures.peek(client)).count
+      if (count >= this.failures.rule.limit) slot = await this.redis.set(`${this.prefix}:rl:loginslot:${client}`, '1', 'PX', LOGIN_SLOT_MS, 'NX')
+    } catch (e) {
+      throw unchecked('login', e)
     }
+    return slot === 'OK' ? null : { retryAfterS: retryAfter(LOGIN_SLOT_MS) }
   }
 
-  /** Counts a failed attempt; returns a refusal once the address is over its limit (answer 429, not 401). */
+  /**
+   * Counts a failed attempt; returns a refusal once the address is over its limit (answer 429, not 401).
+   * @throws RedisUnavailableError when the failure cannot be counted (503: an uncounted guess would be a free one)
+   */
   async failed(client: string): Promise<Limited | null> {
+    let hit: { count: number; resetMs: number }
     try {
-      const { count, resetMs } = await this.failures.hit(client)
-      return count > this.failures.rule.limit ? { retryAfterS: retryAfter(resetMs) } : null
-    } catch {
-      return null
+      hit = await this.failures.hit(client)
+    } catch (e) {
+      throw unchecked('login', e)
     }
+    return hit.count > this.failures.rule.limit ? { retryAfterS: retryAfter(hit.resetMs) } : null
   }
 }
 
@@ -120,18 +144,22 @@ export class LoginLimiter {
 export class CommandLimiter {
   private readonly counter: WindowCounter
 
-  constructor(redis: Redis, prefix: string, rule: RateLimitRule) {
+  constructor(redis: RedisClient, prefix: string, rule: RateLimitRule) {
     this.counter = new WindowCounter(redis, `${prefix}:rl:cmd:`, rule)
   }
 
-  /** Counts one command of `tokenId`; a refusal when over the limit. Store errors → allowed. */
+  /**
+   * Counts one command of `tokenId`; a refusal when over the limit.
+   * @throws RedisUnavailableError when the counter cannot be written (the command answers 503, nothing is issued)
+   */
   async hit(tokenId: string): Promise<Limited | null> {
+    let hit: { count: number; resetMs: number }
     try {
-      const { count, resetMs } = await this.counter.hit(tokenId)
-      return count > this.counter.rule.limit ? { retryAfterS: retryAfter(resetMs) } : null
-    } catch {
-      return null
+      hit = await this.counter.hit(tokenId)
+    } catch (e) {
+      throw unchecked('command', e)
     }
+    return hit.count > this.counter.rule.limit ? { retryAfterS: retryAfter(hit.resetMs) } : null
   }
 }
 
@@ -145,7 +173,7 @@ export interface RateLimits {
  * Builds both limiters; counters live under `<prefix>:rl:login:`, `<prefix>:rl:loginslot:` and `<prefix>:rl:cmd:`.
  * @param rules override the limits (tests); defaults LOGIN_LIMIT and COMMAND_LIMIT
  */
-export function createRateLimits(redis: Redis, keys: KeySpace, rules: { login?: RateLimitRule; commands?: RateLimitRule } = {}): RateLimits {
+export function createRateLimits(redis: RedisClient, keys: KeySpace, rules: { login?: RateLimitRule; commands?: RateLimitRule } = {}): RateLimits {
   return {
     login: new LoginLimiter(redis, keys.prefix, rules.login ?? LOGIN_LIMIT),
     commands: new CommandLimiter(redis, keys.prefix, rules.commands ?? COMMAND_LIMIT),

@@ -3,7 +3,7 @@
  * its time series, its instances, and every breaker. Composed from the read modules in ./reads (each one pipeline
  * per service; no KEYS/SCAN: services, instances and breakers are indexed in sets the collectors write).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import type { Clock } from '../../shared/timeBuckets'
 import type { BreakerSummary, OverviewSnapshot, ServiceOverview } from '../../shared/schemas'
@@ -23,7 +23,7 @@ import { readServiceSeries, type WindowQuery } from './reads/series'
  *   with an id).
  */
 export async function readOverview(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   nowMs: number,
   windowMs: number,
@@ -63,7 +63,7 @@ export async function readOverview(
  * The live fan-out of overview snapshots for one app (see liveHub.ts): built where the app is built, closed by its
  * owner on shutdown. `intervalMs` is the push period (default 1000); `clock` gives epoch ms (default `Date.now`).
  */
-export function createOverviewHub(redis: Redis, keys: KeySpace, intervalMs?: number, clock: Clock = Date.now): LiveHub {
+export function createOverviewHub(redis: RedisClient, keys: KeySpace, intervalMs?: number, clock: Clock = Date.now): LiveHub {
   return new LiveHub((windowMs) => readOverview(redis, keys, clock(), windowMs), intervalMs)
 }
 
@@ -83,7 +83,7 @@ const OVERVIEW_READER_ENTRIES = 64
  * topic overviewLoad). A failed computation is not kept. Memory: at most OVERVIEW_READER_ENTRIES snapshots.
  * @param maxAgeMs default OVERVIEW_MAX_AGE_MS; 0 shares only computations in flight
  */
-export function createOverviewReader(redis: Redis, keys: KeySpace, maxAgeMs: number = OVERVIEW_MAX_AGE_MS): OverviewReader {
+export function createOverviewReader(redis: RedisClient, keys: KeySpace, maxAgeMs: number = OVERVIEW_MAX_AGE_MS): OverviewReader {
   const entries = new Map<string, { asOfMs: number; snapshot: Promise<OverviewSnapshot>; settled: boolean }>()
   return (nowMs, windowMs, untilMs) => {
     const key = `${windowMs}|${untilMs ?? ''}`

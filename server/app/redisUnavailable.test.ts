@@ -36,6 +36,39 @@ describe('isRedisUnavailable', () => {
   })
 })
 
+describe('isRedisUnavailable on a Redis Cluster', () => {
+  it('recognises what ioredis Cluster and the cluster say while resharding or failing over, and a MOVED that reaches the caller', () => {
+    const execAbort = (...previousErrors: Error[]) =>
+      Object.assign(new ReplyError('EXECABORT Transaction discarded because of previous errors.'), { previousErrors })
+    for (const err of [
+      new Error('None of startup nodes is available'),
+      new Error('Failed to refresh slots cache.'),
+      new Error("Cluster isn't ready and enableOfflineQueue options is false"),
+      new Error('Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down'),
+      new Error('Cluster is ended.'),
+      new ReplyError('CLUSTERDOWN The cluster is down'),
+      new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot'),
+      new ReplyError('MOVED 8928 127.0.0.1:33175'),
+      new ReplyError('ASK 8928 127.0.0.1:33175'),
+      execAbort(new ReplyError('MOVED 8928 127.0.0.1:33175'), new ReplyError('MOVED 8928 127.0.0.1:33175')),
+    ]) {
+      expect(isRedisUnavailable(err), err.message).toBe(true)
+    }
+  })
+
+  it('leaves a cross-slot call (a bug) and an aborted transaction of command errors alone', () => {
+    for (const err of [
+      new ReplyError("CROSSSLOT Keys in request don't hash to the same slot"),
+      Object.assign(new ReplyError('EXECABORT Transaction discarded because of previous errors.'), {
+        previousErrors: [new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value')],
+      }),
+      new Error('MOVED somewhere'),
+    ]) {
+      expect(isRedisUnavailable(err), err.message).toBe(false)
+    }
+  })
+})
+
 describe('asRedisUnavailable', () => {
   it('turns an unavailable Redis, bare or wrapped by tRPC, into a 503 with the plain message and the cause kept', () => {
     const cause = new Error('Command timed out')

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { initTRPC, TRPCError } from '@trpc/server'
 import { parse as parseCookie } from 'cookie'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import type { Clock } from '../../shared/timeBuckets'
 import { callHostAuth, HostAuthError, hostSession, sessionCookieName, type Auth, type Session } from './auth'
@@ -25,7 +25,7 @@ import type { StreamGuard } from './streamGuard'
 export interface Context {
   req: IncomingMessage
   res: ServerResponse
-  redis: Redis
+  redis: RedisClient
   keys: KeySpace
   auth: Auth
   hub: LiveHub
@@ -80,7 +80,7 @@ export interface AppServices {
  * on shutdown.
  */
 export interface AppDeps {
-  redis: Redis
+  redis: RedisClient
   keys: KeySpace
   auth: Auth
   tls: boolean

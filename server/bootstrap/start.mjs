@@ -34,7 +34,8 @@ const USAGE = `usage: npm start -- [options]
   --demo-port-base <n>  first port of the demo fleet (default: ephemeral ports)
   --dev                 run the Vite dev server (hot reload) in front of the server instead of the build
 env: read from the environment and from .env in the repo root when present (the environment wins; see .env.example)
-     REDIS_URL (use this Redis instead of the embedded one), FUSEBOX_REDIS_DIR (embedded Redis data folder,
+     REDIS_URL (use this Redis instead of the embedded one), REDIS_CLUSTER_NODES (host:port,… seeds of a Redis Cluster
+     to use instead), FUSEBOX_REDIS_DIR (embedded Redis data folder,
      relative to the repo; default .fusebox/redis), PORT, FUSEBOX_* (passed on to the server and the demo)`
 
 const OPTIONS = /** @type {const} */ ({
@@ -127,6 +128,12 @@ function redactUrl(url) {
   }
 }
 
+/**
+ * REDIS_CLUSTER_NODES for a log line: `host:port` seeds as they are, `redis[s]://` seeds without their password.
+ * @param {string} seeds
+ */
+const redactSeeds = (seeds) => seeds.split(',').map((s) => (s.includes('://') ? redactUrl(s.trim()) : s.trim())).filter(Boolean).join(', ')
+
 /** @param {string} host */
 const urlHost = (host) => (host.includes(':') ? `[${host}]` : host)
 
@@ -216,7 +223,15 @@ async function main() {
   ensureDependencies(ROOT)
 
   let redisUrl = process.env.REDIS_URL
-  if (redisUrl) {
+  const clusterNodes = process.env.REDIS_CLUSTER_NODES?.trim() || undefined
+  if (clusterNodes && redisUrl) {
+    await shutdown(1, 'set only one of REDIS_URL and REDIS_CLUSTER_NODES')
+    return
+  }
+  if (clusterNodes) {
+    // A Redis Cluster of the user's: no embedded Redis; the server, the CLI and the demo read the seeds themselves.
+    say(`Redis Cluster: ${redactSeeds(clusterNodes)} (from REDIS_CLUSTER_NODES)`)
+  } else if (redisUrl) {
     say(`Redis: ${redactUrl(redisUrl)} (from REDIS_URL)`)
   } else {
     const binary = ensureDebianBinary({ binary: 'redis-server', pkg: 'redis-server' })
@@ -245,7 +260,8 @@ async function main() {
     if (code !== 0) await shutdown(1, `dashboard build failed (${signal ?? `exit ${code}`})`)
   }
 
-  const baseEnv = { ...process.env, REDIS_URL: redisUrl }
+  /** @type {NodeJS.ProcessEnv} */
+  const baseEnv = clusterNodes ? { ...process.env } : { ...process.env, REDIS_URL: redisUrl }
   server = spawnChild('server', process.execPath, ['--import', 'tsx', 'server/app/main.ts'], {
     cwd: ROOT,
     env: { ...baseEnv, PORT: String(port), HOST: host },
@@ -285,7 +301,7 @@ async function main() {
     [
       '',
       `Fusebox is up: ${shownUrl}`,
-      `  Redis: ${redis ? `${redis.url} (embedded)` : redactUrl(redisUrl)}`,
+      `  Redis: ${redis ? `${redis.url} (embedded)` : clusterNodes ? `Redis Cluster ${redactSeeds(clusterNodes)}` : redactUrl(redisUrl ?? "")}`,
       ...(flags.dev ? [`  dev: Vite with hot reload in front of the server on port ${port}; use the login link with this URL`] : []),
       `  demo fleet: ${flags['no-demo'] ? 'off (--no-demo)' : 'starting — panels fill within a minute'}`,
       ...(process.env.FUSEBOX_OPERATOR_TOKENS || process.env.FUSEBOX_VIEWER_TOKENS || process.env.FUSEBOX_TOKENS_FILE ? [] : ['  sign in: the one-time link above (a new one: npm run login-link)']),

@@ -5,7 +5,7 @@
  *
  * Ports: with FUSEBOX_DEMO_PORT_BASE=B, upstreams listen on B, B+1, B+2 and the storefront instances on B+10,
  * B+11 (tests rely on this); without it, every port is ephemeral.
- * Env: REDIS_URL (required), FUSEBOX_DEMO_PORT_BASE, FUSEBOX_DEMO_RATE (req/s per instance, default 15),
+ * Env: REDIS_URL or REDIS_CLUSTER_NODES (one of them), FUSEBOX_DEMO_PORT_BASE, FUSEBOX_DEMO_RATE (req/s per instance, default 15),
  * FUSEBOX_DEMO_DURATION_S (load duration, default 8 h), FUSEBOX_DEMO_RESTART_EVERY_S (restart storefront-2 gracefully
  * this often, like a deploy would, so instance up/down and a collector's final flush show; default 180, 0 = never).
  * While it restarts, requests to its port fail briefly: the load generator keeps going.
@@ -20,7 +20,9 @@ import { startUpstream } from './upstreams'
 
 const env = z
   .object({
-    REDIS_URL: z.string().regex(/^rediss?:\/\//),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//).optional(),
+    /** Seeds of a Redis Cluster (host:port,…), instead of REDIS_URL (server/sdk/redisTopology.ts parses them). */
+    REDIS_CLUSTER_NODES: z.string().min(1).optional(),
     FUSEBOX_DEMO_PORT_BASE: z.coerce.number().int().min(1024).max(65_000).optional(),
     FUSEBOX_DEMO_RATE: z.coerce.number().int().min(1).max(200).default(15),
     FUSEBOX_DEMO_DURATION_S: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(8 * 3600),
@@ -30,6 +32,7 @@ const env = z
       .refine((s) => s === 0 || (s >= 10 && s <= 24 * 3600), { error: 'use 0 (never) or 10 … 86400 seconds' })
       .default(180),
   })
+  .refine((e) => (e.REDIS_URL === undefined) !== (e.REDIS_CLUSTER_NODES === undefined), { error: 'set exactly one of REDIS_URL and REDIS_CLUSTER_NODES' })
   .parse(process.env)
 
 const INSTANCES = ['storefront-1', 'storefront-2']

@@ -15,13 +15,16 @@ import { createCollector } from '../sdk/index'
 
 const env = z
   .object({
-    REDIS_URL: z.string().regex(/^rediss?:\/\//),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//).optional(),
+    /** Seeds of a Redis Cluster (host:port,…), instead of REDIS_URL (server/sdk/redisTopology.ts parses them). */
+    REDIS_CLUSTER_NODES: z.string().min(1).optional(),
     PORT: z.coerce.number().int().min(0).max(65_535),
     FUSEBOX_INSTANCE: Name,
     UPSTREAM_PAYMENTS_URL: z.url(),
     UPSTREAM_INVENTORY_URL: z.url(),
     UPSTREAM_RECOMMENDATIONS_URL: z.url(),
   })
+  .refine((e) => (e.REDIS_URL === undefined) !== (e.REDIS_CLUSTER_NODES === undefined), { error: 'set exactly one of REDIS_URL and REDIS_CLUSTER_NODES' })
   .parse(process.env)
 
 /** Prints SDK errors, at most one line per place every 5 s (a Redis outage would otherwise log every request). */
@@ -34,7 +37,7 @@ function logThrottled(e: Error, where: string): void {
 }
 
 const collector = createCollector({
-  redis: env.REDIS_URL,
+  redis: env.REDIS_CLUSTER_NODES !== undefined ? { cluster: env.REDIS_CLUSTER_NODES } : (env.REDIS_URL as string),
   service: 'storefront',
   instance: env.FUSEBOX_INSTANCE,
   version: '1.4.2',

@@ -4,7 +4,7 @@
  * the action's epoch ms), and the export walks them oldest first as JSON lines. Every entry is validated by
  * `parseAuditEntry` (shared/streamEntries.ts); a malformed one is left out and counted.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import type { KeySpace } from '../../../shared/keys'
 import { parseAuditEntry, type AuditRecord } from '../../../shared/streamEntries'
 import { readServiceNames } from './instances'
@@ -18,7 +18,7 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 /** The audit streams to read: the one service's, or every service's plus the global one. */
-async function auditKeys(redis: Redis, keys: KeySpace, service: string | undefined): Promise<string[]> {
+async function auditKeys(redis: RedisClient, keys: KeySpace, service: string | undefined): Promise<string[]> {
   if (service !== undefined) return [keys.audit(service)]
   return [keys.audit(), ...(await readServiceNames(redis, keys)).map((s) => keys.audit(s))]
 }
@@ -31,7 +31,7 @@ async function auditKeys(redis: Redis, keys: KeySpace, service: string | undefin
  * @throws Redis errors
  */
 export async function readAuditPage(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   q: StreamQuery & AuditFilter,
 ): Promise<StreamPage<AuditEntry>> {
@@ -85,7 +85,7 @@ function toFields(flat: string[]): Record<string, string> {
  * @throws Redis errors (from the iteration)
  */
 export async function* exportAudit(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   q: AuditExportQuery,
   skipped: { count: number } = { count: 0 },

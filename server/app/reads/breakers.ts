@@ -4,7 +4,7 @@
  * command and how many instances applied it, the state timeline, and the status of one issued command over the
  * fixed set of instances it was issued to (docs/decisions/017).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import type { KeySpace } from '../../../shared/keys'
 import { z } from 'zod'
 import { BreakerCommand, BreakerInstanceReport, DesiredBreakerState, Name, type BreakerState, type BreakerSummary, type InstanceHealth } from '../../../shared/schemas'
@@ -56,7 +56,7 @@ function parseDesired(key: string, hash: Record<string, string>): DesiredBreaker
  * A single-key HGETALL, `{}` when the key holds another type (counted as `wrong_type`, see `readKey`).
  * @throws any other Redis error
  */
-const readHash = (redis: Redis, key: string): Promise<Record<string, string>> => readKey(key, () => redis.hgetall(key), {})
+const readHash = (redis: RedisClient, key: string): Promise<Record<string, string>> => readKey(key, () => redis.hgetall(key), {})
 
 /**
  * Summarises one breaker from its per-instance reports and desired state (null: no command yet, or unreadable;
@@ -91,7 +91,7 @@ export function liveInstances(instances: readonly InstanceHealth[]): Set<string>
  * reports, no command); a report or desired state its schema refuses is skipped — each counted and logged once.
  * @throws other Redis errors (unreachable, NOPERM …)
  */
-export async function readServiceBreakers(redis: Redis, keys: KeySpace, service: string, live: ReadonlySet<string>): Promise<BreakerSummary[]> {
+export async function readServiceBreakers(redis: RedisClient, keys: KeySpace, service: string, live: ReadonlySet<string>): Promise<BreakerSummary[]> {
   const setKey = keys.breakers(service)
   const members = await readKey(setKey, () => redis.smembers(setKey), [])
   const names = members.filter((m) => {
@@ -121,7 +121,7 @@ export async function readServiceBreakers(redis: Redis, keys: KeySpace, service:
 }
 
 /** Every breaker of the given services (live instances only), sorted by service then name; services in parallel. */
-export async function readBreakers(redis: Redis, keys: KeySpace, services: string[], nowMs: number): Promise<BreakerSummary[]> {
+export async function readBreakers(redis: RedisClient, keys: KeySpace, services: string[], nowMs: number): Promise<BreakerSummary[]> {
   const perService = await Promise.all(
     services.map(async (service) =>
       readServiceBreakers(redis, keys, service, liveInstances(await readInstances(redis, keys, service, nowMs))),
@@ -131,7 +131,7 @@ export async function readBreakers(redis: Redis, keys: KeySpace, services: strin
 }
 
 /** Every breaker of `service`, or of every service when it is omitted (see `readBreakers`). */
-export async function readBreakerList(redis: Redis, keys: KeySpace, service: string | undefined, nowMs: number): Promise<BreakerSummary[]> {
+export async function readBreakerList(redis: RedisClient, keys: KeySpace, service: string | undefined, nowMs: number): Promise<BreakerSummary[]> {
   return readBreakers(redis, keys, service ? [service] : await readServiceNames(redis, keys), nowMs)
 }
 
@@ -142,7 +142,7 @@ export async function readBreakerList(redis: Redis, keys: KeySpace, service: str
  * @throws Redis errors other than WRONGTYPE
  */
 export async function readBreakerDetail(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   service: string,
   name: string,
@@ -253,7 +253,7 @@ const CommandRecord = z.object({
  * applied; not superseded), a report that does not parse as no report.
  * @throws Redis errors other than WRONGTYPE
  */
-export async function readCommandStatus(redis: Redis, keys: KeySpace, service: string, commandId: string, nowMs: number): Promise<CommandStatus | null> {
+export async function readCommandStatus(redis: RedisClient, keys: KeySpace, service: string, commandId: string, nowMs: number): Promise<CommandStatus | null> {
   const recordKey = keys.command(service, commandId)
   const raw = await readHash(redis, recordKey)
   if (Object.keys(raw).length === 0) return null

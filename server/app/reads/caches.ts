@@ -2,7 +2,7 @@
  * Caches of a service: hits, misses, sets and invalidations over a window with the hit ratio per bucket, and
  * invalidation by tag from the dashboard (the same code the SDK uses, server/sdk/cache.ts).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import { cacheField, type KeySpace } from '../../../shared/keys'
 import { TIERS, bucketExpiresAt, bucketStart } from '../../../shared/timeBuckets'
 import { FuseboxCache } from '../../sdk/cache'
@@ -48,7 +48,7 @@ function counts(h: number, m: number, s: number, i: number): CacheCounts {
  * redisInput.ts).
  */
 export async function readCaches(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   service: string,
   nowMs: number,
@@ -81,7 +81,7 @@ export async function readCaches(
  * @returns the number of keys removed
  * @throws Error when Redis fails (nothing is half-counted: the count is written after the removal)
  */
-export async function invalidateCacheTag(redis: Redis, keys: KeySpace, service: string, cache: string, tag: string, nowMs: number): Promise<number> {
+export async function invalidateCacheTag(redis: RedisClient, keys: KeySpace, service: string, cache: string, tag: string, nowMs: number): Promise<number> {
   let failure: Error | null = null
   const c = new FuseboxCache<unknown>(cache, { ttlSeconds: 60 }, {
     redis,

@@ -6,7 +6,7 @@
  * Every bucket hash may hold a shared field and, while the bucket is open or an instance died before folding,
  * own fields (`<series>\t<instance tag>`): readers add them all up (docs/decisions/006).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import { TOTAL_FIELD, parseSeriesField, seriesField, type KeySpace } from '../../../shared/keys'
 import { bucketCoveredMs, errorRate, PERCENTILES, throughputRps } from '../../../shared/figures'
 import type { SeriesPoint, SeriesStats } from '../../../shared/schemas'
@@ -204,7 +204,7 @@ function seriesOf(w: WindowBuckets, values: PackedSeries[], totals: WindowTotals
  * its coverage bitmap (two pipelines, sent together); settled buckets come from the cache (their coverage no longer
  * changes).
  */
-async function readTotals(redis: Redis, keys: KeySpace, service: string, w: WindowBuckets, nowMs: number): Promise<WindowTotals> {
+async function readTotals(redis: RedisClient, keys: KeySpace, service: string, w: WindowBuckets, nowMs: number): Promise<WindowTotals> {
   const keyOf = (t: number) => keys.requestTotals(service, w.tier.name, t)
   const coarse = w.tier !== TIER_10S
   const out: (BucketTotals | undefined)[] = w.starts.map((t) => settledTotals.get(keyOf(t), nowMs))
@@ -236,7 +236,7 @@ export interface WindowQuery {
  * A service's series over the window `[untilMs - windowMs, untilMs]` (tier from `windowBuckets`), read from the
  * totals hashes.
  */
-export async function readServiceSeries(redis: Redis, keys: KeySpace, service: string, nowMs: number, q: WindowQuery): Promise<ServiceSeries> {
+export async function readServiceSeries(redis: RedisClient, keys: KeySpace, service: string, nowMs: number, q: WindowQuery): Promise<ServiceSeries> {
   const w = windowBuckets(nowMs, q.windowMs, MAX_POINTS, q.untilMs)
   const totals = await readTotals(redis, keys, service, w, nowMs)
   return seriesOf(w, totals.map((b) => b.value ?? emptyPacked()), totals, nowMs)
@@ -252,7 +252,7 @@ export function globEscape(s: string): string {
  * `<field>\t*` per bucket, so only that series' fields (shared and own) are transferred.
  */
 export async function readRouteSeries(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   service: string,
   method: string,
@@ -345,7 +345,7 @@ export function routeReadPlan(w: WindowBuckets, nowMs: number): [Tier, number][]
  * so the rows add up to the service total (overflow included as its own row).
  */
 export async function readEndpoints(
-  redis: Redis,
+  redis: RedisClient,
   keys: KeySpace,
   q: EndpointQuery,
   nowMs: number,

@@ -6,7 +6,7 @@
  * pages of the stream; one call scans at most MAX_SCAN entries, so a rare filter returns a short page with a cursor
  * rather than a slow request.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import {
   parseAuditEntry,
   parseEvent,
@@ -62,7 +62,7 @@ function toFields(flat: string[]): Record<string, string> {
  * @throws Redis errors but WRONGTYPE (the API turns them into a 503 or an internal error with an id)
  */
 export async function readStreamPage<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   q: StreamQuery,
   map: (e: StreamEntry) => T | null,
@@ -229,7 +229,7 @@ function idMs(id: string | undefined): number {
  * key of another type than a stream reads as an empty stream (counted and logged once, see redisInput.ts).
  */
 export async function readStreamWindow<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   offset: number,
   limit: number,

@@ -2,7 +2,8 @@
  * The bucket walk the windowed reads share (service and route series, endpoints, caches): which buckets a window
  * covers, and one Redis reply per bucket (or per any key) read in a single pipeline.
  */
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { ChainableCommander } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import { TIERS, TIER_1H, bucketStart, type Tier } from '../../../shared/timeBuckets'
 import { isWrongType, reportInvalidValue } from './redisInput'
 
@@ -80,25 +81,52 @@ export function chartedBucketCount({ tier, starts }: WindowBuckets, nowMs: numbe
   return age < tier.bucketMs && age < openBucketMinAgeMs(tier.bucketMs) ? starts.length - 1 : starts.length
 }
 
+/** The hash tag of a key — what is between its first `{` and the next `}` (Redis Cluster's rule) — or the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{')
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1)
+    if (close > open + 1) return key.slice(open + 1, close)
+  }
+  return key
+}
+
 /**
  * Queues one command per key (`queue` adds it to the pipeline), sends them all in one round trip and returns the
  * replies in key order, typed `R` as the caller states; `absent` stands in for a reply Redis did not give and for a
  * key of the wrong type (Redis is an input: that key is left out, counted and logged once, see redisInput.ts — one
  * bad key never fails the read of the others). No keys, no round trip.
+ *
+ * Slot-safe by construction: callers pass the keys of one service (one hash tag, one slot); should keys of several
+ * tags come (a cross-service read), each tag gets a pipeline of its own, sent in parallel — on a Redis Cluster a
+ * pipeline must stay within one node, and on one Redis the split costs only extra round trips.
  * @throws the first other failed command's error (in key order), or the connection's
  */
 export async function readEach<R>(
-  redis: Redis,
+  redis: RedisClient,
   keys: readonly string[],
   queue: (p: ChainableCommander, key: string) => unknown,
   absent: R,
 ): Promise<R[]> {
   if (keys.length === 0) return []
-  const p = redis.pipeline()
-  for (const key of keys) queue(p, key)
-  const results = (await p.exec()) ?? []
+  const byTag = new Map<string, number[]>()
+  keys.forEach((key, i) => {
+    const tag = hashTagOf(key)
+    const list = byTag.get(tag)
+    if (list) list.push(i)
+    else byTag.set(tag, [i])
+  })
+  const replies: [Error | null, unknown][] = new Array(keys.length)
+  await Promise.all(
+    [...byTag.values()].map(async (indexes) => {
+      const p = redis.pipeline()
+      for (const i of indexes) queue(p, keys[i] as string)
+      const results = (await p.exec()) ?? []
+      indexes.forEach((keyIndex, j) => (replies[keyIndex] = results[j] ?? [null, absent]))
+    }),
+  )
   return keys.map((key, i) => {
-    const [err, reply] = results[i] ?? [null, absent]
+    const [err, reply] = replies[i] ?? [null, absent]
     if (err) {
       if (!isWrongType(err)) throw err
       reportInvalidValue('wrong_type', key, err.message)

@@ -34,7 +34,11 @@ const SCENARIOS_FILE = 'server/sdk/faultScenarios.test.ts'
  * acceptance). Timing-sensitive and long, so kept out of the parallel run and the Node 22/24 suites; it runs in the
  * fault-scenarios step, beside faultScenarios.test.ts (both mostly wait on timers). */
 const PROMETHEUS_FILE = 'server/app/prometheus.test.ts'
-const FAULTS_FILES = [FAULTS_FILE, SCENARIOS_FILE, PROMETHEUS_FILE]
+/** clusterFailover.test.ts: SIGKILL of a lagging Redis Cluster master under load (issue #13, decision 029): its own
+ * 6 redis-servers and 2 host processes, ~45 s, and bounds on how soon flushes land after the promotion, so it runs
+ * beside the fault scenarios rather than among the parallel files. */
+const FAILOVER_FILE = 'server/sdk/clusterFailover.test.ts'
+const FAULTS_FILES = [FAULTS_FILE, SCENARIOS_FILE, PROMETHEUS_FILE, FAILOVER_FILE]
 /** What runs again on each of EXTRA_NODE_VERSIONS: the SDK, the server and the wire formats (not the faults, the
  * client, the bootstrap or the browser tests: decision 022). */
 const MATRIX_DIRS = ['server/sdk', 'server/app', 'shared']
@@ -42,10 +46,14 @@ const MATRIX_DIRS = ['server/sdk', 'server/app', 'shared']
  * and 51.9 ms, limits 87.9 and 77.6) but not beside the rest of the matrix on 2 cores (Node 22: 112.4 ms, limit
  * 52.4), so on those versions it runs in a step of its own (SSE_LOAD_STEPS). */
 const SSE_LOAD_FILE = 'server/app/sseLoad.test.ts'
-/** Left out of the matrix lane: FAULTS_FILES, which run in their own steps above, and SSE_LOAD_FILE (its own steps).
- * fuzz.test.ts runs there: its memory bounds hold on Node 20, 22 and 24 (see its header; on Node 24 a bound on the
- * RSS failed, V8 keeping a larger young generation). */
-const MATRIX_EXCLUDE = [...FAULTS_FILES, SSE_LOAD_FILE]
+/** Topology tests (issue #13): HAProxy in front of two servers with Chromium (~45 s) and the SDK and server suites on
+ * the test Redis Cluster (~40 s): the load balancer and the cluster, not the Node version, are what they test; they run
+ * on the machine's Node only (npm test's time budget, decision 022). */
+const TOPOLOGY_FILES = ['server/app/haproxy.test.ts', 'server/app/cluster.test.ts', 'server/sdk/cluster.test.ts']
+/** Left out of the matrix lane: FAULTS_FILES, which run in their own steps above, SSE_LOAD_FILE (its own steps) and
+ * TOPOLOGY_FILES. fuzz.test.ts runs there: its memory bounds hold on Node 20, 22 and 24 (see its header; on Node 24 a
+ * bound on the RSS failed, V8 keeping a larger young generation). */
+const MATRIX_EXCLUDE = [...FAULTS_FILES, SSE_LOAD_FILE, ...TOPOLOGY_FILES]
 /** @param {string} version */
 const sseLoadReport = (version) => join(REPORT_DIR, `vitest-sse-load-node-${version}.json`)
 /** @type {Map<string, string>} version → path of its node binary, filled before the steps run */
@@ -116,9 +124,9 @@ const STEPS = [
     args: ['--no-install', 'vitest', 'run', FAULTS_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${FAULTS_REPORT}`],
   },
   {
-    label: 'fault scenarios + Prometheus (vitest)',
+    label: 'fault scenarios + Prometheus + cluster failover (vitest)',
     command: 'npx',
-    args: ['--no-install', 'vitest', 'run', SCENARIOS_FILE, PROMETHEUS_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${SCENARIOS_REPORT}`],
+    args: ['--no-install', 'vitest', 'run', SCENARIOS_FILE, PROMETHEUS_FILE, FAILOVER_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${SCENARIOS_REPORT}`],
     prefixed: true,
     // The first extra version beside the scenarios, the others beside Playwright (one worker): run one after the
     // other here they took 491 s against the scenarios' ~230 s, and npm test 20.0 min (decision 022, update).

@@ -24,6 +24,7 @@ import { checkEnv, redisTarget } from './env'
 import { createHttpApp } from './http'
 import { createOverviewHub } from './readModel'
 import { REDIS_UNAVAILABLE_MESSAGE } from './redisUnavailable'
+import { redisInvalidValues } from './reads/redisInput'
 import { hashTagOf, readEach } from './reads/windowRead'
 
 const JSON_HEADERS = { 'content-type': 'application/json', [CSRF_HEADER]: '1' }
@@ -311,7 +312,7 @@ describe('the dashboard on a Redis Cluster (3 masters + 3 replicas, real HTTP)',
     }
   })
 
-  it('still rate-limits on a cluster, and answers 503 (never lets the call through) when the limit cannot be checked', async () => {
+  it('still rate-limits on a cluster, and a corrupt counter is replaced and counted (never a lock-out, never a free pass)', async () => {
     const rlPrefix = `${prefix}rl`
     const rlKeys = createKeySpace(rlPrefix)
     const redis = dashboard.redis
@@ -321,26 +322,33 @@ describe('the dashboard on a Redis Cluster (3 masters + 3 replicas, real HTTP)',
       { staticDir: 'dist', rateLimits: { login: { windowMs: 60_000, limit: 2 }, commands: { windowMs: 60_000, limit: 1 } } },
     )
     const srv = await listen(app)
+    const invalid = async () => ((await redisInvalidValues.get()).values.find((v) => v.labels.kind === 'rate_limit_counter')?.value ?? 0)
     try {
       const statuses = []
       for (let i = 0; i < 3; i++) statuses.push((await mutate(srv.base, 'auth.login', { token: `wrong-${i}` })).status)
       expect(statuses).toEqual([401, 401, 429])
-      // The failure counter under a key of the wrong type: the store cannot answer, so nobody gets a free guess.
+      // The failure counter under a key of the wrong type (not written by Fusebox): replaced by a fresh one and counted,
+      // so the client is neither locked out by a 503 for ever nor let through unchecked: it limits again at once.
+      const before = await invalid()
       await cluster.del(`${rlPrefix}:rl:login:127.0.0.1`)
       await cluster.hset(`${rlPrefix}:rl:login:127.0.0.1`, 'x', '1')
-      const refused = await mutate(srv.base, 'auth.login', { token: OPERATORS[0]!.token })
-      expect(refused.status).toBe(503)
-      expect((refused.json as { error: { message: string } }).error.message).toBe(REDIS_UNAVAILABLE_MESSAGE)
-      await cluster.del(`${rlPrefix}:rl:login:127.0.0.1`)
       const ok = await mutate(srv.base, 'auth.login', { token: OPERATORS[0]!.token })
       expect(ok.status).toBe(200)
-      // Commands: one a minute here; the command counter broken → 503 and nothing issued.
+      expect(await invalid()).toBe(before + 1)
+      await cluster.set(`${rlPrefix}:rl:login:127.0.0.1`, 'not-a-number')
+      const again = []
+      for (let i = 0; i < 3; i++) again.push((await mutate(srv.base, 'auth.login', { token: `wrong-again-${i}` })).status)
+      expect(again).toEqual([401, 401, 429])
+      expect(await invalid()).toBe(before + 2)
+      // Commands: one a minute here; a corrupt command counter is replaced, the command counted, the next one limited.
       const service = services[0]!
       const tokenId = (await auth.getSession(ok.cookie!.split('=')[1]))!.tokenId
       await cluster.hset(`${rlPrefix}:rl:cmd:${tokenId}`, 'x', '1')
       const cmd = await mutate(srv.base, 'breakers.command', { service, breaker: 'payments', command: 'reset', reason: 'rl' }, ok.cookie!)
-      // Let through unchecked it would reach the command itself (404 here: this prefix has no such breaker).
-      expect(cmd.status).toBe(503)
+      // Past the limit check it reaches the command itself (404 here: this prefix has no such breaker).
+      expect(cmd.status).toBe(404)
+      expect((await mutate(srv.base, 'breakers.command', { service, breaker: 'payments', command: 'reset', reason: 'rl' }, ok.cookie!)).status).toBe(429)
+      expect(await invalid()).toBe(before + 3)
     } finally {
       await closeServer(srv.server)
       await deleteClusterPrefix(cluster, rlPrefix)

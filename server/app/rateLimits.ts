@@ -29,6 +29,7 @@ import { ipKeyGenerator } from 'express-rate-limit'
 import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import { RedisUnavailableError } from './redisUnavailable'
+import { reportInvalidValue } from './reads/redisInput'
 
 /** A limit: `limit` counted calls per `windowMs` per key. */
 export interface RateLimitRule {
@@ -48,13 +49,30 @@ export interface Limited {
   retryAfterS: number
 }
 
-// INCR a fixed-window counter; the first hit sets the window. Returns { count, ms left in the window }.
-const HIT_SCRIPT = `
+// A counter is a string holding a decimal integer. Anything else at its key (another type, a non-integer string —
+// not written by Fusebox) is deleted by the script that meets it and reported back (`repaired` = 1): Redis is an
+// input (decision 014), and a corrupt counter without a TTL must not refuse its client with 503 for ever.
+const HEAL = `
+local t = redis.call('TYPE', KEYS[1]).ok
+local repaired = 0
+if t ~= 'none' then
+  local v = t == 'string' and redis.call('GET', KEYS[1]) or false
+  if not v or not string.match(v, '^%d+$') or string.len(v) > 15 then redis.call('DEL', KEYS[1]); repaired = 1 end
+end`
+
+// INCR a fixed-window counter; the first hit sets the window. Returns { count, ms left in the window, repaired }.
+const HIT_SCRIPT = `${HEAL}
 local c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return { c, ttl }`
+return { c, ttl, repaired }`
+
+// The count (0 when none) and ms left in the window, without counting. Returns { count, ttl, repaired }.
+const PEEK_SCRIPT = `${HEAL}
+local v = redis.call('GET', KEYS[1])
+if not v then return { 0, 0, repaired } end
+return { tonumber(v), redis.call('PTTL', KEYS[1]), repaired }`
 
 /** A fixed-window counter per key, in Redis under `prefix`. */
 class WindowCounter {
@@ -64,23 +82,22 @@ class WindowCounter {
     readonly rule: RateLimitRule,
   ) {}
 
-  /** Counts one hit; returns the count in the current window and ms until it resets. Rejects on store errors. */
+  /**
+   * Counts one hit; returns the count in the current window and ms until it resets. A corrupt counter is replaced by
+   * a fresh one and reported (`fusebox_redis_invalid_values_total{kind="rate_limit_counter"}`). Rejects on store
+   * errors. One key per call, so it routes by that key's slot on a cluster.
+   */
   async hit(key: string): Promise<{ count: number; resetMs: number }> {
-    const [count, resetMs] = (await this.redis.eval(HIT_SCRIPT, 1, this.prefix + key, String(this.rule.windowMs))) as [number, number]
+    const [count, resetMs, repaired] = (await this.redis.eval(HIT_SCRIPT, 1, this.prefix + key, String(this.rule.windowMs))) as [number, number, number]
+    if (repaired === 1) reportInvalidValue('rate_limit_counter', this.prefix + key, 'not a string holding an integer: replaced by a fresh counter')
     return { count, resetMs }
   }
 
-  /** The count in the current window (0 when none) and ms until it resets. Rejects on store errors. */
+  /** The count in the current window (0 when none) and ms until it resets; a corrupt counter reads 0 (and is deleted, reported). Rejects on store errors. */
   async peek(key: string): Promise<{ count: number; resetMs: number }> {
-    // One key, so one slot: a MULTI is fine on a cluster. Each reply's error is raised, not read as a count.
-    const replies = await this.redis.multi().get(this.prefix + key).pttl(this.prefix + key).exec()
-    if (!replies) throw new Error('rate limit read: transaction aborted')
-    const [[countErr, count], [ttlErr, ttl]] = replies as [[Error | null, string | null], [Error | null, number]]
-    if (countErr) throw countErr
-    if (ttlErr) throw ttlErr
-    const n = Number(count ?? 0)
-    if (!Number.isFinite(n)) throw new Error(`rate limit counter ${this.prefix + key} holds no number`)
-    return { count: n, resetMs: Math.max(0, ttl) }
+    const [count, ttl, repaired] = (await this.redis.eval(PEEK_SCRIPT, 1, this.prefix + key)) as [number, number, number]
+    if (repaired === 1) reportInvalidValue('rate_limit_counter', this.prefix + key, 'not a string holding an integer: deleted')
+    return { count: Number(count), resetMs: Math.max(0, Number(ttl)) }
   }
 }
 

@@ -436,7 +436,7 @@ describe('Redis Cluster failover under load', () => {
         ),
         lagStartedBeforeKillMs: killedAt - lagStartedAt,
         missing: Object.fromEntries(TIERS.map((t) => [t.name, { totals: sumServed - (stored.totals[t.name] ?? 0), cacheHits: cacheHits - (stored.cacheHits[t.name] ?? 0) }])),
-        hosts: closed.map((s) => ({ instance: s.instance, flushes: s.stats.flushes, flushErrors: s.stats.flushErrors, lastFlushDurationMs: Math.round(s.stats.lastFlushDurationMs), droppedBuckets: s.stats.droppedBuckets, duplicateFlushBatches: s.stats.duplicateFlushBatches, errorsByWhere: s.errorsByWhere })),
+        hosts: closed.map((s) => ({ instance: s.instance, flushes: s.stats.flushes, flushErrors: s.stats.flushErrors, lastFlushDurationMs: Math.round(s.stats.lastFlushDurationMs), droppedBuckets: s.stats.droppedBuckets, duplicateFlushBatches: s.stats.duplicateFlushBatches, unacknowledgedFlushes: s.stats.unacknowledgedFlushes, unreplicatedFlushes: s.stats.unreplicatedFlushes, errorsByWhere: s.errorsByWhere })),
       }
       console.log(`[clusterFailover] ${JSON.stringify(figures)}`)
 

@@ -159,7 +159,7 @@ describe('collector stats', () => {
     expect(Object.keys(JSON.parse(JSON.stringify(c.stats))).sort()).toEqual([
       'commandsApplied', 'droppedBuckets', 'droppedCacheEvents', 'droppedCounterIncrements', 'droppedCoverageMarks', 'droppedEvents', 'droppedInvalidRequests', 'droppedLateRequests', 'droppedRequestLogEntries', 'duplicateFlushBatches',
       'failedFlushCommands', 'flushErrors', 'flushes', 'invalidRedisValues', 'lastFlushDurationMs', 'overflowedRequests', 'overflowedRequests1h', 'overflowedRequests1m', 'sampledOutRequestLogEntries',
-      'sanitizedLabels', 'skippedFlushes', 'uncacheableCacheKeys',
+      'sanitizedLabels', 'skippedFlushes', 'unacknowledgedFlushes', 'uncacheableCacheKeys', 'unreplicatedFlushes',
     ])
   })
 })

@@ -27,6 +27,16 @@ export interface CollectorStats {
    * effect (docs/decisions/015).
    */
   duplicateFlushBatches: number
+  /**
+   * Redis Cluster only (docs/decisions/029): flushes accepted on the master's answer alone — no replica connected to
+   * it, WAIT refused, or a replica lagging for more than 30 s — which a failover of that master could still lose.
+   */
+  unreplicatedFlushes: number
+  /**
+   * Redis Cluster only: flushes whose answers were set aside because a connected replica did not acknowledge them
+   * within 100 ms (WAIT 1 100); their parts stayed pending and were resent, idempotently.
+   */
+  unacknowledgedFlushes: number
   /** Wall time of the last flush that reached Redis, from start to answer (or failure), in ms. */
   lastFlushDurationMs: number
   /** Time buckets dropped unwritten because Redis stayed away beyond `maxBufferedBuckets` (updated per flush). */
@@ -92,6 +102,8 @@ export function createCollectorStats(): CollectorStats {
     skippedFlushes: 0,
     failedFlushCommands: 0,
     duplicateFlushBatches: 0,
+    unreplicatedFlushes: 0,
+    unacknowledgedFlushes: 0,
     lastFlushDurationMs: 0,
     droppedBuckets: 0,
     overflowedRequests: 0,

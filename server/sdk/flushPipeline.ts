@@ -143,6 +143,8 @@ export interface FlushPipelineDeps {
     | 'skippedFlushes'
     | 'failedFlushCommands'
     | 'duplicateFlushBatches'
+    | 'unreplicatedFlushes'
+    | 'unacknowledgedFlushes'
   >
   /**
    * Receives every flush failure (where: `flush`), after `stats.flushErrors` was counted; the service registration
@@ -350,5 +352,9 @@ export class FlushPipeline {
     stats.droppedLateRequests = writer.droppedLateRequests
     stats.droppedCoverageMarks = writer.droppedCoverageMarks
     stats.overflowedRequests = requests.overflowedRequests
+    if (this.replicaAcks) {
+      stats.unreplicatedFlushes = this.replicaAcks.unreplicatedFlushes
+      stats.unacknowledgedFlushes = this.replicaAcks.unacknowledgedFlushes
+    }
   }
 }

@@ -2,13 +2,32 @@
  * The one owner of every Redis key and channel name Fusebox uses (see docs/ARCHITECTURE.md "Redis layout"); the
  * one exception is the rate-limit counters `P:rl:login:*` / `P:rl:cmd:*`, prefixed in server/app/rateLimits.ts.
  *
- * Every key of a service carries the Redis Cluster hash tag `{<service>}`, so all keys of one service share one
- * slot: each Lua script, the cache's MULTI and each per-service read pipeline touch one slot. Keys that span
- * services (`P:services`, `P:audit`, `P:session:*`) carry no tag and must be written in calls of their own — which
- * the flush pipeline (`SADD P:services`) does not do yet (docs/ARCHITECTURE.md "Redis Cluster: what is and is not
- * safe today"). A service's operator actions go to its own `P:{svc}:audit`, so the one-script breaker command
- * touches one slot (docs/decisions/017). Names are validated by `NAME_PATTERN` (shared/vocabulary.ts)
- * before they reach this module, so they can never contain `{`, `}` or `:`.
+ * Every key of a service carries the Redis Cluster hash tag `{<service>}`. Names are validated by `NAME_PATTERN`
+ * (shared/vocabulary.ts) before they reach this module, so they can never contain `{`, `}` or `:`.
+ *
+ * Slots on a Redis Cluster (docs/decisions/027, 028; docs/SCALING.md for what one slot carries):
+ * | keys                                              | slot                        | why they share it, or not         |
+ * |---------------------------------------------------|-----------------------------|-----------------------------------|
+ * | every `P:{svc}:…` key and the channel             | one per service: `{svc}`    | one flush = one pipeline to one   |
+ * |   `P:{svc}:control` (SPUBLISH / SSUBSCRIBE)       |                             | master (+ WAIT on it, decision    |
+ * |                                                   |                             | 029); FOLD_SERIES, FLUSH_EFFECTS, |
+ * |                                                   |                             | ISSUE (command + audit + nudge,   |
+ * |                                                   |                             | decision 017), STORE_WITH_TAGS    |
+ * |                                                   |                             | and PRUNE_SERVICE are one script  |
+ * |                                                   |                             | each, so atomic; per-service read |
+ * |                                                   |                             | pipelines touch one node          |
+ * | `P:services`                                      | its own (untagged)          | spans services: `SADD` in a call  |
+ * |                                                   |                             | of its own at (re)connect and ≤ 1 |
+ * |                                                   |                             | per instance per minute           |
+ * | `P:audit`, `P:metrics:exporter`                   | its own each                | service-less; one key per call    |
+ * | `P:session:*`, `P:tokensessions:*`,               | one per key (spread)        | one key per call (a session's     |
+ * |   `P:loginlink:*`, `P:rl:*`                       |                             | MULTI touches its index only)     |
+ * One service = one slot = one master: a cluster spreads services over masters, never one service. Measured
+ * (bench/fleet.ts, docs/SCALING.md "One service on one master"): an instance costs its master ~252 commands/s and
+ * 0.20 % of a core (200 routes, 0.2 req/s per route, 1 s flushes), so one master carries one service of ~250
+ * instances × 200 routes at 50 % of a core (~500 saturate it); the service's memory (171.9 MiB at full retention for
+ * 200 routes) grows with instances only by the open buckets' own fields (≤ 201 KiB per instance). Beyond that: move
+ * the other services' slots off its master, or split the service into cells with names of their own.
  *
  * Layout (prefix `fusebox` by default). Every entry ends with its bound — a TTL, a cap, or the pruning rule of the
  * janitor (server/app/janitor.ts, docs/decisions/018; "gone" = no heartbeat and no breaker report for that long):
@@ -63,7 +82,8 @@
  * - `P:{svc}:breaker:<name>:generation`            STRING command counter; every command takes the next value;
  *                                                        janitor: with its breaker
  * - `P:{svc}:control`                              pub/sub channel: nudges `{ breaker, generation }` (nothing
- *                                                        stored)
+ *                                                        stored); PUBLISH/SUBSCRIBE on one Redis, sharded
+ *                                                        SPUBLISH/SSUBSCRIBE on a cluster (its slot's shard only)
  * - `P:{svc}:events`                               STREAM transitions, commands applied; capped at
  *                                                        `STREAM_CAPS.events` (MAXLEN ~); janitor: with its service
  * - `P:{svc}:flushseq:<ownTag>`                  STRING last flush-effects batch sequence applied by one process

@@ -23,6 +23,7 @@ const REPORT_DIR = join(ROOT, '.fusebox', 'reports')
 const VITEST_REPORT = join(REPORT_DIR, 'vitest.json')
 const FAULTS_REPORT = join(REPORT_DIR, 'vitest-faults.json')
 const SCENARIOS_REPORT = join(REPORT_DIR, 'vitest-fault-scenarios.json')
+const SSE_LOAD_REPORT = join(REPORT_DIR, 'vitest-sse-load.json')
 /** @param {string} version */
 const nodeReport = (version) => join(REPORT_DIR, `vitest-node-${version}.json`)
 /** faults.test.ts measures host p99 latency across phases: it runs alone, after the parallel run, so nothing else
@@ -58,6 +59,9 @@ const MATRIX_EXCLUDE = [...FAULTS_FILES, SSE_LOAD_FILE, ...TOPOLOGY_FILES]
 const sseLoadReport = (version) => join(REPORT_DIR, `vitest-sse-load-node-${version}.json`)
 /** @type {Map<string, string>} version → path of its node binary, filled before the steps run */
 const nodeBinaries = new Map()
+/** For the steps whose files never use the shared test cluster (TOPOLOGY_FILES run in the parallel step only): its
+ * globalSetup (server/testing/redisClusterGlobalSetup.ts) then starts nothing, saving ~6 s each. */
+const NO_CLUSTER = { FUSEBOX_TEST_NO_CLUSTER: '1' }
 
 /**
  * @param {string} version
@@ -73,7 +77,7 @@ function matrixRun(version) {
       join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...MATRIX_DIRS, ...MATRIX_EXCLUDE.flatMap((f) => ['--exclude', f]),
       '--reporter=dot', '--reporter=json', `--outputFile.json=${nodeReport(version)}`,
     ],
-    env: { PATH: `${dirname(binary)}${delimiter}${process.env.PATH ?? ''}` },
+    env: { PATH: `${dirname(binary)}${delimiter}${process.env.PATH ?? ''}`, ...NO_CLUSTER },
     prefixed: true,
   }
 }
@@ -96,7 +100,7 @@ function sseLoadRun(version) {
     },
     args: [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', SSE_LOAD_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${sseLoadReport(version)}`],
     get env() {
-      return { PATH: `${dirname(binary())}${delimiter}${process.env.PATH ?? ''}` }
+      return { PATH: `${dirname(binary())}${delimiter}${process.env.PATH ?? ''}`, ...NO_CLUSTER }
     },
   }
 }
@@ -114,19 +118,30 @@ const STEPS = [
   { label: 'lint', command: 'npm', args: ['run', 'lint'] },
   { label: 'build', command: 'npx', args: ['--no-install', 'vite', 'build'] },
   {
+    // Two workers on 2 cores: most files wait on Redis, child processes and Chromium, so one worker (Vitest's default
+    // here, cores − 1) left a core idle — 486 s against 230 s with two on the same tree (decision 022, update). The
+    // timing-bound files run alone in the steps below.
     label: 'unit + integration (vitest)',
     command: 'npx',
-    args: ['--no-install', 'vitest', 'run', ...FAULTS_FILES.flatMap((f) => ['--exclude', f]), '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],
+    args: ['--no-install', 'vitest', 'run', '--maxWorkers=2', ...[...FAULTS_FILES, SSE_LOAD_FILE].flatMap((f) => ['--exclude', f]), '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],
+  },
+  {
+    label: 'SSE load (vitest, alone)',
+    command: 'npx',
+    args: ['--no-install', 'vitest', 'run', SSE_LOAD_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${SSE_LOAD_REPORT}`],
+    env: NO_CLUSTER,
   },
   {
     label: 'fault injection: host p99 (vitest, alone)',
     command: 'npx',
     args: ['--no-install', 'vitest', 'run', FAULTS_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${FAULTS_REPORT}`],
+    env: NO_CLUSTER,
   },
   {
     label: 'fault scenarios + Prometheus + cluster failover (vitest)',
     command: 'npx',
     args: ['--no-install', 'vitest', 'run', SCENARIOS_FILE, PROMETHEUS_FILE, FAILOVER_FILE, '--reporter=default', '--reporter=json', `--outputFile.json=${SCENARIOS_REPORT}`],
+    env: NO_CLUSTER, // the failover test starts a cluster of its own
     prefixed: true,
     // The first extra version beside the scenarios, the others beside Playwright (one worker): run one after the
     // other here they took 491 s against the scenarios' ~230 s, and npm test 20.0 min (decision 022, update).
@@ -264,7 +279,7 @@ function countTests() {
   /** @param {string} file */
   const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null)
   try {
-    for (const file of [VITEST_REPORT, FAULTS_REPORT, SCENARIOS_REPORT, ...EXTRA_NODE_VERSIONS.flatMap((v) => [nodeReport(v), sseLoadReport(v)])]) {
+    for (const file of [VITEST_REPORT, SSE_LOAD_REPORT, FAULTS_REPORT, SCENARIOS_REPORT, ...EXTRA_NODE_VERSIONS.flatMap((v) => [nodeReport(v), sseLoadReport(v)])]) {
       const v = read(file)
       if (!v) continue
       out.passed += v.numPassedTests ?? 0

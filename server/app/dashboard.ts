@@ -14,7 +14,7 @@ import { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { createKeySpace } from '../../shared/keys'
 import { STREAM_CAPS, NAME_PATTERN, PREFIX_PATTERN } from '../../shared/vocabulary'
-import { parseClusterSeeds, type ClusterSeeds, type RedisClient } from '../sdk/redisTopology'
+import { parseClusterSeeds, withClusterCause, type ClusterSeeds, type RedisClient } from '../sdk/redisTopology'
 import { Auth, HOST_AUTH_TIMEOUT_MS, issueLoginLink, type HostUser } from './auth'
 import { checkBasePath } from './basePath'
 import { closeLiveStreams, closeMetrics, createHttpApp, type HttpOptions } from './http'
@@ -316,7 +316,7 @@ export function openCluster(seeds: ClusterSeeds, connectionName = 'fusebox-serve
       connectionName,
     },
   })
-  cluster.on('error', (e: Error) => console.error(`[fusebox] redis cluster: ${e.message}`))
+  cluster.on('error', (e: Error) => console.error(`[fusebox] redis cluster: ${withClusterCause(e).message}`))
   cluster.on('node error', (e: Error, node: string) => console.error(`[fusebox] redis cluster node ${node}: ${e.message}`))
   return cluster
 }

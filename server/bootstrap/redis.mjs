@@ -38,7 +38,8 @@ export function findFreePort(host = '127.0.0.1') {
  * One inline `PING` over a raw socket.
  * @param {number} port
  * @param {number} timeoutMs
- * @returns {Promise<boolean>} true when Redis answered +PONG (false while it is loading or not listening)
+ * @returns {Promise<boolean>} true when Redis answered +PONG, or -NOAUTH (a password is set) — false while it is
+ *   loading or not listening
  */
 function ping(port, timeoutMs) {
   return new Promise((resolve) => {
@@ -54,7 +55,8 @@ function ping(port, timeoutMs) {
     socket.once('connect', () => socket.write('PING\r\n'))
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1')
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
+      // -NOAUTH: up and answering, with a requirepass (a test cluster's nodes); -LOADING is not ready yet.
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'))
     })
   })
 }

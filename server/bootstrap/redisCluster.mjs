@@ -22,11 +22,14 @@ const READY_TIMEOUT_MS = 30_000
  * @param {number} port
  * @param {string} command  e.g. 'CLUSTER INFO'
  * @param {number} [timeoutMs]
+ * @param {string} [password]  requirepass of the node (sent as AUTH first)
  * @returns {Promise<string>}
  */
-export function rawCommand(port, command, timeoutMs = 1000) {
+export function rawCommand(port, command, timeoutMs = 1000, password = undefined) {
   return new Promise((resolvePromise) => {
     const socket = createConnection({ host: '127.0.0.1', port })
+    // With a password, AUTH goes first and its +OK line is skipped before the command's reply is read.
+    let authPending = password !== undefined
     let reply = ''
     /** @param {string} text */
     const done = (text) => {
@@ -35,9 +38,16 @@ export function rawCommand(port, command, timeoutMs = 1000) {
     }
     socket.setTimeout(timeoutMs, () => done(''))
     socket.once('error', () => done(''))
-    socket.once('connect', () => socket.write(`${command}\r\n`))
+    socket.once('connect', () => socket.write(`${password !== undefined ? `AUTH ${password}\r\n` : ''}${command}\r\n`))
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1')
+      if (authPending) {
+        const end = reply.indexOf('\r\n')
+        if (end < 0) return
+        if (!reply.startsWith('+OK')) return done('')
+        reply = reply.slice(end + 2)
+        authPending = false
+      }
       // A bulk reply: `$<len>\r\n<body>\r\n`; anything else ends at its first CRLF.
       const m = /^\$(\d+)\r\n/.exec(reply)
       if (m) {
@@ -114,13 +124,14 @@ function runCli(binary, args) {
  * `dir/node-<i>`; resolves once it is healthy. `nodeTimeoutMs` is `cluster-node-timeout`: how long a master must be
  * unreachable before its replica is promoted (Redis' default is 15 s; tests want a few seconds).
  * @param {{ dir: string, masters?: number, replicasPerMaster?: number, nodeTimeoutMs?: number, binary?: string,
- *   cliBinary?: string, extraArgs?: string[] }} options  defaults 3 masters, 1 replica each, 5000 ms,
- *   'redis-server', 'redis-cli', no extra redis-server options
+ *   cliBinary?: string, extraArgs?: string[], password?: string }} options  defaults 3 masters, 1 replica each,
+ *   5000 ms, 'redis-server', 'redis-cli', no extra redis-server options, no password (`password`: every node's
+ *   `requirepass` and `masterauth`)
  * @returns {Promise<RedisClusterHandle>}
  * @throws {Error} when a node does not start, the cluster cannot be created, or it is not healthy within 30 s
  *   (every started node is stopped first)
  */
-export async function startRedisCluster({ dir, masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 5000, binary = 'redis-server', cliBinary = 'redis-cli', extraArgs = [] }) {
+export async function startRedisCluster({ dir, masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 5000, binary = 'redis-server', cliBinary = 'redis-cli', extraArgs = [], password = undefined }) {
   const root = resolve(dir)
   const count = masters * (1 + replicasPerMaster)
   /** @type {ClusterNode[]} */
@@ -141,13 +152,17 @@ export async function startRedisCluster({ dir, masters = 3, replicasPerMaster = 
           port,
           binary,
           quiet: true,
-          extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeoutMs), ...extraArgs],
+          extraArgs: [
+            '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeoutMs),
+            ...(password !== undefined ? ['--requirepass', password, '--masterauth', password] : []),
+            ...extraArgs,
+          ],
         })
         return { port, address: `127.0.0.1:${port}`, server }
       }),
     )
     nodes.push(...started)
-    await runCli(cliBinary, ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'])
+    await runCli(cliBinary, [...(password !== undefined ? ['-a', password, '--no-auth-warning'] : []), '--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'])
   } catch (error) {
     await stop()
     throw error
@@ -155,15 +170,15 @@ export async function startRedisCluster({ dir, masters = 3, replicasPerMaster = 
 
   /** @param {number} port */
   const role = async (port) => {
-    const info = await rawCommand(port, 'INFO replication')
+    const info = await rawCommand(port, 'INFO replication', 1000, password)
     const m = /role:(master|slave)/.exec(info)
     return m ? /** @type {'master' | 'slave'} */ (m[1]) : 'unknown'
   }
   const healthy = async () => {
     const running = nodes.filter((n) => n.server.process.isRunning())
     for (const n of running) {
-      if (!(await rawCommand(n.port, 'CLUSTER INFO')).includes('cluster_state:ok')) return false
-      const repl = await rawCommand(n.port, 'INFO replication')
+      if (!(await rawCommand(n.port, 'CLUSTER INFO', 1000, password)).includes('cluster_state:ok')) return false
+      const repl = await rawCommand(n.port, 'INFO replication', 1000, password)
       if (repl.includes('role:slave') && !repl.includes('master_link_status:up')) return false
     }
     return true

@@ -50,7 +50,7 @@ const SSE_LOAD_FILE = 'server/app/sseLoad.test.ts'
 /** Topology tests (issue #13): HAProxy in front of two servers with Chromium (~45 s) and the SDK and server suites on
  * the test Redis Cluster (~40 s): the load balancer and the cluster, not the Node version, are what they test; they run
  * on the machine's Node only (npm test's time budget, decision 022). */
-const TOPOLOGY_FILES = ['server/app/haproxy.test.ts', 'server/app/cluster.test.ts', 'server/sdk/cluster.test.ts']
+const TOPOLOGY_FILES = ['server/app/haproxy.test.ts', 'server/app/cluster.test.ts', 'server/app/clusterAuth.test.ts', 'server/sdk/cluster.test.ts']
 /** Left out of the matrix lane: FAULTS_FILES, which run in their own steps above, SSE_LOAD_FILE (its own steps) and
  * TOPOLOGY_FILES. fuzz.test.ts runs there: its memory bounds hold on Node 20, 22 and 24 (see its header; on Node 24 a
  * bound on the RSS failed, V8 keeping a larger young generation). */

@@ -30,7 +30,7 @@ import { openClusterConnection, openCommandConnection, releaseConnection } from 
 import { FlushPipeline } from './flushPipeline'
 import { HttpAdapters, type ExpressErrorHandler, type FastifyPluginLike, type HttpMiddleware, type HttpMiddlewareOptions } from './httpAdapters'
 import { ProcessHealth } from './processHealth'
-import { MAX_CLUSTER_SEEDS, isCluster, parseClusterSeeds, type ClusterSeed, type ClusterSeeds, type RedisClient } from './redisTopology'
+import { MAX_CLUSTER_SEEDS, isCluster, parseClusterSeeds, withClusterCause, type ClusterSeed, type ClusterSeeds, type RedisClient } from './redisTopology'
 import { MAX_PENDING_REQUEST_LOG, RequestLogSampler } from './requestLogSampler'
 import { checkedRequest, RequestMetrics, normalizeMethod, type FinishedRequest } from './requestMetrics'
 import { SeriesWriter } from './seriesWriter'
@@ -220,7 +220,7 @@ export class Collector {
     else if (target.kind === 'seeds') this.redis = openClusterConnection(target.seeds, this.flushTimeoutMs, connectionName)
     else this.redis = target.client
     this.ownsRedis = target.kind !== 'client'
-    this.redis.on('error', (e: Error) => this.reportError(e, 'redis'))
+    this.redis.on('error', (e: Error) => this.reportError(withClusterCause(e), 'redis'))
     const redis = this.redis
     this.breakerControl = new BreakerControl({
       redis,

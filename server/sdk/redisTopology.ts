@@ -131,3 +131,15 @@ export function parseClusterSeeds(text: string): ClusterSeeds {
   if (tls) redisOptions.tls = {}
   return { nodes, redisOptions }
 }
+
+/**
+ * `error` with the cause ioredis' Cluster keeps apart: a "Failed to refresh slots cache." or "None of startup nodes
+ * is available" (ClusterAllFailedError) says nothing of why, while its `lastNodeError` does (NOAUTH, ECONNREFUSED…).
+ * Returns `error` itself when there is no such cause; otherwise a new Error `<message> (last node error: <cause>)`
+ * with `error` as its `cause`.
+ */
+export function withClusterCause(error: Error): Error {
+  const last = (error as { lastNodeError?: unknown }).lastNodeError
+  if (!(last instanceof Error) || error.message.includes(last.message)) return error
+  return new Error(`${error.message} (last node error: ${last.message})`, { cause: error })
+}

@@ -119,8 +119,8 @@ const STEPS = [
   { label: 'build', command: 'npx', args: ['--no-install', 'vite', 'build'] },
   {
     // Two workers on 2 cores: most files wait on Redis, child processes and Chromium, so one worker (Vitest's default
-    // here, cores − 1) left a core idle — 486 s against 230 s with two on the same tree (decision 022, update). The
-    // timing-bound files run alone in the steps below.
+    // here, cores − 1) left a core idle — 229.5 s with two in a fresh-clone run, 309 s with one before the cluster
+    // suites (decision 022, update). The timing-bound files run alone in the steps below.
     label: 'unit + integration (vitest)',
     command: 'npx',
     args: ['--no-install', 'vitest', 'run', '--maxWorkers=2', ...[...FAULTS_FILES, SSE_LOAD_FILE].flatMap((f) => ['--exclude', f]), '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],

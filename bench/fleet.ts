@@ -26,7 +26,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { findFreePort, startEmbeddedRedis } from '../server/bootstrap/redis.mjs'
+import { findFreePort } from '../server/bootstrap/redis.mjs'
 import { startRedisCluster } from '../server/bootstrap/redisCluster.mjs'
 import { createCollector, type Collector } from '../server/sdk/index'
 import { redisOption, type FleetChildReport, type FleetChildStart, type FleetTarget } from './fleetProtocol'
@@ -34,6 +34,7 @@ import { CLOSE_WINDOW_MS, bucketSizes, byPhase, latencyEvents, machineCpu, mean,
 import { lognormalMs, seededRandom } from './samples'
 import { startServerChild, stopChild } from './serverChild'
 import { fmt } from './stats'
+import { startBenchRedis } from './redis'
 import { verdict, type Table } from './table'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -94,26 +95,15 @@ interface Topology {
 }
 
 async function startSingle(): Promise<Topology> {
-  const dir = await mkdtemp(join(tmpdir(), 'fusebox-bench-fleet-single-'))
-  try {
-    const redis = await startEmbeddedRedis({ dir, quiet: true })
-    const admin = new Redis(redis.url, { commandTimeout: 30_000 })
-    return {
-      name: 'single node',
-      target: { kind: 'single', url: redis.url },
-      redisUrl: redis.url,
-      serverEnv: {},
-      masters: [{ port: redis.port, admin }],
-      replicas: [],
-      stop: async () => {
-        admin.disconnect()
-        await redis.stop()
-        await rm(dir, { recursive: true, force: true })
-      },
-    }
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true })
-    throw error
+  const redis = await startBenchRedis({ name: 'fleet-single', adminCommandTimeoutMs: 30_000 })
+  return {
+    name: 'single node',
+    target: { kind: 'single', url: redis.url },
+    redisUrl: redis.url,
+    serverEnv: {},
+    masters: [{ port: redis.port, admin: redis.admin }],
+    replicas: [],
+    stop: redis.stop,
   }
 }
 
@@ -277,8 +267,9 @@ async function simulatedHour(topology: Topology): Promise<Map<string, { bytes: n
   return out
 }
 
-/** Everything measured on one topology. */
-interface TopologyResult {
+/** Everything measured on one topology (the flush figures summed over the fleet's child reports). */
+interface TopologyResult
+  extends Pick<FleetChildReport, 'flushMs' | 'sdkFlushMs' | 'flushPhaseMs' | 'overruns' | 'flushErrors' | 'failedFlushCommands' | 'skippedFlushes'> {
   name: string
   error?: string
   masters: {
@@ -300,13 +291,6 @@ interface TopologyResult {
   fleetLoopP99Ms: number
   fleetLoopMaxMs: number
   replicaCpuPct: number
-  flushMs: number[]
-  sdkFlushMs: number[]
-  flushPhaseMs: number[]
-  overruns: number
-  flushErrors: number
-  failedFlushCommands: number
-  skippedFlushes: number
   errorSamples: string[]
   requestsPerS: number
   fleetCpuPct: number

@@ -6,21 +6,26 @@ import { Redis } from 'ioredis'
 import { parseInfo } from '../server/app/reads/instances'
 import { startEmbeddedRedis } from '../server/bootstrap/redis.mjs'
 
-/** A running benchmark Redis: its URL, an admin client, and `stop()` (stops it and removes its folder). */
+/** A running benchmark Redis: its URL and port, an admin client, and `stop()` (stops it and removes its folder). */
 export interface BenchRedis {
   url: string
+  port: number
   admin: Redis
   stop: () => Promise<void>
 }
 
-/** Starts redis-server (AOF as the embedded default has it) in a fresh temp folder. */
-export async function startBenchRedis(): Promise<BenchRedis> {
-  const dir = await mkdtemp(join(tmpdir(), 'fusebox-bench-redis-'))
+/**
+ * Starts redis-server (AOF as the embedded default has it) in a fresh temp folder named `fusebox-bench-<name>-…`;
+ * `adminCommandTimeoutMs` bounds the admin client's commands (default: none, ioredis' default).
+ */
+export async function startBenchRedis({ name = 'redis', adminCommandTimeoutMs }: { name?: string; adminCommandTimeoutMs?: number } = {}): Promise<BenchRedis> {
+  const dir = await mkdtemp(join(tmpdir(), `fusebox-bench-${name}-`))
   try {
     const redis = await startEmbeddedRedis({ dir, quiet: true })
-    const admin = new Redis(redis.url)
+    const admin = new Redis(redis.url, adminCommandTimeoutMs === undefined ? {} : { commandTimeout: adminCommandTimeoutMs })
     return {
       url: redis.url,
+      port: redis.port,
       admin,
       stop: async () => {
         admin.disconnect()

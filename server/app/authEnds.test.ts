@@ -7,11 +7,11 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
 import { CSRF_HEADER } from '../../shared/vocabulary'
-import { testRedisUrl } from '../testing/redis'
+import { deletePrefix, openTestRedis, scanKeys, testRedisTarget } from '../testing/redis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { Auth, issueLoginLink, sha256Hex, tokenIdOf, type TokenSpec } from './auth'
 import { parseEnv, parseTokenFile, transportWarnings } from './env'
 import { createHttpApp, type HttpOptions } from './http'
@@ -22,19 +22,16 @@ const OPERATOR_2 = 'operator-token-auth-ends-0002'
 const VIEWER = 'viewer-token-auth-ends-00001'
 const MUTATION_HEADERS = { 'content-type': 'application/json', [CSRF_HEADER]: '1' }
 
-let redis: Redis
+let redis: RedisClient
 const prefixes: string[] = []
 const closers: (() => Promise<void>)[] = []
 
 beforeAll(() => {
-  redis = new Redis(testRedisUrl())
+  redis = openTestRedis()
 })
 afterAll(async () => {
   for (const close of closers.reverse()) await close()
-  for (const p of prefixes) {
-    const found = await redis.keys(`${p}:*`)
-    if (found.length > 0) await redis.unlink(...found)
-  }
+  for (const p of prefixes) await deletePrefix(redis, p)
   await redis.quit()
 })
 
@@ -189,14 +186,18 @@ describe('finding 7: auth ends when it should', () => {
     const fresh = await issueLoginLink(redis, keys)
     const statuses = await Promise.all([first, second, first, second].map(({ base }) => post(base, 'auth.login', { token: fresh }).then((r) => r.status)))
     expect(statuses.filter((s) => s === 200)).toHaveLength(1)
-    expect(await redis.keys(`${keys.prefix}:loginlink:*`)).toEqual([])
+    expect(await scanKeys(redis, `${keys.prefix}:loginlink:*`)).toEqual([])
   })
 
   it('`npm run login-link` prints a new one-time link that signs in once against the same Redis', async () => {
     const keys = freshKeys()
     const { base } = await startApp({ keys, operators: [], viewers: [] })
-    const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: testRedisUrl(), FUSEBOX_PREFIX: keys.prefix, FUSEBOX_PUBLIC_URL: base }
-    for (const name of ['FUSEBOX_OPERATOR_TOKENS', 'FUSEBOX_VIEWER_TOKENS', 'FUSEBOX_TOKENS_FILE']) delete env[name]
+    const env: NodeJS.ProcessEnv = { ...process.env, FUSEBOX_PREFIX: keys.prefix, FUSEBOX_PUBLIC_URL: base }
+    for (const name of ['FUSEBOX_OPERATOR_TOKENS', 'FUSEBOX_VIEWER_TOKENS', 'FUSEBOX_TOKENS_FILE', 'REDIS_URL', 'REDIS_CLUSTER_NODES']) delete env[name]
+    // The CLI reaches the run's topology: REDIS_URL of the one node, or REDIS_CLUSTER_NODES (the cluster's seeds).
+    const target = testRedisTarget()
+    if (typeof target === 'string') env.REDIS_URL = target
+    else env.REDIS_CLUSTER_NODES = target.cluster
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ['--import', 'tsx', 'server/app/loginLinkCli.ts'], { env, timeout: 20_000 }, (err, out) =>
         err ? reject(err) : resolve(out),
@@ -306,7 +307,7 @@ describe('finding 7: auth ends when it should', () => {
     const { base, keys } = await startApp()
     const cookie = await login(base, OPERATOR)
     const value = cookie.slice(cookie.indexOf('=') + 1)
-    const all = await redis.keys(`${keys.prefix}:*`)
+    const all = await scanKeys(redis, `${keys.prefix}:*`)
     expect(all.some((k) => k.includes(value))).toBe(false)
     expect(all).toContain(keys.session(sha256Hex(value)))
     const stored = (await redis.get(keys.session(sha256Hex(value)))) ?? ''

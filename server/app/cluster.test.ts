@@ -17,7 +17,7 @@ import { CSRF_HEADER } from '../../shared/vocabulary'
 import { startRedisCluster } from '../bootstrap/redisCluster.mjs'
 import { createCollector, type Collector } from '../sdk/index'
 import { deleteClusterPrefix, openTestCluster, seedList, testClusterSeeds } from '../testing/redisCluster'
-import { testRedisUrl } from '../testing/redis'
+import { singleNodeUrl } from '../testing/redis'
 import { Auth } from './auth'
 import { createDashboard, parseDashboardOptions, type Dashboard } from './dashboard'
 import { checkEnv, redisTarget } from './env'
@@ -508,7 +508,7 @@ describe('choosing the topology', () => {
 // The same app on one standalone Redis keeps working (the comparison the cluster tests are measured against).
 describe('the same app on one Redis', () => {
   it('sums nothing and lists its one node in redis.info; /healthz has no cluster part', async () => {
-    const dashboard = createDashboard({ redis: testRedisUrl(), keyPrefix: `st${randomBytes(3).toString('hex')}`, viewerTokens: [VIEWER] })
+    const dashboard = createDashboard({ redis: singleNodeUrl(), keyPrefix: `st${randomBytes(3).toString('hex')}`, viewerTokens: [VIEWER] })
     const http = await listen(dashboard.app as Parameters<typeof createServer>[1])
     try {
       await until(async () => dashboard.redis.status === 'ready', 5000)

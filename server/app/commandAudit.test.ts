@@ -4,22 +4,22 @@
  * pipeline whose errors were ignored: a failure between them left an applied, unaudited command. Real Redis.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
 import { auditFields } from '../../shared/streamEntries'
 import { STREAM_CAPS } from '../../shared/vocabulary'
-import { testRedisUrl } from '../testing/redis'
+import { openTestRedis, scanKeys } from '../testing/redis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { auditRecord, DEFAULT_AUDIT_RETENTION_MS, recordAudit } from './audit'
 import { issueBreakerCommand } from './breakerCommands'
 import { testCaller } from './commandTestCaller.test-helpers'
 import { startTestServer } from './testing/testServer'
 
 const DAY_MS = 86_400_000
-let redis: Redis
+let redis: RedisClient
 
 beforeAll(() => {
-  redis = new Redis(testRedisUrl())
+  redis = openTestRedis()
 })
 afterAll(async () => {
   await redis.quit()
@@ -39,7 +39,7 @@ async function commandState(keys: KeySpace) {
     desired: await redis.hgetall(keys.breakerDesired('shop', 'payments')),
     generation: await redis.get(keys.breakerGeneration('shop', 'payments')),
     events: await redis.xlen(keys.events('shop')),
-    commands: (await redis.keys(`${keys.prefix}:{shop}:command:*`)).length,
+    commands: (await scanKeys(redis, `${keys.prefix}:{shop}:command:*`)).length,
   }
 }
 

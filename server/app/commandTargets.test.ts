@@ -4,15 +4,16 @@
  * that instance stayed CLOSED; now it stays "2/3 applied, 1 pending (storefront-3 unreachable)" until the link
  * returns and the third applies.
  */
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { collector, collectorThroughProxy, freshPrefix, until, useTestRedis } from '../sdk/collectorTesting.test-helpers'
 import type { Collector } from '../sdk/index'
 import { testCaller } from './commandTestCaller.test-helpers'
 import { COMMAND_TARGET_GONE_AFTER_MS, readCommandStatus } from './reads/breakers'
+import type { RedisClient } from '../sdk/redisTopology'
+import { testTopology } from '../testing/redis'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -31,7 +32,8 @@ async function twoReporting(prefix: string): Promise<[Collector, Collector]> {
 }
 
 describe('a breaker command reaches a fixed target set', () => {
-  it('with one of three instances cut off, the status stays 2/3 applied, 1 pending (unreachable), never complete, until it returns and applies', async () => {
+  // Cuts one collector off through a TCP proxy in front of the one standalone node (collectorThroughProxy): single node only.
+  it.skipIf(testTopology() === 'cluster')('with one of three instances cut off, the status stays 2/3 applied, 1 pending (unreachable), never complete, until it returns and applies', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
     // 200 ms flushes = heartbeats: an instance is down after 3 missed ones (600 ms).

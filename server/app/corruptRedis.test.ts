@@ -56,8 +56,9 @@ async function seed(service: string): Promise<number[]> {
   const { redis, keys } = srv
   const now = Date.now()
   const starts = [ago(30, now), ago(20, now), ago(10, now)]
+  // The services set is cross-service (its own cluster slot); everything else is in the service's slot: one pipeline.
+  await redis.sadd(keys.services(), service)
   const p = redis.pipeline()
-  p.sadd(keys.services(), service)
   p.zadd(keys.instances(service), now, `${service}-1`)
   p.hset(keys.instanceInfo(service, `${service}-1`), heartbeatFields({
     pid: 1, version: '1.0.0', startedAtMs: now - 60_000, lastSeenMs: now, heartbeatIntervalMs: 1000,

@@ -4,13 +4,17 @@
  * server log carries the cause under the same id. Redis being unreachable is not an internal error: 503 with the
  * plain REDIS_UNAVAILABLE_MESSAGE, and nothing else leaks either.
  */
-import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { testRedisUrl } from '../testing/redis'
+import { isCluster, type RedisClient } from '../sdk/redisTopology'
+import { openTestRedis, testRedisTarget } from '../testing/redis'
 import { REDIS_UNAVAILABLE_MESSAGE } from './redisUnavailable'
 import { call, startTestServer, type CallResult, type TestServer } from './testing/testServer'
 
-const redisUrl = new URL(testRedisUrl())
+/** Host and port of every node the run's Redis is reached at (the one node, or every cluster seed): never in an answer. */
+const redisEndpoints = ((target) =>
+  typeof target === 'string'
+    ? [{ hostname: new URL(target).hostname, port: new URL(target).port }]
+    : target.cluster.split(',').map((seed) => ({ hostname: seed.slice(0, seed.lastIndexOf(':')), port: seed.slice(seed.lastIndexOf(':') + 1) })))(testRedisTarget())
 const GENERIC = /^Internal error \(id ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\)$/
 
 interface ErrorBody {
@@ -18,10 +22,18 @@ interface ErrorBody {
 }
 
 /** A connected client, then disconnected for good: every command rejects ("Connection is closed."). */
-async function closedClient(): Promise<Redis> {
-  const client = new Redis(testRedisUrl(), { lazyConnect: true })
-  await client.connect()
-  client.disconnect()
+async function closedClient(): Promise<RedisClient> {
+  const client = openTestRedis()
+  await client.ping()
+  if (!isCluster(client)) {
+    client.disconnect()
+    return client
+  }
+  // A Cluster refuses commands once it has ended. QUIT, not disconnect(): after disconnect() ioredis 6 drains its node
+  // pool twice, going back from 'end' to 'close', where commands wait in its offline queue forever.
+  const ended = new Promise((r) => client.once('end', r))
+  await client.quit()
+  await ended
   return client
 }
 
@@ -54,8 +66,10 @@ function expectNoLeak(answer: string): void {
   expect(text).not.toMatch(/\bat [^\s"]+ \(?[^\s"]*:\d+:\d+\)?/)
   expect(text).not.toMatch(/redis/i)
   expect(text).not.toContain('127.0.0.1')
-  expect(text).not.toContain(redisUrl.hostname)
-  expect(text).not.toMatch(new RegExp(`\\b${redisUrl.port}\\b`))
+  for (const { hostname, port } of redisEndpoints) {
+    expect(text).not.toContain(hostname)
+    expect(text).not.toMatch(new RegExp(`\\b${port}\\b`))
+  }
   expect(text).not.toMatch(/ECONNREFUSED|WRONGTYPE|NOPERM|Connection is closed/)
 }
 
@@ -65,7 +79,7 @@ function logged(spy: { mock: { calls: unknown[][] } }): string {
 }
 
 const started: TestServer[] = []
-const clients: Redis[] = []
+const clients: RedisClient[] = []
 async function server(opts: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
   const srv = await startTestServer(opts)
   started.push(srv)
@@ -114,11 +128,14 @@ describe('internal errors reach the client as a generic message with an error id
     // Not WRONGTYPE: a key of the wrong type is bad data, skipped and counted (docs/decisions/014), not an error.
     // A user the ACL denies SMEMBERS gets a real error reply from the very first read of the overview.
     const user = `noperm${Date.now()}`
-    const admin = new Redis(testRedisUrl())
+    // ACL users are per node: on a cluster, the user is set on every node (masters and replicas) the client may use.
+    const admin = openTestRedis()
     clients.push(admin)
-    await admin.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-smembers')
+    await admin.ping()
+    const aclNodes = isCluster(admin) ? admin.nodes('all') : [admin]
+    await Promise.all(aclNodes.map((n) => n.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-smembers')))
     try {
-      const denied = new Redis(testRedisUrl(), { username: user, password: 'pw' })
+      const denied = openTestRedis({ username: user, password: 'pw' })
       clients.push(denied)
       const srv = await server({ appRedis: denied })
       const res = await call(srv.base, 'overview.get', 'query', undefined, await srv.login('viewer'))
@@ -126,7 +143,7 @@ describe('internal errors reach the client as a generic message with an error id
       expect(logged(errorSpy)).toContain(id)
       expect(logged(errorSpy)).toMatch(/NOPERM/)
     } finally {
-      await admin.acl('DELUSER', user)
+      await Promise.all(aclNodes.map((n) => n.acl('DELUSER', user)))
     }
   })
 

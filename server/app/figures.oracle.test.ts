@@ -4,19 +4,23 @@
  * every range the dashboard offers and for random absolute windows, the API's figures — service totals, every route,
  * the sum of the routes — must equal what the oracle computes from its own exact counts and sorted samples.
  *
+ * On the cluster topology (FUSEBOX_TEST_TOPOLOGY=cluster) the collectors write to the Redis Cluster directly and the
+ * two outages are left out: they are cut by a TCP proxy in front of the one standalone node, and a cluster client
+ * learns every node's own address from CLUSTER SLOTS, past any proxy. The restart and every check stay the same.
+ *
  * The oracle restates the definitions independently (tier choice, covered span, rank of a percentile) instead of
  * calling the code under test.
  */
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RANGE_PRESETS_MS } from '../../shared/figures'
 import { createKeySpace } from '../../shared/keys'
 import { seededRandom, standardNormal } from '../../shared/random'
 import { TIERS, bucketStart, type Tier } from '../../shared/timeBuckets'
 import { createCollector, type Collector } from '../sdk/index'
-import { deletePrefix, testRedisUrl } from '../testing/redis'
+import { deletePrefix, openTestRedis, singleNodeUrl, testRedisTarget, testTopology } from '../testing/redis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { startTcpProxy, type TcpProxy } from '../testing/tcpProxy'
 import { Auth } from './auth'
 import { createOverviewHub } from './readModel'
@@ -67,8 +71,11 @@ function stepTimes(): number[] {
   return out
 }
 
-let redis: Redis
-let proxy: TcpProxy
+let redis: RedisClient
+/** The outage switch in front of the standalone node; none on a cluster (see the file's comment). */
+let proxy: TcpProxy | undefined
+/** The simulated Redis outages: single node only. */
+const OUTAGES = testTopology() === 'single'
 const prefix = `o${randomBytes(4).toString('hex')}`
 const keys = createKeySpace(prefix)
 const sent: Sent[] = []
@@ -77,14 +84,14 @@ const flushTimes: number[] = []
 let now = T0 - 30 * DAY
 
 /**
- * A collector on the simulated clock, through the proxy (so outages can be cut). Its timer flushes every 100 ms of
+ * A collector on the simulated clock, through the proxy (so outages can be cut; on a cluster, to the cluster directly). Its timer flushes every 100 ms of
  * real time besides the test's own flushes; every flush call is recorded with its simulated time, since each one
  * marks the 10 s bucket it runs in as covered. The shortest interval also keeps the SDK from back-filling coverage
  * between flushes (it does so only for flushes ≤ 2 intervals apart), so coverage is exactly the flushed buckets.
  */
 function makeCollector(instance: string): Collector {
   const c = createCollector({
-    redis: `redis://127.0.0.1:${proxy.port}`,
+    redis: proxy ? `redis://127.0.0.1:${proxy.port}` : testRedisTarget(),
     service: SERVICE,
     instance,
     prefix,
@@ -118,15 +125,15 @@ async function flushAll(collectors: Collector[], at: number): Promise<void> {
 async function simulate(): Promise<void> {
   const random = seededRandom(20261201)
   const steps = stepTimes()
-  const outages = [Math.floor(steps.length * 0.3), Math.floor(steps.length * 0.8)]
+  const outages = OUTAGES ? [Math.floor(steps.length * 0.3), Math.floor(steps.length * 0.8)] : []
   const restartAt = Math.floor(steps.length * 0.55)
   const collectors = INSTANCES.map(makeCollector)
   await connected(collectors)
   for (let s = 0; s < steps.length; s++) {
     const t = steps[s] as number
-    if (outages.includes(s)) proxy.cut()
+    if (outages.includes(s)) proxy!.cut()
     if (outages.some((o) => s === o + 6)) {
-      proxy.restore()
+      proxy!.restore()
       // Let every collector reconnect (real time) before it flushes again; the buffered buckets go out then.
       await new Promise((r) => setTimeout(r, 1500))
     }
@@ -246,17 +253,16 @@ function caller() {
 }
 
 beforeAll(async () => {
-  redis = new Redis(testRedisUrl())
-  const port = Number(new URL(testRedisUrl()).port)
-  proxy = await startTcpProxy(port)
+  redis = openTestRedis()
+  if (OUTAGES) proxy = await startTcpProxy(Number(new URL(singleNodeUrl()).port))
   await simulate()
 }, 180_000)
 
 afterAll(async () => {
   const rows = [...worst].map(([label, w]) => `${label.padEnd(14)} ${String(w.requests).padStart(7)} req  ${w.rps === null ? '—' : w.rps.toFixed(4)} req/s  ${w.checks} checks  max percentile error ${(w.maxPctErr * 100).toFixed(2)} %`)
-  console.log(`[oracle] ${sent.length} requests over 30 simulated days, 3 instances, 2 outages, 1 restart\n${rows.join('\n')}`)
+  console.log(`[oracle] ${sent.length} requests over 30 simulated days, 3 instances, ${OUTAGES ? 2 : 0} outages, 1 restart (${testTopology()})\n${rows.join('\n')}`)
   await deletePrefix(redis, prefix)
-  await proxy.close()
+  await proxy?.close()
   await redis.quit()
 })
 
@@ -273,7 +279,7 @@ function windows(): { label: string; windowMs: number; untilMs?: number }[] {
   return out
 }
 
-describe('figures against an oracle over 30 simulated days (3 instances, 2 outages, 1 restart)', () => {
+describe(`figures against an oracle over 30 simulated days (3 instances, ${OUTAGES ? '2 outages' : 'no outages on a cluster'}, 1 restart)`, () => {
   it('generated traffic in every tier the ranges read', () => {
     expect(sent.length).toBeGreaterThan(20_000)
     for (const w of windows().slice(0, 6)) expect(oracle(w.windowMs, T0, () => true).requests, w.label).toBeGreaterThan(0)

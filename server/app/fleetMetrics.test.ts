@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
+import { parseClusterSeeds, type RedisClient } from '../sdk/redisTopology'
 import { describe, expect, it } from 'vitest'
 import {
   breakerCounterField,
@@ -22,7 +23,7 @@ import {
 import { heartbeatFields } from '../../shared/heartbeat'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
 import { createCollector } from '../sdk/index'
-import { deletePrefix, testRedisUrl, useTestRedisWithCleanups } from '../testing/redis'
+import { deletePrefix, testRedisTarget, useTestRedisWithCleanups } from '../testing/redis'
 import { Auth } from './auth'
 import { escapeLabelValue, FleetExporter } from './fleetMetrics'
 import { createDashboard } from './dashboard'
@@ -31,7 +32,7 @@ import { createMetrics } from './metrics'
 import { createOverviewHub } from './readModel'
 import { redisInvalidValues } from './reads/redisInput'
 
-let redis: Redis
+let redis: RedisClient
 const cleanups = useTestRedisWithCleanups((r) => (redis = r))
 
 /** A fresh key space, deleted after the file. */
@@ -235,7 +236,7 @@ describe('/metrics of a dashboard app with a real collector', () => {
       server.closeAllConnections()
       await new Promise((r) => server.close(r))
     })
-    const collector = createCollector({ redis: testRedisUrl(), service: 'checkout', instance: 'checkout-1', prefix: keys.prefix, flushIntervalMs: 60_000 })
+    const collector = createCollector({ redis: testRedisTarget(), service: 'checkout', instance: 'checkout-1', prefix: keys.prefix, flushIntervalMs: 60_000 })
     cleanups.push(() => collector.close())
     const breaker = collector.breaker('payments', async () => 1)
     await breaker.fire()
@@ -260,7 +261,18 @@ describe('/metrics of a dashboard app with a real collector', () => {
 describe('several replicas on one Redis', () => {
   /** A dashboard replica's metrics on `keys` with its own Redis client (so it can be cut off). */
   async function replica(keys: KeySpace, options: Parameters<typeof createMetrics>[3] = {}) {
-    const own = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+    const target = testRedisTarget()
+    // Fails fast and never reconnects, on either topology: once disconnected it is gone for good.
+    const own: RedisClient =
+      typeof target === 'string'
+        ? new Redis(target, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+        : new Cluster(parseClusterSeeds(target.cluster).nodes, {
+            lazyConnect: true,
+            enableOfflineQueue: false,
+            clusterRetryStrategy: () => null,
+            scaleReads: 'master',
+            redisOptions: { maxRetriesPerRequest: 0 },
+          })
     own.on('error', () => undefined)
     await own.connect()
     const m = createMetrics(own, keys, undefined, { leaseTtlMs: 1500, leaseRenewMs: 300, ...options })
@@ -309,7 +321,7 @@ describe('several replicas on one Redis', () => {
     const keys = space()
     await writeSeries(keys, 'api', GET_ORDERS, { 0: 1 }, 100)
     const start = async () => {
-      const d = createDashboard({ redis: testRedisUrl(), keyPrefix: keys.prefix, operatorTokens: ['operator-token-for-tests-0001'], staticDir: 'dist' })
+      const d = createDashboard({ redis: testRedisTarget(), keyPrefix: keys.prefix, operatorTokens: ['operator-token-for-tests-0001'], staticDir: 'dist' })
       const server = createServer(d.app).listen(0, '127.0.0.1')
       await new Promise((r) => server.once('listening', r))
       const stop = async () => {
@@ -318,7 +330,12 @@ describe('several replicas on one Redis', () => {
         await d.close()
       }
       cleanups.push(stop)
-      const exporting = async () => sampleLines(await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text()).includes('fusebox_fleet_exporter 1')
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      // Started means connected: the dashboard's Cluster client fails fast (no offline queue) until it is ready, where
+      // a standalone client queues the first commands; /healthz answers 200 once it is.
+      const ready = Date.now() + 10_000
+      while ((await fetch(`${base}/healthz`)).status !== 200 && Date.now() < ready) await new Promise((r) => setTimeout(r, 50))
+      const exporting = async () => sampleLines(await (await fetch(`${base}/metrics`)).text()).includes('fusebox_fleet_exporter 1')
       return { exporting, stop }
     }
     const a = await start()

@@ -8,17 +8,17 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
-import { testRedisUrl } from '../testing/redis'
+import { openTestRedis } from '../testing/redis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { Auth } from './auth'
 import { createHttpApp } from './http'
 import { createOverviewHub } from './readModel'
 
 const INDEX_HTML = '<!doctype html><html><head><script type="module" src="/assets/app-abc123.js"></script></head><body></body></html>'
 let dir: string
-let redis: Redis
+let redis: RedisClient
 const servers: Server[] = []
 let plain: string
 let tls: string
@@ -39,7 +39,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'sw.js'), 'self.addEventListener("fetch", () => {})\n')
   writeFileSync(join(dir, 'manifest.webmanifest'), JSON.stringify({ name: 'Fusebox', start_url: '/' }))
   writeFileSync(join(dir, 'assets', 'app-abc123.js'), 'console.log("app")\n')
-  redis = new Redis(testRedisUrl())
+  redis = openTestRedis()
   plain = await start(false)
   tls = await start(true)
 })

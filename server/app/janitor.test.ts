@@ -1,13 +1,13 @@
-import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
 import type { BreakerInstanceReport } from '../../shared/schemas'
 import { collector, connected, freshPrefix, until, useTestRedis } from '../sdk/collectorTesting.test-helpers'
-import { testRedisUrl } from '../testing/redis'
+import { openTestRedis, scanKeys } from '../testing/redis'
 import { BREAKER_RETENTION_MS, INSTANCE_RETENTION_MS, Janitor, PRUNE_KINDS, emptyPruneCounts, type PruneCounts } from './janitor'
 import { countPruned, createMetrics } from './metrics'
+import type { RedisClient } from '../sdk/redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 const MINUTE = 60_000
@@ -17,7 +17,7 @@ const DAY = 24 * HOUR
 const T0 = Math.floor(Date.now() / HOUR) * HOUR
 
 /** A janitor on the test Redis whose clock the test moves (`at`). */
-function janitorAt(keys: KeySpace, startMs: number, extra: { maxEntriesPerRun?: number; redis?: Redis; auditRetentionMs?: number } = {}) {
+function janitorAt(keys: KeySpace, startMs: number, extra: { maxEntriesPerRun?: number; redis?: RedisClient; auditRetentionMs?: number } = {}) {
   const clock = { now: startMs }
   const errors: unknown[] = []
   const janitor = new Janitor({ redis: extra.redis ?? redis, keys, clock: () => clock.now, onError: (e) => errors.push(e), ...extra })
@@ -126,7 +126,7 @@ describe('the janitor', () => {
     expect(await redis.smembers(keys.services())).toEqual(['kept'])
     expect(await existing(serviceKeys('gone'))).toBe(0)
     // What is left of `gone` expires on its own (bucket keys, the health hash; their TTLs are real time).
-    for (const k of await redis.keys(`${prefix}:{gone}:*`)) expect(await redis.pttl(k), k).toBeGreaterThan(0)
+    for (const k of await scanKeys(redis, `${prefix}:{gone}:*`)) expect(await redis.pttl(k), k).toBeGreaterThan(0)
     expect(await redis.zrange(keys.instances('kept'), '0', '-1')).toEqual(['kept-1'])
     expect(j.errors).toEqual([])
   })
@@ -183,8 +183,10 @@ describe('the janitor', () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
     const N = 60
+    // P:services is in its own hash slot: a pipeline holds the keys of one slot only on a cluster ({shop} below).
+    await redis.sadd(keys.services(), 'shop')
     const p = redis.pipeline()
-    p.sadd(keys.services(), 'shop').sadd(keys.breakers('shop'), 'payments')
+    p.sadd(keys.breakers('shop'), 'payments')
     for (let i = 0; i < N; i++) {
       const instance = `i-${i}`
       const report = { instance, state: 'CLOSED', appliedGeneration: 0, updatedAtMs: T0 + i * MINUTE } as Partial<BreakerInstanceReport>
@@ -193,7 +195,7 @@ describe('the janitor', () => {
       p.hset(keys.breakerDesired('shop', 'payments', instance), 'generation', '1', 'mode', 'NORMAL')
     }
     await p.exec()
-    const other = new Redis(testRedisUrl())
+    const other = openTestRedis()
     try {
       const a = janitorAt(keys, T0)
       const b = janitorAt(keys, T0, { redis: other })
@@ -215,9 +217,9 @@ describe('the janitor', () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
     const when = T0 + 3 * DAY
+    await redis.sadd(keys.services(), 'shop') // its own slot; the rest share {shop}
     await redis
       .pipeline()
-      .sadd(keys.services(), 'shop')
       .sadd(keys.breakers('shop'), 'payments')
       // `lagging` stamps its reports with a clock 3 days behind, but its heartbeat (the server's view) is current.
       .zadd(keys.instances('shop'), when, 'lagging')
@@ -236,8 +238,9 @@ describe('the janitor', () => {
   it('examines at most about maxEntriesPerRun entries per run and finishes over several runs', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
+    await redis.sadd(keys.services(), 'shop') // its own slot; the rest share {shop}
     const p = redis.pipeline()
-    p.sadd(keys.services(), 'shop').sadd(keys.breakers('shop'), 'payments').zadd(keys.instances('shop'), T0 + 2 * DAY, 'now')
+    p.sadd(keys.breakers('shop'), 'payments').zadd(keys.instances('shop'), T0 + 2 * DAY, 'now')
     for (let i = 0; i < 1000; i++) p.hset(keys.breakerState('shop', 'payments'), `i-${i}`, JSON.stringify({ updatedAtMs: T0 }))
     await p.exec()
     const j = janitorAt(keys, T0, { maxEntriesPerRun: 100 })

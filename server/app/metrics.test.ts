@@ -7,12 +7,13 @@ import { readdirSync } from 'node:fs'
 import { request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { networkInterfaces } from 'node:os'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { BREAKER_STATES } from '../../shared/schemas'
 import { createCollector, type Collector } from '../sdk/index'
-import { testRedisUrl, useTestRedisWithCleanups } from '../testing/redis'
+import { deletePrefix, testRedisTarget, testTopology, useTestRedisWithCleanups } from '../testing/redis'
 import { Auth } from './auth'
 import { createHttpApp, type HttpOptions } from './http'
 import { createOverviewHub } from './readModel'
@@ -20,13 +21,13 @@ import { DURATION_BUCKETS_S, HTTP_ROUTES, observeProcedure } from './metrics'
 
 const OPERATOR = 'operator-token-for-tests-0001'
 const JSON_HEADERS = { 'content-type': 'application/json', 'x-fusebox-csrf': '1' }
-let redis: Redis
+let redis: RedisClient
 // The client answers PING before the tests: /healthz answers 503 until it is 'ready' (CI once raced this).
 const cleanups = useTestRedisWithCleanups((r) => (redis = r))
 
 async function startApp(
   options: Partial<HttpOptions> = {},
-  appRedis: Redis = redis,
+  appRedis: RedisClient = redis,
   host = '127.0.0.1',
 ): Promise<{ base: string; port: number; prefix: string }> {
   const prefix = `m${randomBytes(5).toString('hex')}`
@@ -37,8 +38,7 @@ async function startApp(
   cleanups.push(async () => {
     server.closeAllConnections()
     await new Promise((r) => server.close(r))
-    const found = await redis.keys(`${prefix}:*`)
-    if (found.length > 0) await redis.unlink(...found)
+    await deletePrefix(redis, prefix)
   })
   const port = (server.address() as AddressInfo).port
   return { base: `http://127.0.0.1:${port}`, port, prefix }
@@ -214,7 +214,7 @@ describe('/metrics', () => {
 
   it('reads breaker states and live instances from Redis at scrape time', async () => {
     const { base, prefix } = await startApp()
-    const collector: Collector = createCollector({ redis: testRedisUrl(), service: 'svc', instance: 'svc-1', prefix, flushIntervalMs: 60_000 })
+    const collector: Collector = createCollector({ redis: testRedisTarget(), service: 'svc', instance: 'svc-1', prefix, flushIntervalMs: 60_000 })
     cleanups.push(() => collector.close())
     collector.breaker('b', async () => 1)
     await collector.flush()
@@ -240,7 +240,11 @@ describe('/metrics', () => {
   })
 
   it('still answers when Redis is unreachable: fusebox_redis_up 0, no breaker series', async () => {
-    const broken = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+    // A client of the run's topology with nothing listening behind it (port 1).
+    const broken: RedisClient =
+      testTopology() === 'cluster'
+        ? new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => null, redisOptions: { maxRetriesPerRequest: 0 } })
+        : new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
     broken.on('error', () => undefined)
     cleanups.push(async () => broken.disconnect())
     const { base } = await startApp({}, broken)

@@ -1,28 +1,30 @@
-import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
-import { testRedisUrl } from '../testing/redis'
+import { openTestRedis } from '../testing/redis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { createOverviewReader } from './readModel'
 
 /** Counts the commands a Redis client sends (MONITOR-free: wraps sendCommand). */
-function counting(redis: Redis): { redis: Redis; commands: () => number } {
+function counting(redis: RedisClient): { redis: RedisClient; commands: () => number } {
   let n = 0
-  const send = redis.sendCommand.bind(redis)
-  redis.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+  // A Cluster's commands, its pipelines' included, all pass through Cluster#sendCommand (before routing to a node).
+  const target = redis as { sendCommand: (...args: unknown[]) => unknown }
+  const send = target.sendCommand.bind(redis)
+  target.sendCommand = (...args: unknown[]) => {
     n++
     return send(...args)
-  }) as Redis['sendCommand']
+  }
   return { redis, commands: () => n }
 }
 
 describe('shared overview reader', () => {
-  const plain = new Redis(testRedisUrl())
+  const plain = openTestRedis()
   afterAll(() => plain.quit())
 
   it('computes once for concurrent calls and for calls within maxAgeMs, and again after it or for another window', async () => {
     const keys = createKeySpace('ov' + Date.now())
     await plain.sadd(keys.services(), 'a', 'b')
-    const { redis, commands } = counting(new Redis(testRedisUrl()))
+    const { redis, commands } = counting(openTestRedis())
     try {
       const read = createOverviewReader(redis, keys, 1000)
       const t0 = 1_800_000_000_000
@@ -55,7 +57,7 @@ describe('shared overview reader', () => {
 
   it('does not keep a failed computation, and with maxAgeMs 0 shares only calls in flight', async () => {
     const keys = createKeySpace('ov0' + Date.now())
-    const redis = new Redis(testRedisUrl())
+    const redis = openTestRedis()
     const read = createOverviewReader(redis, keys, 0)
     await plain.set(keys.services(), 'not a set') // WRONGTYPE on SMEMBERS is read as absent (Redis is an input)
     const a = await read(1000, 300_000)

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { requestLogFields } from '../../shared/streamEntries'
 import { ENDPOINTS_MAX_LIMIT } from '../../shared/schemas'
 import { createCollector, type Collector } from '../sdk/index'
-import { testRedisUrl } from '../testing/redis'
+import { openTestRedis, testRedisTarget } from '../testing/redis'
+import type { RedisClient } from '../sdk/redisTopology'
 import { Auth } from './auth'
 import { LiveHub } from './liveHub'
 import { readOverview } from './readModel'
@@ -19,7 +19,7 @@ const failedRequest = (atMs: number, route: string): string[] =>
 
 const prefix = `r${randomBytes(4).toString('hex')}`
 const keys = createKeySpace(prefix)
-let redis: Redis
+let redis: RedisClient
 let auth: Auth
 let hub: LiveHub
 const collectors: Collector[] = []
@@ -45,11 +45,11 @@ const operator = () => createCaller(ctx('operator'))
 const viewer = () => createCaller(ctx('viewer'))
 
 beforeAll(async () => {
-  redis = new Redis(testRedisUrl())
+  redis = openTestRedis()
   auth = new Auth(redis, keys, ['operator-token-router-test'], ['viewer-token-router-test'], 3600)
   hub = new LiveHub((w) => readOverview(redis, keys, Date.now(), w), 100)
   for (const instance of ['a', 'b']) {
-    const c = createCollector({ redis: testRedisUrl(), service: 'shop', instance, prefix, flushIntervalMs: 60_000, slowRequestThresholdMs: 100 })
+    const c = createCollector({ redis: testRedisTarget(), service: 'shop', instance, prefix, flushIntervalMs: 60_000, slowRequestThresholdMs: 100 })
     collectors.push(c)
     c.breaker('payments', async () => 'ok')
   }

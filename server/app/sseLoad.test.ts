@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCollector, type Collector } from '../sdk/index'
-import { testRedisUrl } from '../testing/redis'
+import { testRedisTarget } from '../testing/redis'
 import { MAX_STREAMS_PER_SESSION } from './streamGuard'
 import type { SseHolderReport } from './testing/sseHolder'
 import { startServerProcess, type ServerProcess } from './testing/serverProcessClient'
@@ -53,9 +53,9 @@ let holder: ChildProcess | null = null
 const collectors: Collector[] = []
 
 beforeAll(async () => {
-  srv = await startServerProcess(testRedisUrl())
+  srv = await startServerProcess(testRedisTarget())
   for (let c = 0; c < COLLECTORS; c++) {
-    const collector = createCollector({ redis: testRedisUrl(), service: `shop-${c}`, instance: `shop-${c}-1`, prefix: srv.keys.prefix, flushIntervalMs: 60_000 })
+    const collector = createCollector({ redis: testRedisTarget(), service: `shop-${c}`, instance: `shop-${c}-1`, prefix: srv.keys.prefix, flushIntervalMs: 60_000 })
     collector.breaker('payments', async () => 1)
     collectors.push(collector)
   }

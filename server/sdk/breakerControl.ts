@@ -139,6 +139,14 @@ export class BreakerControl {
     // (Re)connect: ioredis re-subscribes by itself; a command may have been missed meanwhile, so reconcile all.
     subscriber.on('ready', () => this.reconcileAll())
     deps.redis.on('ready', () => this.reconcileAll())
+    // On a Cluster, a node connection made again while the client stays 'ready' (see flushPipeline.ts): commands
+    // issued while it was away are read now, not at the next periodic reconcile.
+    const commandClient = deps.redis
+    if (isCluster(commandClient)) {
+      commandClient.on('+node', () => {
+        if (commandClient.status === 'ready') this.reconcileAll()
+      })
+    }
     if (isCluster(subscriber)) {
       subscriber.on('smessage', (_channel: string, message: string) => this.onNudge(message))
       // The sharded subscriber group (re)made its connections (start, a new master for the slot): SSUBSCRIBE is resent.

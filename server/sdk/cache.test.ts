@@ -8,15 +8,16 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedRedis } from '../bootstrap/redis.mjs'
 import { createKeySpace, type KeySpace } from '../../shared/keys'
-import { testRedisUrl } from '../testing/redis'
+import { openTestRedis, scanKeys } from '../testing/redis'
+import type { RedisClient } from './redisTopology'
 import { FuseboxCache, type CacheOptions } from './cache'
 import type { CacheEventKind } from '../../shared/vocabulary'
 
 const SERVICE = 'shop'
-let redis: Redis
+let redis: RedisClient
 
 beforeAll(async () => {
-  redis = new Redis(testRedisUrl())
+  redis = openTestRedis()
   await redis.ping() // connected before the first test: a cache on a connection that is not ready fails fast (a miss)
 })
 afterAll(async () => {
@@ -31,7 +32,7 @@ interface Harness<T> {
 }
 
 /** A cache in a fresh key namespace, with a `record` spy summing counts per kind and an `onError` spy. */
-function harness<T>(options: Partial<CacheOptions> = {}, client: Redis = redis): Harness<T> {
+function harness<T>(options: Partial<CacheOptions> = {}, client: RedisClient = redis): Harness<T> {
   const keys = createKeySpace(`t${randomBytes(4).toString('hex')}`)
   const counts: Record<CacheEventKind, number> = { hits: 0, misses: 0, sets: 0, invalidations: 0 }
   const errors: Error[] = []
@@ -332,7 +333,7 @@ describe('guest rules', () => {
     expect(uncacheable).toBe(6)
     expect(counts.misses).toBe(6)
     expect(counts.sets).toBe(0)
-    expect(await redis.keys(`${keys.prefix}:*`)).toEqual([])
+    expect(await scanKeys(redis, `${keys.prefix}:*`)).toEqual([])
     // A programming error still fails loudly.
     await expect(cache.getOrSet('ok', 'not a function' as unknown as () => Promise<string>)).rejects.toThrow(TypeError)
   })

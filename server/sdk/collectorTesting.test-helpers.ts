@@ -3,10 +3,10 @@
  * collectors in a fresh key namespace against the real test Redis, closed after each test. Tests only.
  */
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { parseSeriesField } from '../../shared/keys'
-import { testRedisUrl } from '../testing/redis'
+import { openTestRedis, scanKeys, testRedisTarget, testRedisUrl } from '../testing/redis'
+import type { RedisClient } from './redisTopology'
 import { startTcpProxy, type TcpProxy } from '../testing/tcpProxy'
 import { createCollector, type Collector, type CollectorOptions } from './index'
 import { decodeSeries, emptySeries, mergeSeriesInto, type SeriesValue } from './seriesOracle.test-helpers'
@@ -27,10 +27,10 @@ export async function closeOpenCollectors(): Promise<void> {
  * Registers a test file's hooks: a client of the real test Redis handed to `set` before all tests (and quit after
  * them), and `closeOpenCollectors` after each test.
  */
-export function useTestRedis(set: (redis: Redis) => void): void {
-  let redis: Redis | undefined
+export function useTestRedis(set: (redis: RedisClient) => void): void {
+  let redis: RedisClient | undefined
   beforeAll(() => {
-    redis = new Redis(testRedisUrl())
+    redis = openTestRedis()
     set(redis)
   })
   afterEach(closeOpenCollectors)
@@ -44,9 +44,12 @@ export function freshPrefix(): string {
   return `t${randomBytes(4).toString('hex')}`
 }
 
-/** A collector of service `shop` on the test Redis (flush timer 60 s: tests flush by hand), tracked in `open`. */
+/**
+ * A collector of service `shop` on the test Redis of the run's topology (a URL or cluster seeds: its own connection;
+ * flush timer 60 s: tests flush by hand), tracked in `open`.
+ */
 export function collector(prefix: string, instance: string, extra: Partial<CollectorOptions> = {}): Collector {
-  const c = createCollector({ redis: testRedisUrl(), service: 'shop', instance, prefix, flushIntervalMs: 60_000, ...extra })
+  const c = createCollector({ redis: testRedisTarget(), service: 'shop', instance, prefix, flushIntervalMs: 60_000, ...extra })
   open.push(c)
   return c
 }
@@ -61,9 +64,9 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
 }
 
 /** Every series of the 10 s tier, own and shared fields merged per `<METHOD> <route>`. */
-export async function seriesOf(redis: Redis, prefix: string): Promise<Record<string, SeriesValue>> {
+export async function seriesOf(redis: RedisClient, prefix: string): Promise<Record<string, SeriesValue>> {
   const out: Record<string, SeriesValue> = {}
-  for (const key of await redis.keys(`${prefix}:{shop}:req:10s:*`)) {
+  for (const key of await scanKeys(redis, `${prefix}:{shop}:req:10s:*`)) {
     for (const [field, value] of Object.entries(await redis.hgetallBuffer(key))) {
       const f = parseSeriesField(field)
       const name = `${f?.method} ${f?.route}`
@@ -84,7 +87,8 @@ export async function connected(c: Collector): Promise<void> {
 /**
  * A connected collector of service `shop` that reaches the test Redis through a loopback TCP proxy the test can
  * `cut()` and `restore()` (server/testing/tcpProxy.ts), with a 500 ms flush timeout and any `extra` options (a test
- * clock, say); both are closed after the test (`closeOpenCollectors`).
+ * clock, say); both are closed after the test (`closeOpenCollectors`). Single node only (a proxy in front of one
+ * node): `testRedisUrl()` throws on the cluster topology.
  */
 export async function collectorThroughProxy(
   prefix: string,

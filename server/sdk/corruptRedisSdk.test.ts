@@ -4,14 +4,14 @@
  * `collector.stats.invalidRedisValues`, reported to `onError` (once per key and problem for the periodic breaker
  * reconcile), and never throws out of a timer or into the host's call. Real redis-server, real collectors.
  */
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { issueBreakerCommand } from '../app/breakerCommands'
 import { watchUnhandledRejections } from '../testing/unhandledRejections'
 import { collector, connected, freshPrefix, until, useTestRedis } from './collectorTesting.test-helpers'
+import type { RedisClient } from './redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 const unhandled = watchUnhandledRejections()
 

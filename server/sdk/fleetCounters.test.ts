@@ -5,7 +5,6 @@
  * request counted (under `(overflow)`); breaker outcomes add up to the calls made; a counters key of the wrong type
  * fails only the counters.
  */
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import {
   COUNTERS_OVERFLOW_ROUTE,
@@ -23,8 +22,9 @@ import type { Collector } from './collector'
 import { collector as testCollector, connected, freshPrefix, useTestRedis } from './collectorTesting.test-helpers'
 import { CounterTotals, MAX_PENDING_COUNTER_SERIES } from './counterTotals'
 import { FlushEffects, type PipelineResults } from './flushEffects'
+import type { RedisClient } from './redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 /** A connected collector of service `shop` (closed after the test). */

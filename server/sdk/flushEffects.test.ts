@@ -3,15 +3,15 @@
  * effect once; batches apply in order and a guard ahead of them skips only what it covers; a part Redis refuses is
  * dropped and counted while the rest of the batch applies.
  */
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { cacheField, createKeySpace } from '../../shared/keys'
 import type { EventRecord, RequestLogEntry } from '../../shared/streamEntries'
 import { TIER_10S, TIER_1M, bucketStart } from '../../shared/timeBuckets'
 import { freshPrefix, useTestRedis } from './collectorTesting.test-helpers'
 import { FlushEffects, type PipelineResults } from './flushEffects'
+import type { RedisClient } from './redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 const OWN_TAG = 'i1#boot'

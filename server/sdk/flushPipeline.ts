@@ -171,7 +171,7 @@ export class FlushPipeline {
     this.registration = new ServiceRegistration({ redis, key: keys.services(), service, timeoutMs: deps.flushTimeoutMs })
     this.slot = keySlot(keys.instances(service))
     // Every (re)connect: register at once (a failover or a flushed Redis may have lost it), outside the flush.
-    redis.on('ready', () => {
+    const register = (): void => {
       this.registration.reset()
       if (!this.registration.due()) return
       void this.registration.send().then((e) => {
@@ -179,7 +179,17 @@ export class FlushPipeline {
         if (isReplyError(e)) stats.failedFlushCommands++
         this.flushFailed(e)
       })
-    })
+    }
+    redis.on('ready', register)
+    // A Cluster stays 'ready' while single node connections end and are made again (ioredis removes a node that
+    // ended, '-node', and adds it back at the next slot-map refresh, '+node'; 'ready' only fires again once every node
+    // was lost): a node connection made while ready may be a new or restarted master of `P:services`, so register
+    // again (one SADD per new node connection at most; one in flight at a time).
+    if (isCluster(redis)) {
+      redis.on('+node', () => {
+        if (redis.status === 'ready') register()
+      })
+    }
   }
 
   /**

@@ -1,12 +1,12 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Redis } from 'ioredis'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { useTestRedis, collector, connected, freshPrefix, seriesOf } from './collectorTesting.test-helpers'
+import type { RedisClient } from './redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 describe('HTTP adapters', () => {

@@ -5,12 +5,12 @@
  */
 import { SpanKind, SpanStatusCode, context } from '@opentelemetry/api'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { collector, connected, freshPrefix, seriesOf, useTestRedis } from './collectorTesting.test-helpers'
 import { requestFromSpan, SPAN_KIND_SERVER } from './otelSpans'
+import type { RedisClient } from './redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 describe('OpenTelemetry span processor', () => {

@@ -1,13 +1,13 @@
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../shared/keys'
 import { createCollectorStats } from './collectorStats'
 import { useTestRedis, collector, connected, freshPrefix } from './collectorTesting.test-helpers'
 import { MAX_PENDING_REQUEST_LOG, RequestLogSampler } from './requestLogSampler'
+import type { RedisClient } from './redisTopology'
 
 const T0 = 1_700_000_000_000
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 function sampler(perFlush: number, slowRequestThresholdMs = 500) {

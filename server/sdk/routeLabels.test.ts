@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import type { Redis } from 'ioredis'
 import express from 'express'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
@@ -11,8 +10,10 @@ import { TIER_10S, TIER_1H, TIER_1M, bucketStart } from '../../shared/timeBucket
 import { collector, connected, freshPrefix, seriesOf, useTestRedis } from './collectorTesting.test-helpers'
 import { MAX_LABEL_CHARS, checkedRequest, safeLabel } from './requestMetrics'
 import { readBucket } from './tierOracle.test-helpers'
+import { scanKeys } from '../testing/redis'
+import type { RedisClient } from './redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 /** Starts `app` on loopback, runs `fn` with its base URL, closes it. */
@@ -176,7 +177,7 @@ describe('labels the host hands are capped and sanitised', () => {
     expect(c.stats.sanitizedLabels).toBe(3)
 
     const ownTag = (c as unknown as { writer: { options: { ownTag: string } } }).writer.options.ownTag
-    const fields = (await Promise.all((await redis.keys(`${prefix}:{shop}:req:10s:*`)).map((k) => redis.hkeys(k)))).flat()
+    const fields = (await Promise.all((await scanKeys(redis, `${prefix}:{shop}:req:10s:*`)).map((k) => redis.hkeys(k)))).flat()
     expect(fields).toHaveLength(4)
     for (const field of fields) {
       const parsed = parseSeriesField(field)
@@ -193,7 +194,7 @@ describe('labels the host hands are capped and sanitised', () => {
     expect(log.map((e) => e?.route).sort()).toEqual(['/a\uFFFDb/:id', huge.slice(0, MAX_LABEL_CHARS - 1) + '…'].sort())
     // The closed buckets' shared fields (after the fold) parse to the same routes.
     await c.close()
-    const shared = (await Promise.all((await redis.keys(`${prefix}:{shop}:req:1m:*`)).map((k) => redis.hkeys(k)))).flat()
+    const shared = (await Promise.all((await scanKeys(redis, `${prefix}:{shop}:req:1m:*`)).map((k) => redis.hkeys(k)))).flat()
     expect(shared.map((f) => parseSeriesField(f)).map((p) => [p?.route, p?.ownTag]).sort()).toEqual(routes.map((r) => [r, null]).sort())
   })
 })

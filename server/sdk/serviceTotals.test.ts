@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { TOTAL_FIELD, createKeySpace } from '../../shared/keys'
 import { seededRandom } from '../../shared/random'
@@ -6,8 +5,10 @@ import { TIERS, TIER_10S, TIER_1H, TIER_1M, bucketStart, type Tier } from '../..
 import type { Collector } from './index'
 import { collector, collectorThroughProxy, connected, flushUntilLanded, freshPrefix, useTestRedis } from './collectorTesting.test-helpers'
 import { TierOracle, comparable, readBucket, sumOfRoutes } from './tierOracle.test-helpers'
+import type { RedisClient } from './redisTopology'
+import { scanKeys, testTopology } from '../testing/redis'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 const HOUR = 3_600_000
@@ -91,7 +92,8 @@ describe('service totals in every tier', () => {
     await expectEveryTier(prefix, oracle, t0, end)
   })
 
-  it('While Redis is unreachable across several bucket closes and then back, no request is missing from the totals or the routes of any tier', async () => {
+  // Single node only: the outage is a TCP proxy in front of one node (collectorThroughProxy).
+  it.skipIf(testTopology() === 'cluster')('While Redis is unreachable across several bucket closes and then back, no request is missing from the totals or the routes of any tier', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)
     const t0 = simStart()
@@ -169,8 +171,8 @@ describe('no data is not zero', () => {
       expect(await redis.exists(totKey(tier, atMs)), `${tier.name} ${atMs}`).toBe(0)
     }
     // Route buckets are unchanged: an idle instance writes none.
-    expect(await redis.keys(`${prefix}:{shop}:req:*`)).toEqual([])
+    expect(await scanKeys(redis, `${prefix}:{shop}:req:*`)).toEqual([])
     // And where no collector ever ran, nothing exists at all.
-    expect(await redis.keys(`${freshPrefix()}:{shop}:tot:*`)).toEqual([])
+    expect(await scanKeys(redis, `${freshPrefix()}:{shop}:tot:*`)).toEqual([])
   })
 })

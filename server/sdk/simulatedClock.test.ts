@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { memoryAfterGc } from '../testing/memory'
 import { parseHeartbeat } from '../../shared/heartbeat'
@@ -8,8 +7,9 @@ import { parseEvent, parseRequestLogEntry } from '../../shared/streamEntries'
 import { TIERS, TIER_10S, TIER_1H, TIER_1M, bucketExpiresAt, bucketStart } from '../../shared/timeBuckets'
 import { collector, connected, freshPrefix, useTestRedis } from './collectorTesting.test-helpers'
 import { readBucket } from './tierOracle.test-helpers'
+import type { RedisClient } from './redisTopology'
 
-let redis: Redis
+let redis: RedisClient
 useTestRedis((r) => (redis = r))
 
 const HOUR = 3_600_000

@@ -4,7 +4,7 @@
  * histogram index, duration sum in whole µs). Plus the reader that merges a stored bucket hash (own and shared
  * fields) back into values to compare with. Tests only.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redisTopology'
 import { recordValue } from '../../shared/histogram'
 import { TOTAL_FIELD, createKeySpace, seriesField } from '../../shared/keys'
 import { TIERS, bucketStart, type Tier } from '../../shared/timeBuckets'
@@ -79,7 +79,7 @@ export interface StoredBucket {
 }
 
 /** Reads the `req` or `tot` hash of service `shop` for (tier, start) under `prefix`. */
-export async function readBucket(redis: Redis, prefix: string, kind: BucketKind, tier: Tier, start: number): Promise<StoredBucket> {
+export async function readBucket(redis: RedisClient, prefix: string, kind: BucketKind, tier: Tier, start: number): Promise<StoredBucket> {
   const keys = createKeySpace(prefix)
   const key = kind === 'req' ? keys.requestBucket('shop', tier.name, start) : keys.requestTotals('shop', tier.name, start)
   const hash = await redis.hgetallBuffer(key)

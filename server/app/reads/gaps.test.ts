@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeySpace } from '../../../shared/keys'
 import { bucketStart } from '../../../shared/timeBuckets'
 import { createCollector } from '../../sdk/index'
-import { testRedisUrl } from '../../testing/redis'
+import { deletePrefix, openTestRedis, testRedisTarget } from '../../testing/redis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import { readEndpoints, readRouteSeries, readServiceSeries } from './series'
 
 const prefix = `g${randomBytes(4).toString('hex')}`
 const keys = createKeySpace(prefix)
-let redis: Redis
+let redis: RedisClient
 /** Three 10 s buckets, 2 minutes ago: A with traffic, B flushed by an idle instance, C flushed by nobody. */
 const A = bucketStart(Date.now() - 120_000, 10_000)
 const B = A + 10_000
@@ -17,9 +17,9 @@ const C = A + 20_000
 const NOW = C + 60_000
 
 beforeAll(async () => {
-  redis = new Redis(testRedisUrl())
+  redis = openTestRedis()
   let now = A + 1000
-  const c = createCollector({ redis: testRedisUrl(), service: 'gaps', instance: 'g1', prefix, flushIntervalMs: 100, clock: () => now })
+  const c = createCollector({ redis: testRedisTarget(), service: 'gaps', instance: 'g1', prefix, flushIntervalMs: 100, clock: () => now })
   // Connected first: a flush before the connection is up keeps its data for later, which this test does not wait for.
   while (c.stats.flushes === 0) {
     await c.flush()
@@ -34,8 +34,7 @@ beforeAll(async () => {
 }, 30_000)
 
 afterAll(async () => {
-  const found = await redis.keys(`${prefix}:*`)
-  if (found.length > 0) await redis.unlink(...found)
+  await deletePrefix(redis, prefix)
   await redis.quit()
 })
 

@@ -1,21 +1,20 @@
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { TIER_10S, TIER_1H, TIER_1M } from '../../../shared/timeBuckets'
-import { testRedisUrl } from '../../testing/redis'
+import { deletePrefix, openTestRedis } from '../../testing/redis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import { redisInvalidValues } from './redisInput'
 import { chartedBucketCount, readEach, windowBuckets } from './windowRead'
 
 const prefix = `w${randomBytes(4).toString('hex')}`
-let redis: Redis
+let redis: RedisClient
 
 beforeAll(() => {
-  redis = new Redis(testRedisUrl())
+  redis = openTestRedis()
 })
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`)
-  if (keys.length > 0) await redis.del(...keys)
+  await deletePrefix(redis, prefix)
   await redis.quit()
 })
 

@@ -5,7 +5,7 @@
  *
  * `setup` writes the Redis data the procedure needs to succeed for an operator (e.g. a known breaker).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import type { KeySpace } from '../../../shared/keys'
 import { issueBreakerCommand } from '../breakerCommands'
 import { appRouter } from '../router'
@@ -13,7 +13,7 @@ import { OPERATOR_TOKEN, type ProcedureType } from './testServer'
 
 /** What a sample's `setup` may use: the test server's Redis and key space. */
 export interface SampleContext {
-  redis: Redis
+  redis: RedisClient
   keys: KeySpace
 }
 

@@ -5,15 +5,16 @@
  * every call reaches tRPC. Start it with `startServerProcess` (serverProcessClient.ts); it exits when its parent
  * goes away.
  *
- * Environment: `REDIS_URL`, `FUSEBOX_PREFIX`, `FUSEBOX_OPERATOR_TOKENS`, `FUSEBOX_VIEWER_TOKENS` (one each).
+ * Environment: `REDIS_URL` or `REDIS_CLUSTER_NODES` (`host:port,…`: a Redis Cluster), `FUSEBOX_PREFIX`, `FUSEBOX_OPERATOR_TOKENS`, `FUSEBOX_VIEWER_TOKENS` (one each).
  * IPC, parent → child: `{ type: 'probe', id, gc: boolean }`; child → parent: `{ type: 'listening', base }` once, and
  * a `ServerProbe` (with `type: 'probe'` and the request's `id`) for each probe request. Run with `--expose-gc` for `gc: true` to collect.
  */
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { createKeySpace } from '../../../shared/keys'
+import { parseClusterSeeds, type RedisClient } from '../../sdk/redisTopology'
 import { exitWithParent } from '../../bootstrap/children.mjs'
 import { Auth } from '../auth'
 import { createHttpApp } from '../http'
@@ -54,11 +55,13 @@ export interface ServerProbe {
 /** Limits no test load reaches (login: 10 per 5 min by default). */
 const UNREACHABLE_LIMITS = { login: { windowMs: 60_000, limit: 1_000_000_000 }, commands: { windowMs: 60_000, limit: 1_000_000_000 } }
 
-const { REDIS_URL, FUSEBOX_PREFIX, FUSEBOX_OPERATOR_TOKENS, FUSEBOX_VIEWER_TOKENS } = process.env
-if (!REDIS_URL || !FUSEBOX_PREFIX || !FUSEBOX_OPERATOR_TOKENS || !FUSEBOX_VIEWER_TOKENS) {
-  throw new Error('serverProcess: REDIS_URL, FUSEBOX_PREFIX, FUSEBOX_OPERATOR_TOKENS and FUSEBOX_VIEWER_TOKENS are required')
+const { REDIS_URL, REDIS_CLUSTER_NODES, FUSEBOX_PREFIX, FUSEBOX_OPERATOR_TOKENS, FUSEBOX_VIEWER_TOKENS } = process.env
+if (!(REDIS_URL || REDIS_CLUSTER_NODES) || !FUSEBOX_PREFIX || !FUSEBOX_OPERATOR_TOKENS || !FUSEBOX_VIEWER_TOKENS) {
+  throw new Error('serverProcess: REDIS_URL or REDIS_CLUSTER_NODES, FUSEBOX_PREFIX, FUSEBOX_OPERATOR_TOKENS and FUSEBOX_VIEWER_TOKENS are required')
 }
-const redis = new Redis(REDIS_URL, { connectionName: 'fusebox-test-server' })
+const redis: RedisClient = REDIS_CLUSTER_NODES
+  ? new Cluster(parseClusterSeeds(REDIS_CLUSTER_NODES).nodes.map(({ host, port }) => ({ host, port })), { scaleReads: 'master', redisOptions: { connectionName: 'fusebox-test-server' } })
+  : new Redis(REDIS_URL!, { connectionName: 'fusebox-test-server' })
 redis.on('error', (e: Error) => console.error(`[test-server] redis: ${e.message}`))
 const keys = createKeySpace(FUSEBOX_PREFIX)
 const auth = new Auth(redis, keys, [FUSEBOX_OPERATOR_TOKENS], [FUSEBOX_VIEWER_TOKENS], 3600)

@@ -6,13 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import { createKeySpace, type KeySpace } from '../../../shared/keys'
 import type { Role } from '../../../shared/schemas'
 import { SESSION_COOKIE } from '../auth'
 import type { ServerProbe } from './serverProcess'
 import { MUTATION_HEADERS, OPERATOR_TOKEN, VIEWER_TOKEN } from './testServer'
 import { deletePrefix } from '../../testing/redis'
+import { Cluster, Redis } from 'ioredis'
+import type { RedisClient } from '../../sdk/redisTopology'
+import { seedList } from '../../testing/redisCluster'
 
 const ENTRY = fileURLToPath(new URL('./serverProcess.ts', import.meta.url))
 const START_TIMEOUT_MS = 30_000
@@ -25,7 +27,7 @@ export interface ServerProcess {
   /** Pid of the server process (for /proc reads). */
   pid: number
   /** A client of the same Redis (for sample setup), and the child's key space. */
-  redis: Redis
+  redis: RedisClient
   keys: KeySpace
   /** A fresh session cookie (`fusebox_session=<id>`) from `auth.login` with the role's test token. */
   login(role: Role): Promise<string>
@@ -38,14 +40,15 @@ export interface ServerProcess {
 }
 
 /**
- * Starts serverProcess.ts as `node [execArgv] --import tsx serverProcess.ts` against `redisUrl`.
+ * Starts serverProcess.ts as `node [execArgv] --import tsx serverProcess.ts` against `target`: a `redis://` URL or
+ * `{ cluster: 'host:port,…' }` (what `testRedisTarget()` gives, server/testing/redis.ts).
  * @param execArgv extra Node flags, e.g. `['--expose-gc']`
  * @param extraEnv variables added to this process's environment for the child (e.g. glibc malloc tunables)
  * @throws Error when the child exits or does not listen within 30 s
  */
-export async function startServerProcess(redisUrl: string, execArgv: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+export async function startServerProcess(target: string | { cluster: string }, execArgv: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const keys = createKeySpace('p' + randomBytes(6).toString('hex'))
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, REDIS_URL: redisUrl, FUSEBOX_PREFIX: keys.prefix, FUSEBOX_OPERATOR_TOKENS: OPERATOR_TOKEN, FUSEBOX_VIEWER_TOKENS: VIEWER_TOKEN }
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, ...(typeof target === 'string' ? { REDIS_URL: target } : { REDIS_CLUSTER_NODES: target.cluster }), FUSEBOX_PREFIX: keys.prefix, FUSEBOX_OPERATOR_TOKENS: OPERATOR_TOKEN, FUSEBOX_VIEWER_TOKENS: VIEWER_TOKEN }
   const child: ChildProcess = spawn(process.execPath, [...execArgv, '--import', 'tsx', ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
   let log = ''
   const keep = (d: Buffer): void => void (log = (log + d.toString()).slice(-8192))
@@ -64,7 +67,7 @@ export async function startServerProcess(redisUrl: string, execArgv: string[] = 
       reject(new Error(`server process exited ${code}: ${log}`))
     })
   })
-  const redis = new Redis(redisUrl)
+  const redis: RedisClient = typeof target === 'string' ? new Redis(target) : new Cluster(seedList(target.cluster), { scaleReads: 'master' })
   const tokens: Record<Role, string> = { operator: OPERATOR_TOKEN, viewer: VIEWER_TOKEN }
   let probeSerial = 0
   // One listener for every probe answer (many may be in flight), matched by id.

@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
 import { createKeySpace, type KeySpace } from '../../../shared/keys'
 import type { Role } from '../../../shared/schemas'
-import { deletePrefix, testRedisUrl } from '../../testing/redis'
+import { deletePrefix, openTestRedis } from '../../testing/redis'
+import type { RedisClient } from '../../sdk/redisTopology'
 import { Auth, SESSION_COOKIE } from '../auth'
 import { CSRF_HEADER } from '../../../shared/vocabulary'
 import { createHttpApp } from '../http'
@@ -28,9 +28,9 @@ export const NO_RATE_LIMITS = { login: { windowMs: 60_000, limit: 1_000_000 }, c
 /** Options of `startTestServer`. */
 export interface TestServerOptions {
   /** Redis client the app's procedures use (default: the server's own client). Auth always uses its own. */
-  appRedis?: Redis
+  appRedis?: RedisClient
   /** Redis client the session store uses (default: the server's own client). */
-  authRedis?: Redis
+  authRedis?: RedisClient
   /** Overrides of the HTTP options (default `{ staticDir: 'dist', rateLimits: NO_RATE_LIMITS }`). */
   http?: Partial<Parameters<typeof createHttpApp>[1]>
 }
@@ -39,8 +39,8 @@ export interface TestServerOptions {
 export interface TestServer {
   /** `http://127.0.0.1:<port>` */
   base: string
-  /** The server's own Redis client (connected to the test Redis). */
-  redis: Redis
+  /** The server's own Redis client (connected to the test Redis of the run's topology: a Redis or a Cluster). */
+  redis: RedisClient
   keys: KeySpace
   auth: Auth
   /**
@@ -54,7 +54,7 @@ export interface TestServer {
 
 /** Starts the real HTTP app on 127.0.0.1:0 with a fresh key prefix. */
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const redis = new Redis(testRedisUrl())
+  const redis = openTestRedis()
   const keys = createKeySpace('t' + randomBytes(6).toString('hex'))
   const auth = new Auth(opts.authRedis ?? redis, keys, [OPERATOR_TOKEN], [VIEWER_TOKEN], 3600)
   const appRedis = opts.appRedis ?? redis

@@ -53,6 +53,26 @@ const CLOSE_GRACE_MS = 2500
 const COARSE_CLOSE_GRACE_MS = 6000
 /** Own fields folded per flush at most (a fold costs Redis ~10–20 µs a field). */
 const FOLDS_PER_FLUSH = 250
+/**
+ * The work a bucket close causes is spread over about this long, in flushes (this ÷ the flush cadence, 1 to 10):
+ * every instance of a fleet closes a 10 s bucket in the same second (its end + CLOSE_GRACE_MS), and doing all of
+ * it in the next flush — the Lua folds of the closed bucket, the HSETs of the 1 min and 1 h values it was rolled up
+ * into — made Redis stall for the whole fleet in that second: 200 instances × 200 routes, PING p99 858 ms inside it
+ * vs 6.6 ms outside (docs/BENCHMARKS.md topic 9; docs/decisions/033). So a folding bucket folds 1/n of its fields
+ * per flush, and each instance writes its coarse values k flushes later than the roll-up, k in [0, n) fixed per
+ * process (a hash of its own-field tag). Neither changes a figure: readers add unfolded own fields like folded ones
+ * (docs/decisions/006), and a coarse value is one bucket's worth of 10 s buckets, trailing a few seconds more.
+ */
+export const CLOSE_SPREAD_MS = 5000
+/** The most flushes the close's work is spread over (a fast cadence spreads no longer than CLOSE_SPREAD_MS allows). */
+const MAX_SPREAD_FLUSHES = 10
+/** Fewest own fields a folding bucket folds per flush (a small bucket is not spread thinner than that). */
+const MIN_FOLDS_PER_BUCKET = 20
+/**
+ * Syncs closer together than this (flushes driven by hand, a test's clock standing still) say nothing of the cadence:
+ * the configured flush interval stands for it then, and with the 60 s interval of such uses nothing is spread.
+ */
+const MIN_CADENCE_MS = 250
 /** `writtenCount` of a value never written: an empty total (count 0) still gets its one write (presence). */
 const NEVER_WRITTEN = -1
 /**
@@ -80,12 +100,15 @@ interface TierBucket {
   series: Map<string, Value>
   live: boolean
   /**
-   * A coarse bucket a 10 s bucket was rolled up into by the running sync: its writes wait for the next flush, so the
-   * roll-up's work and the writes it causes fall on two flushes (routes and total alike: they roll up together).
+   * Flushes the writes of a coarse bucket still wait after a 10 s bucket was rolled up into it (0: none): at least
+   * the rest of the running flush, so the roll-up's work and the writes it causes fall on two flushes, plus this
+   * process's offset (CLOSE_SPREAD_MS). Routes and total alike: they roll up together and wait the same.
    */
-  rolledUp: boolean
+  writeIn: number
   /** Shared fields whose own field still has to be folded (state `folding`). */
   toFold: string[]
+  /** Own fields this bucket folds per flush at most, set when it starts folding (CLOSE_SPREAD_MS). */
+  foldQuota: number
 }
 
 /** Options of the writer. */
@@ -143,6 +166,10 @@ export class SeriesWriter {
   /** Latest 10 s bucket start whose total presence is ensured, and the time of the last (non-final) sync. */
   private coveredUpTo = Number.NEGATIVE_INFINITY
   private lastSyncMs: number | null = null
+  /** Flushes a close's work is spread over, from the cadence of the last two syncs (CLOSE_SPREAD_MS). */
+  private spreadFlushes = 1
+  /** This process's place in the spread: a hash of its own-field tag (FNV-1a, 32 bits). */
+  private readonly spreadHash: number
 
   private readonly prebuiltFrames: boolean
   /** Series per coarse bucket at most (the recorder's `maxSeries`); beyond, new routes roll up into `(overflow)`. */
@@ -159,6 +186,7 @@ export class SeriesWriter {
     this.flushIntervalMs = options.flushIntervalMs ?? 1000
     this.coverage = new CoverageMarks(options.keys, options.service)
     this.maxSeries = options.recorder.maxSeries
+    this.spreadHash = fnv1a(options.ownTag)
   }
 
   /** Coverage marks dropped unwritten beyond their cap (`collector.stats.droppedCoverageMarks`). */
@@ -175,6 +203,11 @@ export class SeriesWriter {
    */
   sync(nowMs: number, final = false): void {
     const recorder = this.options.recorder
+    if (!final) {
+      const since = this.lastSyncMs === null ? 0 : nowMs - this.lastSyncMs
+      const cadenceMs = since >= MIN_CADENCE_MS ? since : this.flushIntervalMs
+      this.spreadFlushes = Math.min(MAX_SPREAD_FLUSHES, Math.max(1, Math.floor(CLOSE_SPREAD_MS / cadenceMs)))
+    }
     for (const rb of [...recorder.buckets()]) this.adopt(rb)
     if (!final) this.cover(nowMs)
     for (const b of [...this.buckets.values()]) {
@@ -266,7 +299,7 @@ export class SeriesWriter {
         current.addAccumulator(v as SeriesAccumulator)
         if (b.kind === 'req' && isOverflowField(field)) this.countOverflow(tier, v.count)
       }
-      into.rolledUp = true
+      into.writeIn = 1 + (this.spreadHash % this.spreadFlushes)
     }
   }
 
@@ -304,12 +337,13 @@ export class SeriesWriter {
         // The final value is confirmed in Redis: from now on only the fold remains.
         b.state = 'folding'
         b.toFold = [...b.series.keys()]
+        b.foldQuota = Math.max(MIN_FOLDS_PER_BUCKET, Math.ceil(b.toFold.length / this.spreadFlushes))
         b.series.clear()
       }
       const expireAt = String(bucketExpiresAt(b.start, b.tier))
       if (b.state === 'folding') {
         if (foldBudget <= 0) continue
-        const n = Math.min(foldBudget, b.toFold.length)
+        const n = Math.min(foldBudget, final ? b.toFold.length : b.foldQuota, b.toFold.length)
         foldBudget -= n
         const args: string[] = [expireAt]
         for (let i = 0; i < n; i++) {
@@ -320,8 +354,8 @@ export class SeriesWriter {
         p.eval(FOLD_SERIES_LUA, 1, b.key, ...args)
         continue
       }
-      if (b.rolledUp) {
-        b.rolledUp = false
+      if (b.writeIn > 0) {
+        b.writeIn--
         if (!final) continue
       }
       // Every changed series of the bucket, in this flush: no part of a bucket waits for a later one.
@@ -392,7 +426,7 @@ export class SeriesWriter {
     const key = kind === 'req' ? keys.requestBucket(service, tier.name, start) : keys.requestTotals(service, tier.name, start)
     const existing = this.buckets.get(key)
     if (existing !== undefined) return existing.state === 'folding' ? null : existing
-    const b: TierBucket = { tier, start, kind, key, state: 'open', series: new Map(), live: false, rolledUp: false, toFold: [] }
+    const b: TierBucket = { tier, start, kind, key, state: 'open', series: new Map(), live: false, writeIn: 0, toFold: [], foldQuota: 0 }
     this.buckets.set(key, b)
     this.enforceCap(tier)
     return this.buckets.get(key) === b ? b : null
@@ -440,4 +474,11 @@ function emptyTotal(): SeriesAccumulator {
   const acc = new SeriesAccumulator()
   acc.writtenCount = NEVER_WRITTEN
   return acc
+}
+
+/** FNV-1a (32 bits) of `text`'s UTF-16 code units: a cheap, stable spread of process tags over [0, 2^32). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0
+  return h
 }

@@ -275,7 +275,15 @@ describe('a real Prometheus scraping two dashboard replicas', () => {
     // Fusebox's minute (its partial first 10 s bucket included) must start after the traffic did: check 60 s after
     // the first 10 s boundary that follows the start.
     const firstFullBucketMs = Math.ceil((Date.now() + 500) / 10_000) * 10_000
-    await sleep(Math.max(0, firstFullBucketMs + 61_000 - Date.now()))
+    // rate() sees no increase before a series' first sample (Prometheus extrapolates at most half a scrape interval
+    // past it): a 1 min window that starts before Prometheus first scraped both services' counters reads low by the
+    // requests before that scrape — the 2–4 % of earlier first comparisons. So the window must start after it too.
+    const firstScrapedMs = await waitFor(
+      "both services' request counters in Prometheus",
+      async () => (Object.keys(await perService('count by (service_name) (http_server_request_duration_seconds_count)')).length === 2 ? Date.now() : undefined),
+      30_000,
+    )
+    await sleep(Math.max(0, firstFullBucketMs + 61_000 - Date.now(), firstScrapedMs + 62_000 - Date.now()))
     await compare(cookie, 'steady')
 
     // Exactly one of the two targets exports the fleet; its series exist once.

@@ -52,12 +52,14 @@ describe('the collector clock', () => {
     now = endHour + 2 * HOUR // everything has closed
     for (let f = 0; f < 4; f++) await c.flush()
     const elapsedMs = performance.now() - startedAt
-    console.log(`[simulated clock] ${JSON.stringify({ days: 30, flushes: c.stats.flushes, elapsedMs: Math.round(elapsedMs), maxBuckets, memoryGrowthMb: Math.round(memoryGrowth / 2 ** 20 * 10) / 10 })}`)
+    console.log(`[simulated clock] ${JSON.stringify({ days: 30, flushes: c.stats.flushes, unacknowledged: c.stats.unacknowledgedFlushes, unreplicated: c.stats.unreplicatedFlushes, elapsedMs: Math.round(elapsedMs), maxBuckets, memoryGrowthMb: Math.round(memoryGrowth / 2 ** 20 * 10) / 10 })}`)
 
     expect(c.stats.flushErrors).toBe(0)
     expect([c.stats.droppedBuckets, c.stats.droppedLateRequests]).toEqual([0, 0])
-    // Bounded: per tier the open bucket and the one closing (or folding), for routes and total: 3 × 2 × 2.
-    expect(maxBuckets).toBeLessThanOrEqual(12)
+    // Bounded: per tier the open bucket and the one closing (or folding), for routes and total: 3 × 2 × 2. On a
+    // cluster a flush whose WAIT no replica acknowledged in time counts as unconfirmed (docs/decisions/029): its closing
+    // buckets stay until a later flush is acknowledged, so at most one more closing generation per tier (3 × 2).
+    expect(maxBuckets).toBeLessThanOrEqual(c.stats.unacknowledgedFlushes === 0 ? 12 : 18)
     expect(bucketCountOf(c)).toBe(1) // all that is left: the current (still open) 10 s bucket's empty total
     expect(memoryGrowth).toBeLessThan(5 * 2 ** 20)
     // Every hour of the 30 days: totals and routes exact, folded.

@@ -40,6 +40,7 @@ import { issueBreakerCommand } from '../app/breakerCommands'
 import { ensureDebianBinary } from '../bootstrap/debian.mjs'
 import { startRedisCluster, type RedisClusterHandle } from '../bootstrap/redisCluster.mjs'
 import { seedList } from '../testing/redisCluster'
+import { scanKeys } from '../testing/redis'
 // Types and constants only: importing the host module would run it.
 import type { ClusterHostStatus } from '../testing/clusterHost'
 
@@ -244,16 +245,7 @@ interface Stored {
 async function readStored(node: Redis, prefix: string, service: string): Promise<Stored> {
   const keys = createKeySpace(prefix)
   const out: Stored = { totals: {}, totalsBy10s: {}, routes: {}, cacheHits: {}, commandsApplied: {} }
-  const keysMatching = async (pattern: string) => {
-    const found: string[] = []
-    let cursor = '0'
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-      cursor = next
-      found.push(...batch)
-    } while (cursor !== '0')
-    return found
-  }
+  const keysMatching = (pattern: string) => scanKeys(node, pattern)
   for (const tier of TIERS) {
     let total = 0
     for (const key of await keysMatching(`${prefix}:{${service}}:tot:${tier.name}:*`)) {

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { NAME_PATTERN, PREFIX_PATTERN } from '../../shared/vocabulary'
 import { parseClusterSeeds, type ClusterSeeds } from '../sdk/redisTopology'
 import { checkBasePath } from './basePath'
+import { DEFAULT_SHUTDOWN_DRAIN_MS } from './drain'
 
 /** Shortest accepted access token (characters). */
 export const MIN_TOKEN_LENGTH = 16
@@ -90,6 +91,11 @@ const EnvSchema = z.object({
   FUSEBOX_TOKENS_FILE: z.string().min(1).optional(),
   /** Days the audit log keeps an entry (1 day … 10 years; default 90). Also capped by count (`STREAM_CAPS.audit`). */
   FUSEBOX_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * The lame-duck period of a SIGTERM/SIGINT while a load balancer health-checks this server, ms (0 = none; ≤ 60 s):
+   * /healthz answers 503 and everything else is still served, then the server stops. server/app/drain.ts, decision 034.
+   */
+  FUSEBOX_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(60_000).default(DEFAULT_SHUTDOWN_DRAIN_MS),
   /** Express `trust proxy`: a hop count or proxy addresses/subnets; unset = trust none (X-Forwarded-For ignored). */
   FUSEBOX_TRUST_PROXY: z
     .string()

@@ -9,14 +9,14 @@
  * 3. through fusebox2 only (fusebox1 drained), with the session fusebox1 made: the Breakers page, a force-open
  *    clicked with a reason, "2/2 applied", and both instances report FORCED_OPEN themselves;
  * 4. both in rotation: the browser's requests reach both servers;
- * 5. SIGTERM of fusebox2, which holds the live stream: until HAProxy's health check takes it out, requests sent
- *    meanwhile are all answered (those HAProxy tried on fusebox2 redispatched to fusebox1); the stream reconnects
+ * 5. SIGTERM of fusebox2, which holds the live stream: its lame-duck period (decision 034) answers /healthz 503
+ *    while it still serves, so HAProxy takes it out for the 503 ("Layer7 wrong status"), not for a refused
+ *    connection; requests sent meanwhile are all answered 200, some by fusebox2 itself; the stream reconnects
  *    through fusebox1 and keeps moving; a release clicked in the UI applies on 2/2; no request of the whole run was
  *    answered with a 5xx.
  * Loopback only; service workers are blocked (a cached answer would hide which server answered). Needs the built
  * dist/ (npm test's build step; by hand `npx vite build`). Decision 030.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { Agent, get } from 'node:http'
@@ -27,12 +27,12 @@ import { chromium, type Browser, type BrowserContext, type CDPSession, type Page
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS } from '../../playwright.config'
-import { findFreePort } from '../bootstrap/redis.mjs'
 import { startHaproxy, type Haproxy, type HttpLogLine } from '../testing/haproxy'
 import { deletePrefix, testRedisUrl } from '../testing/redis'
 import { deleteClusterPrefix, openTestCluster, testClusterSeeds } from '../testing/redisCluster'
 import type { BreakerView } from './testing/breakerServiceChild'
-import { OPERATOR_TOKEN, VIEWER_TOKEN } from './testing/testServer'
+import { killRunning, startMainServer, startNode, type Proc } from './testing/mainProcess'
+import { OPERATOR_TOKEN } from './testing/testServer'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SERVICE_CHILD = fileURLToPath(new URL('./testing/breakerServiceChild.ts', import.meta.url))
@@ -72,52 +72,6 @@ const TOPOLOGIES: Topology[] = [
     },
   },
 ]
-
-/** A child process of the test with its last output (for failure messages). */
-interface Proc {
-  child: ChildProcess
-  log: () => string
-  exited: Promise<number | null>
-}
-
-const children = new Set<ChildProcess>()
-
-/** Spawns `node --import tsx <script>` in the repo with `env` on top of ours minus Fusebox's and Redis' variables. */
-function startNode(script: string, env: Record<string, string>): Proc {
-  const clean: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FUSEBOX_') && !k.startsWith('REDIS_') && k !== 'PORT' && k !== 'HOST') clean[k] = v
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-  let log = ''
-  const keep = (d: Buffer): void => void (log = (log + d.toString()).slice(-6000))
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  children.add(child)
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  void exited.then(() => children.delete(child))
-  return { child, log: () => log, exited }
-}
-
-/** A dashboard server process on a free loopback port, trusting the proxy on loopback (as docs/haproxy.cfg says). */
-async function startDashboard(redisEnv: Record<string, string>, prefix: string): Promise<Proc & { address: string }> {
-  const port = await findFreePort()
-  const proc = startNode(join(ROOT, 'server/app/main.ts'), {
-    ...redisEnv,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    FUSEBOX_PREFIX: prefix,
-    FUSEBOX_OPERATOR_TOKENS: OPERATOR_TOKEN,
-    FUSEBOX_VIEWER_TOKENS: VIEWER_TOKEN,
-    FUSEBOX_TRUST_PROXY: 'loopback',
-  })
-  const deadline = Date.now() + 40_000
-  for (;;) {
-    if (proc.child.exitCode !== null) throw new Error(`dashboard server exited (${proc.child.exitCode}): ${proc.log()}`)
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
-    if (ok) return { ...proc, address: `127.0.0.1:${port}` }
-    if (Date.now() > deadline) throw new Error(`dashboard server not healthy within 40 s: ${proc.log()}`)
-    await sleep(200)
-  }
-}
 
 /** One service instance, recording from the start; resolves once its collector exists. */
 async function startInstance(redisEnv: Record<string, string>, prefix: string, instance: string): Promise<Proc> {
@@ -225,10 +179,10 @@ describe.each(TOPOLOGIES)('two dashboard servers behind HAProxy, on $name', (top
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist/index.html'))) throw new Error('dist/ is missing: run `npx vite build` (npm test builds it first)')
     const redisEnv = topology.redisEnv()
-    // All at once; afterAll stops whatever started even when another part failed (the processes are in `children`).
+    // All at once; afterAll stops whatever started even when another part failed (killRunning: server/app/testing/mainProcess.ts).
     launching = chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true })
     ;[dashboards, instances, browser] = await Promise.all([
-      Promise.all([startDashboard(redisEnv, prefix), startDashboard(redisEnv, prefix)]),
+      Promise.all([startMainServer(redisEnv, prefix), startMainServer(redisEnv, prefix)]),
       Promise.all(INSTANCES.map((i) => startInstance(redisEnv, prefix, i))),
       launching,
     ])
@@ -253,8 +207,7 @@ describe.each(TOPOLOGIES)('two dashboard servers behind HAProxy, on $name', (top
   afterAll(async () => {
     await (await launching?.catch(() => undefined))?.close()
     await haproxy?.stop()
-    for (const c of children) c.kill('SIGTERM')
-    await Promise.all([...dashboards, ...instances].map((p) => Promise.race([p.exited, sleep(6000)])))
+    await killRunning()
     await topology.cleanup(prefix)
   }, 30_000)
 
@@ -348,8 +301,10 @@ describe.each(TOPOLOGIES)('two dashboard servers behind HAProxy, on $name', (top
     await liveEventsAfter(events, streamMs, 2)
     await haproxy.setServerState('fusebox1', 'ready')
 
-    // SIGTERM fusebox2: it ends its streams and stops listening; its health check fails twice (1 s apart). Until
-    // then HAProxy still picks it in turn: requests one after another all the while must all be answered 200.
+    // SIGTERM fusebox2: being health-checked, it ends its streams and answers /healthz 503 for its lame-duck period
+    // (FUSEBOX_SHUTDOWN_DRAIN_MS, default 4 s) while serving everything else; its check fails twice (1 s apart) and
+    // HAProxy takes it out before it stops listening. Requests one after another all the while must all be 200.
+    const noticesBefore = haproxy.notices().length
     const killedMs = Date.now()
     dashboards[1]!.child.kill('SIGTERM')
     const down = haproxy.waitForServerStatus('fusebox2', 'DOWN', 10_000)
@@ -358,14 +313,17 @@ describe.each(TOPOLOGIES)('two dashboard servers behind HAProxy, on $name', (top
     const probe = randomBytes(4).toString('hex')
     const statuses: number[] = []
     for (let i = 0; !isDown; i++) {
-      statuses.push(await fetch(`${haproxy.url}/healthz?during=${probe}-${i}`).then((r) => r.status, () => -1))
+      statuses.push(await fetch(`${haproxy.url}/?during=${probe}-${i}`).then((r) => r.status, () => -1))
       await sleep(20)
     }
     const downAfterMs = await down
     expect(statuses.filter((s) => s !== 200), `answers while fusebox2 stops: ${statuses.join(' ')}`).toEqual([])
     const during = haproxy.requests().filter((l) => l.uri.includes(`during=${probe}-`))
     const redispatched = during.filter((l) => l.redispatched).length
-    expect(await Promise.race([dashboards[1]!.exited, sleep(6000).then(() => 'still running')])).toBe(0)
+    const servedByStopping = during.filter((l) => l.server === 'fusebox2' && l.status === 200 && !l.redispatched).length
+    const downNotice = haproxy.notices().slice(noticesBefore).find((n) => n.includes('fusebox2 is DOWN'))
+    expect(downNotice, haproxy.notices().slice(noticesBefore).join('\n')).toMatch(/Layer7 wrong status, code: 503/)
+    expect(await Promise.race([dashboards[1]!.exited, sleep(9000).then(() => 'still running')])).toBe(0)
     const stream = await haproxy.waitForRequest((l) => l.startedAtMs >= streamMs && l.uri.startsWith('/trpc/live.snapshot'))
     expect(stream, stream.raw).toMatchObject({ server: 'fusebox2', status: 200 })
 
@@ -375,9 +333,9 @@ describe.each(TOPOLOGIES)('two dashboard servers behind HAProxy, on $name', (top
     const reconnectedAfterMs = events.find((e) => e.atMs > downMs)!.atMs - killedMs
     console.log(
       `[haproxy.test] ${topology.name}: fusebox2 DOWN in HAProxy ${downAfterMs} ms after SIGTERM; ${statuses.length} requests meanwhile, all 200, ` +
-        `${redispatched} of them redispatched from fusebox2 to fusebox1; first live event through fusebox1 ${reconnectedAfterMs} ms after the SIGTERM`,
+        `${servedByStopping} of them served by the stopping fusebox2, ${redispatched} redispatched to fusebox1; first live event through fusebox1 ${reconnectedAfterMs} ms after the SIGTERM`,
     )
-    expect(redispatched, 'requests HAProxy sent to the stopped fusebox2 and then to fusebox1').toBeGreaterThan(0)
+    expect(servedByStopping, 'requests the stopping fusebox2 still served in its lame-duck period').toBeGreaterThan(0)
     expect(after.at(-1)!, `requests in snapshots after the stop: ${after.join(', ')}`).toBeGreaterThan(after[0]!)
 
     await nav.getByRole('link', { name: 'Breakers' }).click()
@@ -391,7 +349,7 @@ describe.each(TOPOLOGIES)('two dashboard servers behind HAProxy, on $name', (top
     expect(released, released.raw).toMatchObject({ server: 'fusebox1', status: 200 })
     for (const proc of instances) await expect.poll(async () => (await breakerOf(proc)).mode, { timeout: UI_TIMEOUT_MS }).toBe('NORMAL')
 
-    // Nothing of the whole run was answered with a 5xx: a refused connection during the stop was redispatched.
+    // Nothing of the whole run was answered with a 5xx.
     const all = haproxy.requests()
     const retried = all.filter((l) => l.retries > 0 || l.redispatched)
     console.log(`[haproxy.test] ${topology.name}: ${all.length} requests logged (${JSON.stringify(servedBy(all, 0))}); ${retried.length} retried/redispatched`)

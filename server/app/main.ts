@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { exitWithParent } from '../bootstrap/children.mjs'
 import { LOGIN_LINK_TTL_S } from './auth'
 import { createDashboard, type Dashboard } from './dashboard'
+import { HealthCheckWatch } from './drain'
 import { parseEnv, parseTokenFile, redisTarget, transportWarnings, type TokenFile } from './env'
 
 const env = (() => {
@@ -59,7 +60,25 @@ await within(
   dashboard.redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => dashboard.redis.once('ready', () => resolve())),
   REDIS_READY_WAIT_MS,
 )
-const server = createServer(dashboard.app)
+/** Recent /healthz requests: a stop drains only while something health-checks this server (drain.ts, decision 034). */
+const healthChecks = new HealthCheckWatch(env.FUSEBOX_SHUTDOWN_DRAIN_MS)
+const HEALTHZ_PATH = `${basePath}/healthz`
+/** True from a stop signal while a balancer watches: /healthz answers 503, everything else is still served. */
+let draining = false
+const server = createServer((req, res) => {
+  const isHealthz = (req.url ?? '').split('?', 1)[0] === HEALTHZ_PATH
+  if (isHealthz) healthChecks.seen(Date.now())
+  if (draining) {
+    // Wind keep-alive connections down from our side, after a response: the client knows not to reuse them.
+    res.setHeader('Connection', 'close')
+    if (isHealthz) {
+      res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
+      res.end(JSON.stringify({ status: 'stopping', redis: dashboard.redis.status }))
+      return
+    }
+  }
+  dashboard.app(req, res)
+})
 server.listen(env.PORT, env.HOST, () => {
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
@@ -83,9 +102,9 @@ server.on('error', (e) => {
   process.exit(1)
 })
 
-/** In-flight requests get this long after a stop signal before every connection is cut. */
+/** In-flight requests get this long after the listener closes before every connection is cut. */
 const SHUTDOWN_GRACE_MS = 3000
-/** Hard bound on the whole shutdown. */
+/** Hard bound on the shutdown after the lame-duck period. */
 const SHUTDOWN_LIMIT_MS = 5000
 
 /** Resolves once `promise` settles or `ms` have passed. */
@@ -99,14 +118,34 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
 }
 
 let stopping = false
+/** Ends the lame-duck period early (a second signal). */
+let endDrain: (() => void) | undefined
 /**
- * Graceful stop, ≤ 5 s: stop accepting; close idle keep-alive connections; end SSE streams at once (they never end
- * by themselves; subscriptions see their `signal` abort, browsers reconnect elsewhere); give other requests up to
- * 3 s, then cut every connection; then QUIT Redis (≤ 1 s, else disconnect).
+ * Graceful stop. With `drain` and a load balancer health-checking this server (drain.ts): first a lame-duck period of
+ * FUSEBOX_SHUTDOWN_DRAIN_MS — /healthz answers 503, live streams end (browsers reconnect through the balancer,
+ * which by then sends them elsewhere), every other request is still served with `Connection: close` — so the balancer
+ * stops sending before the listener closes. Then, ≤ 5 s: stop accepting; close idle keep-alive connections; end SSE
+ * streams; give other requests up to 3 s, then cut every connection; then QUIT Redis (≤ 1 s, else disconnect).
  */
-async function shutdown(): Promise<void> {
-  if (stopping) return
+async function shutdown(drain: boolean): Promise<void> {
+  if (stopping) {
+    endDrain?.()
+    return
+  }
   stopping = true
+  const drainMs = drain ? healthChecks.drainFor(Date.now()) : 0
+  if (drainMs > 0) {
+    console.log(`[fusebox] shutting down: answering /healthz 503 for ${drainMs} ms so the load balancer stops sending here first (FUSEBOX_SHUTDOWN_DRAIN_MS; a second signal skips it)`)
+    draining = true
+    dashboard.endLiveStreams()
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainMs)
+      endDrain = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
   setTimeout(() => {
     console.error('[fusebox] shutdown took too long; exiting')
     process.exit(1)
@@ -122,8 +161,10 @@ async function shutdown(): Promise<void> {
 }
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    void shutdown().then(() => process.exit(0))
+  process.on(signal, () => {
+    if (!stopping) void shutdown(true).then(() => process.exit(0))
+    else void shutdown(true)
   })
 }
-exitWithParent(shutdown)
+// The process that started this one is gone: nobody to drain for.
+exitWithParent(() => shutdown(false))

@@ -30,8 +30,8 @@ interface CliFlag {
   description: string
 }
 
-/** The bin's flags, one per variable of env.ts (`ENV_VARIABLES`; server/app/dashboardTarball.test.ts checks --help lists each). */
-const CLI_FLAGS: readonly CliFlag[] = [
+/** The bin's flags, one per variable of env.ts (`ENV_VARIABLES`; the type check below fails on one without a flag, and server/app/dashboardTarball.test.ts checks --help lists each). */
+const CLI_FLAGS = [
   { flag: 'redis', value: 'url', variable: 'REDIS_URL', description: 'Redis the collectors write to (redis:// or rediss://) — this or --redis-cluster-nodes' },
   {
     flag: 'redis-cluster-nodes',
@@ -68,8 +68,20 @@ const CLI_FLAGS: readonly CliFlag[] = [
     variable: 'FUSEBOX_BASE_PATH',
     description: 'serve everything under this URL path, e.g. /ops/fusebox (default: at /)',
   },
+  {
+    flag: 'shutdown-drain',
+    value: 'ms',
+    variable: 'FUSEBOX_SHUTDOWN_DRAIN_MS',
+    description: 'on SIGTERM behind a health-checking balancer, answer /healthz 503 and keep serving this long first, 0 … 60000 (default 4000; 0 = stop at once)',
+  },
   { flag: 'read-only', variable: 'FUSEBOX_READ_ONLY', description: 'every session is a viewer: no breaker or cache commands (as a variable: 1 or true)' },
-]
+] as const satisfies readonly CliFlag[]
+const FLAGS: readonly CliFlag[] = CLI_FLAGS
+
+/** Compile-time check that every variable of env.ts has a flag: names the ones missing when it fails. */
+type VariablesWithoutFlag = Exclude<keyof Env, (typeof CLI_FLAGS)[number]['variable']>
+const everyVariableHasAFlag: [VariablesWithoutFlag] extends [never] ? true : VariablesWithoutFlag = true
+void everyVariableHasAFlag
 
 const EXAMPLES = `
 Every flag can also be given as its environment variable (shown after it); a flag wins.
@@ -111,7 +123,7 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
     .addHelpText('after', EXAMPLES)
     .allowExcessArguments(false)
     .exitOverride()
-  for (const f of CLI_FLAGS) program.addOption(new Option(f.value ? `--${f.flag} <${f.value}>` : `--${f.flag}`, f.description).env(f.variable))
+  for (const f of FLAGS) program.addOption(new Option(f.value ? `--${f.flag} <${f.value}>` : `--${f.flag}`, f.description).env(f.variable))
   try {
     // Commander reads the variables too (`.env()`, for the help text); the flags are what we take from it.
     program.parse(argv, { from: 'node' })
@@ -121,7 +133,7 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
   }
   const options = program.opts<Record<string, string | boolean | undefined>>()
   const out: NodeJS.ProcessEnv = { ...env }
-  for (const f of CLI_FLAGS) {
+  for (const f of FLAGS) {
     const key = f.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
     const value = options[key]
     if (program.getOptionValueSource(key) !== 'cli' || value === undefined) continue
@@ -132,7 +144,7 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env)
   }
   const checked = checkEnv(out)
   if (!checked.ok) {
-    const byVariable = new Map(CLI_FLAGS.map((f) => [f.variable as string, f.flag]))
+    const byVariable = new Map(FLAGS.map((f) => [f.variable as string, f.flag]))
     const lines = checked.issues.map((i) => {
       const flag = byVariable.get(i.variable)
       const missing = i.variable === 'REDIS_URL' && out.REDIS_URL === undefined

@@ -20,6 +20,10 @@
  * |                                                   |                             | of its own at (re)connect and ≤ 1 |
  * |                                                   |                             | per instance per minute           |
  * | `P:audit`, `P:metrics:exporter`                   | its own each                | service-less; one key per call    |
+ * | every `P:alerts:{alerts}:…` key                   | one: `{alerts}`             | one evaluation commits states,    |
+ * |                                                   |                             | history and outbox in one fenced  |
+ * |                                                   |                             | script; a rule edit and its audit |
+ * |                                                   |                             | entry likewise (decision 035)     |
  * | `P:session:*`, `P:tokensessions:*`,               | one per key (spread)        | one key per call (a session's     |
  * |   `P:loginlink:*`, `P:rl:*`                       |                             | MULTI touches its index only)     |
  * One service = one slot = one master: a cluster spreads services over masters, never one service. Measured
@@ -106,6 +110,25 @@
  *                                                        needed), deleted with its service once empty
  * - `P:audit`                                      STREAM the same for service-less actions (and entries written
  *                                                        before decision 017); same bounds (janitor trims it too)
+ * - `P:alerts:{alerts}:rules`                      HASH  alert rule id → JSON AlertRule (shared/alerts.ts); ≤ 500
+ *                                                        rules; deleted by an operator
+ * - `P:alerts:{alerts}:states`                     HASH  `<rule id>\t<series key>` → JSON AlertInstance (pending
+ *                                                        or firing); a field goes when its alert resolves or its
+ *                                                        rule is deleted or disabled
+ * - `P:alerts:{alerts}:history`                    STREAM state changes (pending, firing, resolved, cleared);
+ *                                                        90 d (XTRIM MINID) and ≤ `STREAM_CAPS.audit` entries
+ * - `P:alerts:{alerts}:silences`                   HASH  silence id → JSON Silence; a silence goes 7 d after its end
+ * - `P:alerts:{alerts}:lease`                      STRING `<server id>|<fencing token>` of the one evaluating
+ *                                                        server (PX 15 s); `…:fence` the token counter (INCR)
+ * - `P:alerts:{alerts}:outbox`                     HASH  notification id → JSON pending delivery (receiver, body,
+ *                                                        attempts, next attempt); a field goes once delivered or
+ *                                                        given up (24 h)
+ * - `P:alerts:{alerts}:deliveries`                 STREAM delivery log: every attempt and its outcome; 90 d and
+ *                                                        ≤ `STREAM_CAPS.audit` entries
+ * - `P:alerts:{alerts}:acks`                       HASH  the states field → JSON acknowledgement (operator, time,
+ *                                                        the episode's start); goes when its alert ends
+ * - `P:alerts:{alerts}:audit`                      STREAM operator changes to rules and silences, acknowledgements
+ *                                                        (audit layout, bounds as `P:audit`); the audit page reads it
  * - `P:session:<sha256(cookie)>`                   STRING JSON session (role, actor, token id), expires; the key is
  *                                                  the SHA-256 (hex) of the cookie value, never the value itself
  * - `P:tokensessions:<tokenId>`                    ZSET  session key hashes of one access token → expiry (epoch
@@ -159,6 +182,11 @@ export function cacheField(cache: string, kind: string): string {
   return cache + '|' + kind
 }
 
+/** The alerting keys (`KeySpace.alerts`), all in the one slot of the hash tag `{alerts}`. */
+export const ALERT_KEY_PARTS = ['rules', 'states', 'history', 'silences', 'lease', 'fence', 'outbox', 'deliveries', 'acks', 'audit'] as const
+/** One of `ALERT_KEY_PARTS`. */
+export type AlertKeyPart = (typeof ALERT_KEY_PARTS)[number]
+
 /** Key builder bound to one namespace prefix. */
 export interface KeySpace {
   readonly prefix: string
@@ -188,6 +216,8 @@ export interface KeySpace {
   metricsExporter(): string
   /** A service's audit stream `P:{svc}:audit`, or the global `P:audit` (service-less actions) without `service`. */
   audit(service?: string): string
+  /** One of the alerting keys `P:alerts:{alerts}:<part>` (one slot: see the layout above and docs/decisions/035). */
+  alerts(part: AlertKeyPart): string
   /** `P:session:<sessionKeyId>`: the key id is the SHA-256 hex of the cookie value (server/app/auth.ts). */
   session(sessionKeyId: string): string
   /** `P:tokensessions:<tokenId>`: live sessions of one access token (ZSET key id → expiry ms). */
@@ -224,6 +254,7 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     counters: (service) => `${svc(service)}:counters`,
     metricsExporter: () => `${prefix}:metrics:exporter`,
     audit: (service) => (service === undefined ? `${prefix}:audit` : `${svc(service)}:audit`),
+    alerts: (part) => `${prefix}:alerts:{alerts}:${part}`,
     session: (sessionKeyId) => `${prefix}:session:${sessionKeyId}`,
     tokenSessions: (tokenId) => `${prefix}:tokensessions:${tokenId}`,
     loginLink: (tokenHash) => `${prefix}:loginlink:${tokenHash}`,

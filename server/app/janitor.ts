@@ -38,6 +38,7 @@
  * caches, and EXISTS over the totals buckets only for a service without instances. At most `maxEntriesPerRun` ZSET
  * members and hash fields are examined per run; a run that hits it stops and the next run resumes at the next service.
  */
+import { ALERT_HISTORY_RETENTION_MS } from './alerts/evaluator'
 import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
 import { BreakerMode } from '../../shared/schemas'
@@ -274,6 +275,10 @@ export class Janitor {
     const onError = this.deps.onError ?? ((e: unknown) => console.error('[fusebox] janitor:', e))
     try {
       counts.audit_entry += await this.trimAudit(keys.audit(), auditMinId)
+      counts.audit_entry += await this.trimAudit(keys.alerts('audit'), auditMinId)
+      // Alert history and the delivery log keep 90 days whatever the audit retention (alerts/evaluator.ts).
+      const alertMinId = `${Math.max(0, Math.floor(nowMs - ALERT_HISTORY_RETENTION_MS))}-0`
+      for (const part of ['history', 'deliveries'] as const) counts.audit_entry += await this.trimAudit(keys.alerts(part), alertMinId)
       for (const service of ordered) {
         if (budget.left <= 0) break
         try {

@@ -17,10 +17,10 @@ export function compareStreamIds(a: string, b: string): number {
   return am !== bm ? am - bm : as - bs
 }
 
-/** The audit streams to read: the one service's, or every service's plus the global one. */
+/** The audit streams to read: the one service's, or every service's plus the global one and alerting's. */
 async function auditKeys(redis: RedisClient, keys: KeySpace, service: string | undefined): Promise<string[]> {
   if (service !== undefined) return [keys.audit(service)]
-  return [keys.audit(), ...(await readServiceNames(redis, keys)).map((s) => keys.audit(s))]
+  return [keys.audit(), keys.alerts('audit'), ...(await readServiceNames(redis, keys)).map((s) => keys.audit(s))]
 }
 
 /**

@@ -74,6 +74,14 @@ const CLI_FLAGS = [
     variable: 'FUSEBOX_SHUTDOWN_DRAIN_MS',
     description: 'on SIGTERM behind a health-checking balancer, answer /healthz 503 and keep serving this long first, 0 … 60000 (default 4000; 0 = stop at once)',
   },
+  {
+    flag: 'alert-webhooks',
+    value: 'urls',
+    variable: 'FUSEBOX_ALERT_WEBHOOKS',
+    description: 'comma-separated webhook URLs for alert notifications (Alertmanager webhook JSON; prefix slack: for a Slack-compatible body)',
+  },
+  { flag: 'alertmanager-url', value: 'url', variable: 'FUSEBOX_ALERTMANAGER_URL', description: 'a Prometheus Alertmanager to send alerts to (its v2 API), e.g. http://127.0.0.1:9093' },
+  { flag: 'alert-interval', value: 'seconds', variable: 'FUSEBOX_ALERT_INTERVAL_S', description: 'how often alert rules are evaluated, 1 … 300 (default 10)' },
   { flag: 'read-only', variable: 'FUSEBOX_READ_ONLY', description: 'every session is a viewer: no breaker or cache commands (as a variable: 1 or true)' },
 ] as const satisfies readonly CliFlag[]
 const FLAGS: readonly CliFlag[] = CLI_FLAGS

@@ -15,6 +15,8 @@ import { z } from 'zod'
 import { createKeySpace } from '../../shared/keys'
 import { STREAM_CAPS, NAME_PATTERN, PREFIX_PATTERN } from '../../shared/vocabulary'
 import { parseClusterSeeds, withClusterCause, type ClusterSeeds, type RedisClient } from '../sdk/redisTopology'
+import { AlertEvaluator } from './alerts/evaluator'
+import { parseReceivers } from './alerts/notify'
 import { Auth, HOST_AUTH_TIMEOUT_MS, issueLoginLink, type HostUser } from './auth'
 import { checkBasePath } from './basePath'
 import { closeLiveStreams, closeMetrics, createHttpApp, type HttpOptions } from './http'
@@ -121,6 +123,27 @@ export interface DashboardOptions {
   trustProxy?: false | number | string
   /** URL users reach the dashboard at; an https one marks cookies Secure. FUSEBOX_PUBLIC_URL. */
   publicUrl?: string
+  /**
+   * Alerting (docs/decisions/035). Every dashboard server runs an evaluator; exactly one at a time (the holder of a
+   * Redis lease) evaluates the rules and sends notifications. Default: evaluated every 10 s, no receivers (alerts show
+   * in the dashboard only).
+   */
+  alerts?: AlertsOptions
+}
+
+/** Where alert notifications go and how often rules are evaluated (`DashboardOptions.alerts`). */
+export interface AlertsOptions {
+  /**
+   * Webhook URLs (http/https): each gets Alertmanager's webhook JSON, or a Slack-compatible `{ text }` when prefixed
+   * `slack:`. A comma-separated string or a list. FUSEBOX_ALERT_WEBHOOKS.
+   */
+  webhooks?: string | string[]
+  /** A Prometheus Alertmanager's base URL (its v2 API receives the alerts). FUSEBOX_ALERTMANAGER_URL. */
+  alertmanagerUrl?: string
+  /** Evaluation interval, s (1 … 300; default 10). FUSEBOX_ALERT_INTERVAL_S. */
+  intervalS?: number
+  /** false: this server never evaluates (another one does); default true. */
+  evaluate?: boolean
 }
 
 /** A built dashboard. */
@@ -237,6 +260,22 @@ const OptionsSchema = z.strictObject({
     .refine((v) => v !== 'true', { error: 'list the proxy addresses or a hop count; "true" would trust anyone' })
     .default(false),
   publicUrl: z.url().optional(),
+  alerts: z
+    .strictObject({
+      webhooks: z.union([z.string(), z.array(z.string())]).optional(),
+      alertmanagerUrl: z.string().optional(),
+      intervalS: z.number().int().min(1).max(300).default(10),
+      evaluate: z.boolean().default(true),
+    })
+    .transform((a, ctx) => {
+      try {
+        return { ...a, receivers: parseReceivers(Array.isArray(a.webhooks) ? a.webhooks.join(',') : a.webhooks, a.alertmanagerUrl) }
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message })
+        return z.NEVER
+      }
+    })
+    .default({ intervalS: 10, evaluate: true, receivers: [] }),
 })
 
 /**
@@ -372,6 +411,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     publicUrl: o.publicUrl,
     basePath: o.basePath,
   }
+  const evaluator = o.alerts.evaluate
+    ? new AlertEvaluator({ redis, keys, receivers: o.alerts.receivers, intervalMs: o.alerts.intervalS * 1000, externalUrl: `${(o.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')}${o.basePath ?? ''}` })
+    : null
   const app = createHttpApp(
     {
       redis,
@@ -381,6 +423,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       hub,
       auditRetention: { retentionMs: auditRetentionMs, maxEntries: STREAM_CAPS.audit },
       readOnly: o.readOnly,
+      alerting: { receivers: o.alerts.receivers, intervalMs: o.alerts.intervalS * 1000, holding: evaluator ? () => evaluator.holding : undefined },
       hostAuth: o.authenticate
         ? { authenticate: o.authenticate as (req: IncomingMessage) => unknown, timeoutMs: o.authenticateTimeoutMs, fallback: o.fallbackToTokens }
         : undefined,
@@ -390,6 +433,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   // Prunes what gone instances and services leave in Redis (janitor.ts, docs/decisions/018); every server runs one.
   const janitor = new Janitor({ redis, keys, clock: Date.now, onPruned: countPruned, auditRetentionMs })
   janitor.start()
+  evaluator?.start()
 
   let closing: Promise<void> | null = null
   const endLiveStreams = (): number => {
@@ -407,7 +451,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         endLiveStreams()
         // A janitor run in flight ends, and the fleet exporter lease is given up for another replica, before Redis is
         // closed (together ≤ 1 s).
-        await within(Promise.all([janitor.stop(), closeMetrics(app)]), REDIS_QUIT_MS)
+        // The alerts lease too, so another server evaluates at once.
+        await within(Promise.all([janitor.stop(), closeMetrics(app), evaluator?.stop()]), REDIS_QUIT_MS)
         if (!owned) return
         try {
           const quit = await within(redis.quit(), REDIS_QUIT_MS)

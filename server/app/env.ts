@@ -123,6 +123,15 @@ const EnvSchema = z.object({
    * `always` — every replica (one load-balanced scrape target); `never`.
    */
   FUSEBOX_METRICS_FLEET: z.enum(['leader', 'always', 'never']).default('leader'),
+  /**
+   * Alert webhooks: comma-separated http(s) URLs, each sent Alertmanager's webhook JSON, or a Slack-compatible body
+   * when prefixed `slack:` (alerts/notify.ts `parseReceivers`, checked by createDashboard). Default none.
+   */
+  FUSEBOX_ALERT_WEBHOOKS: z.string().optional(),
+  /** A Prometheus Alertmanager's base URL; its v2 API receives the alerts (alerts/notify.ts). Default none. */
+  FUSEBOX_ALERTMANAGER_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Alert evaluation interval, s (1 … 300; default 10; alerts/evaluator.ts). */
+  FUSEBOX_ALERT_INTERVAL_S: z.coerce.number().int().min(1).max(300).default(10),
 }).superRefine((env, ctx) => {
   // Exactly one topology: a URL and seeds together would leave it to chance which one the data went to.
   if (env.REDIS_URL === undefined && env.REDIS_CLUSTER_NODES === undefined) {

@@ -41,6 +41,7 @@ const dashboard: Dashboard = (() => {
       auditRetentionDays: env.FUSEBOX_AUDIT_RETENTION_DAYS,
       basePath,
       readOnly,
+      alerts: { webhooks: env.FUSEBOX_ALERT_WEBHOOKS, alertmanagerUrl: env.FUSEBOX_ALERTMANAGER_URL, intervalS: env.FUSEBOX_ALERT_INTERVAL_S },
     })
   } catch (e) {
     console.error(`Invalid configuration: ${(e as Error).message.replace(/^fusebox-dashboard: invalid options: ?/, '')}`)

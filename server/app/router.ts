@@ -9,6 +9,7 @@ import { z } from 'zod'
 import type { KeySpace } from '../../shared/keys'
 import { BreakerCommand, ENDPOINTS_MAX_LIMIT, Name, type OverviewSnapshot } from '../../shared/schemas'
 import { EVENT_TYPES, HTTP_METHODS } from '../../shared/vocabulary'
+import { alertsRouter } from './alerts/api'
 import { recordAudit } from './audit'
 import { sessionCookieName } from './auth'
 import { CommandNotAppliedError, issueBreakerCommand, UnknownBreakerError } from './breakerCommands'
@@ -252,6 +253,9 @@ export const appRouter = router({
         readAuditPage(ctx.redis, ctx.keys, input),
       ),
   }),
+
+  /** Alert rules, alerts, silences, history and deliveries (alerts/api.ts). */
+  alerts: alertsRouter,
 
   breakers: router({
     /** Every breaker (of one service, or all): cluster state, disagreement, per-instance reports and options. */

@@ -8,6 +8,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import { parse as parseCookie } from 'cookie'
 import type { RedisClient } from '../sdk/redisTopology'
 import type { KeySpace } from '../../shared/keys'
+import type { Receiver } from './alerts/notify'
 import type { Clock } from '../../shared/timeBuckets'
 import { callHostAuth, HostAuthError, hostSession, sessionCookieName, type Auth, type Session } from './auth'
 import type { AuditRetention } from './audit'
@@ -47,6 +48,17 @@ export interface Context {
   readOnly?: boolean
   /** The host application's sign-in (`AppDeps.hostAuth`), for re-checking live streams of host users. */
   hostAuth?: HostAuthConfig
+  /** This server's alerting set-up (`AppDeps.alerting`; absent: no receivers, not evaluating). */
+  alerting?: AlertingInfo
+}
+
+/** What the API knows of this server's alerting (built by dashboard.ts; alerts/api.ts shows it in `alerts.status`). */
+export interface AlertingInfo {
+  receivers: readonly Receiver[]
+  /** Evaluation interval, ms. */
+  intervalMs: number
+  /** Whether this server's evaluator holds the lease now (absent: this server does not evaluate). */
+  holding?: () => boolean
 }
 
 /**
@@ -98,6 +110,8 @@ export interface AppDeps {
   readOnly?: boolean
   /** The host application's sign-in (mounted dashboards, server/app/mount.ts); absent: Fusebox's own only. */
   hostAuth?: HostAuthConfig
+  /** Alert receivers and evaluation (alerts/evaluator.ts); absent: none. */
+  alerting?: AlertingInfo
 }
 
 /** One shared overview reader per app (its deps object), made on first use. */
@@ -147,6 +161,7 @@ export async function createContext(deps: AppDeps, req: IncomingMessage, res: Se
     readOverview: overviewReaderOf(deps),
     readOnly: deps.readOnly === true,
     hostAuth: deps.hostAuth,
+    alerting: deps.alerting,
   }
 }
 

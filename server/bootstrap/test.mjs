@@ -51,10 +51,9 @@ const SSE_LOAD_FILE = 'server/app/sseLoad.test.ts'
  * the test Redis Cluster (~40 s): the load balancer and the cluster, not the Node version, are what they test; they run
  * on the machine's Node only (npm test's time budget, decision 022). */
 const TOPOLOGY_FILES = ['server/app/haproxy.test.ts', 'server/app/cluster.test.ts', 'server/app/clusterAuth.test.ts', 'server/sdk/cluster.test.ts']
-/** Left out of the matrix lane: FAULTS_FILES, which run in their own steps above, SSE_LOAD_FILE (its own steps) and
- * TOPOLOGY_FILES. fuzz.test.ts runs there: its memory bounds hold on Node 20, 22 and 24 (see its header; on Node 24 a
- * bound on the RSS failed, V8 keeping a larger young generation). */
-const MATRIX_EXCLUDE = [...FAULTS_FILES, SSE_LOAD_FILE, ...TOPOLOGY_FILES]
+/** Left out of the matrix lane: FAULTS_FILES, which run in their own steps above, SSE_LOAD_FILE (its own steps),
+ * TOPOLOGY_FILES and fuzz.test.ts (its own lane: `fuzzRun`). */
+const MATRIX_EXCLUDE = [...FAULTS_FILES, SSE_LOAD_FILE, ...TOPOLOGY_FILES, 'server/app/fuzz.test.ts']
 /** @param {string} version */
 const sseLoadReport = (version) => join(REPORT_DIR, `vitest-sse-load-node-${version}.json`)
 /** @type {Map<string, string>} version → path of its node binary, filled before the steps run */
@@ -80,7 +79,30 @@ const SINGLE_NODE_FILES = [
  * on Node 20 and 24 only: in Node 22's cluster lane it would put that lane ~200 s past the step beside it and npm test
  * over its budget. Its server on the cluster passes it (`FUSEBOX_TEST_TOPOLOGY=cluster npx vitest run
  * server/app/fuzz.test.ts`: 26 passed, decision 032). */
-const CLUSTER_LANE_EXCLUDE = ['server/app/fuzz.test.ts']
+const FUZZ_FILE = 'server/app/fuzz.test.ts'
+/** @param {string} version */
+const fuzzReport = (version) => join(REPORT_DIR, `vitest-fuzz-node-${version}.json`)
+const CLUSTER_LANE_EXCLUDE = [FUZZ_FILE]
+
+/**
+ * fuzz.test.ts runs once per npm test, on the newest Node (EXTRA_NODE_VERSIONS' last: its memory bounds are the
+ * tightest there, V8 keeping a larger young generation), in a lane of its own beside the fault scenarios: ≥ 1,000
+ * hostile requests per procedure grow with the API (40 procedures with alerting), and as the critical path of the
+ * parallel step (~200 s of its 333 s) and again in Node 24's lane beside Playwright (255 s of its 677 s) it put
+ * npm test at 1,515 s on 2 cores; the scenarios beside it mostly wait on timers (decision 036).
+ * @param {string} version
+ * @returns {{ label: string, command: string, args: string[], env: NodeJS.ProcessEnv, prefixed: true }}
+ */
+function fuzzRun(version) {
+  const binary = nodeBinaries.get(version) ?? 'node'
+  return {
+    label: `Node ${version}: ${FUZZ_FILE} (vitest)`,
+    command: binary,
+    args: [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', FUZZ_FILE, '--reporter=dot', '--reporter=json', `--outputFile.json=${fuzzReport(version)}`],
+    env: { PATH: `${dirname(binary)}${delimiter}${process.env.PATH ?? ''}`, ...NO_CLUSTER },
+    prefixed: true,
+  }
+}
 
 /**
  * The matrix lane of one extra Node version (decision 022), on a Redis topology (decision 032):
@@ -137,8 +159,8 @@ const PLAYWRIGHT_REPORT = join(REPORT_DIR, 'playwright.json')
 /**
  * @typedef {{ label: string, command: string, args: string[], env?: NodeJS.ProcessEnv, prefixed?: boolean }} Command
  *   env: added to ours; prefixed: its output lines start with `[label] ` (it runs beside another command)
- * @typedef {Command & { alongside?: () => Command[] }} Step  alongside: run one after another while the step runs;
- *   the step fails when any of them fails
+ * @typedef {Command & { alongside?: () => Command[][] }} Step  alongside: lanes that run while the step runs, side by
+ *   side, each lane's commands one after another; the step fails when any of them fails
  */
 /** @type {Step[]} */
 const STEPS = [
@@ -151,7 +173,7 @@ const STEPS = [
     // suites (decision 022, update). The timing-bound files run alone in the steps below.
     label: 'unit + integration (vitest)',
     command: 'npx',
-    args: ['--no-install', 'vitest', 'run', '--maxWorkers=2', ...[...FAULTS_FILES, SSE_LOAD_FILE].flatMap((f) => ['--exclude', f]), '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],
+    args: ['--no-install', 'vitest', 'run', '--maxWorkers=2', ...[...FAULTS_FILES, SSE_LOAD_FILE, 'server/app/fuzz.test.ts'].flatMap((f) => ['--exclude', f]), '--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`],
   },
   {
     label: 'SSE load (vitest, alone)',
@@ -176,10 +198,13 @@ const STEPS = [
     // Node 22's lane runs the suites on the Redis Cluster (then the single-node files on the standalone node); Node 24's
     // on the standalone node: each topology on two Node versions (Node 20 runs the cluster's own suites), within the
     // time budget (decision 032).
-    alongside: () => EXTRA_NODE_VERSIONS.slice(0, 1).flatMap((v) => [matrixRun(v, 'cluster'), matrixRun(v, 'single-node files')]),
+    alongside: () => [
+      EXTRA_NODE_VERSIONS.slice(0, 1).flatMap((v) => [matrixRun(v, 'cluster'), matrixRun(v, 'single-node files')]),
+      EXTRA_NODE_VERSIONS.slice(-1).map(fuzzRun),
+    ],
   },
   ...EXTRA_NODE_VERSIONS.map(sseLoadRun),
-  { label: 'browser (playwright)', command: 'npx', args: ['--no-install', 'playwright', 'test'], alongside: () => EXTRA_NODE_VERSIONS.slice(1).map((v) => matrixRun(v, 'single')) },
+  { label: 'browser (playwright)', command: 'npx', args: ['--no-install', 'playwright', 'test'], alongside: () => [EXTRA_NODE_VERSIONS.slice(1).map((v) => matrixRun(v, 'single'))] },
 ]
 
 /** @type {import('./children.mjs').ChildHandle | undefined} the step's own command */
@@ -216,7 +241,7 @@ async function runCommand({ label, command, args, env, prefixed }, track) {
 }
 
 /**
- * Runs the step, and its `alongside` commands one after another at the same time.
+ * Runs the step, and beside it its `alongside` lanes (side by side; each lane's commands one after another).
  * @param {Step} step
  * @returns {Promise<Array<{ label: string, durationMs: number, code: number }>>} the step's result first
  */
@@ -226,10 +251,11 @@ async function run(step) {
     running = undefined
     return { label: step.label, durationMs: Date.now() - startedMs, code }
   })
-  const lane = (async () => {
+  /** @param {Command[]} commands */
+  const runLane = async (commands) => {
     /** @type {Array<{ label: string, durationMs: number, code: number }>} */
     const done = []
-    for (const command of step.alongside?.() ?? []) {
+    for (const command of commands) {
       if (interrupted) break
       process.stdout.write(`▶ alongside — ${command.label}: ${command.command} ${command.args.join(' ')}\n`)
       const commandStartedMs = Date.now()
@@ -240,7 +266,8 @@ async function run(step) {
       done.push({ label: `  ↳ ${command.label}`, durationMs: Date.now() - commandStartedMs, code })
     }
     return done
-  })()
+  }
+  const lane = Promise.all((step.alongside?.() ?? []).map(runLane)).then((lanes) => lanes.flat())
   const [first, ...rest] = await Promise.all([main, lane]).then(([m, l]) => [m, ...l])
   if (!first) throw new Error('unreachable')
   // The step's own duration covers its lane too: the next step waits for both.
@@ -310,7 +337,7 @@ function countTests() {
   /** @param {string} file */
   const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null)
   try {
-    for (const file of [VITEST_REPORT, SSE_LOAD_REPORT, FAULTS_REPORT, SCENARIOS_REPORT, ...EXTRA_NODE_VERSIONS.flatMap((v) => [nodeReport(v), nodeReport(v, 'cluster'), nodeReport(v, 'single-node files'), sseLoadReport(v)])]) {
+    for (const file of [VITEST_REPORT, SSE_LOAD_REPORT, FAULTS_REPORT, SCENARIOS_REPORT, ...EXTRA_NODE_VERSIONS.flatMap((v) => [nodeReport(v), nodeReport(v, 'cluster'), nodeReport(v, 'single-node files'), sseLoadReport(v), fuzzReport(v)])]) {
       const v = read(file)
       if (!v) continue
       out.passed += v.numPassedTests ?? 0

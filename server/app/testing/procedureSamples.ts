@@ -7,6 +7,8 @@
  */
 import type { RedisClient } from '../../sdk/redisTopology'
 import type { KeySpace } from '../../../shared/keys'
+import type { AlertInstance, AlertRuleInput } from '../../../shared/alerts'
+import { alertField, createRule, createSilence } from '../alerts/store'
 import { issueBreakerCommand } from '../breakerCommands'
 import { appRouter } from '../router'
 import { OPERATOR_TOKEN, type ProcedureType } from './testServer'
@@ -37,6 +39,17 @@ const knownBreaker = async ({ redis, keys }: SampleContext): Promise<void> => {
 }
 
 const service = { service: SAMPLE_SERVICE }
+
+/** An alert rule the samples create and edit. */
+const SAMPLE_RULE: AlertRuleInput = {
+  name: 'storefront error rate',
+  enabled: true,
+  severity: 'warning',
+  forS: 60,
+  condition: { kind: 'error_rate', service: SAMPLE_SERVICE, windowS: 300, abovePercent: 5, minRequests: 10 },
+  labels: {},
+  summary: '',
+}
 
 /** Path → valid sample. Keep inputs minimal and in line with the zod schemas in router.ts. */
 export const PROCEDURE_SAMPLES: Record<string, ProcedureSample> = {
@@ -74,6 +87,51 @@ export const PROCEDURE_SAMPLES: Record<string, ProcedureSample> = {
   'instances.list': { input: service },
   'redis.info': { input: undefined },
   'live.snapshot': { input: { windowMs: 60_000 } },
+  'alerts.active': { input: undefined },
+  'alerts.status': { input: undefined },
+  'alerts.rules.list': { input: undefined },
+  'alerts.rules.templates': { input: undefined },
+  'alerts.rules.create': { input: { rule: SAMPLE_RULE, reason: 'security test' } },
+  'alerts.rules.update': {
+    input: { id: 'r_0000000000000000', version: 1, rule: SAMPLE_RULE, reason: 'security test' },
+    setup: async ({ redis, keys }) => {
+      const rule = await createRule(redis, keys, SAMPLE_RULE, 'setup', { actor: 'test', atMs: Date.now() })
+      return { id: rule.id, version: rule.version, rule: { ...SAMPLE_RULE, forS: 30 }, reason: 'security test' }
+    },
+  },
+  'alerts.rules.delete': {
+    input: { id: 'r_0000000000000000', reason: 'security test' },
+    setup: async ({ redis, keys }) => ({ id: (await createRule(redis, keys, SAMPLE_RULE, 'setup', { actor: 'test', atMs: Date.now() })).id, reason: 'security test' }),
+  },
+  'alerts.silences.list': { input: undefined },
+  'alerts.silences.create': {
+    input: { matchers: [{ name: 'service', op: '=', value: SAMPLE_SERVICE }], endsAtMs: 4_000_000_000_000, reason: 'security test' },
+    // An end within the 30 days a silence may last, from now.
+    setup: () => Promise.resolve({ matchers: [{ name: 'service', op: '=', value: SAMPLE_SERVICE }], endsAtMs: Date.now() + 3_600_000, reason: 'security test' }),
+  },
+  'alerts.silences.expire': {
+    input: { id: 's_0000000000000000', reason: 'security test' },
+    setup: async ({ redis, keys }) => {
+      const silence = await createSilence(redis, keys, { matchers: [{ name: 'service', op: '=', value: SAMPLE_SERVICE }], endsAtMs: Date.now() + 3_600_000, reason: 'setup' }, { actor: 'test', atMs: Date.now() })
+      return { id: silence.id, reason: 'security test' }
+    },
+  },
+  'alerts.acknowledge': {
+    input: { ruleId: 'r_0000000000000000', key: 'service="storefront"', reason: 'security test' },
+    // A firing alert as the evaluator stores it (alerts/evaluator.ts), so there is something to acknowledge.
+    setup: async ({ redis, keys }) => {
+      const ruleId = 'r_00000000000000ac'
+      const key = `service=${JSON.stringify(SAMPLE_SERVICE)}`
+      const alert: AlertInstance = {
+        ruleId, key, labels: { alertname: 'x', severity: 'warning', service: SAMPLE_SERVICE }, state: 'firing',
+        activeSinceMs: Date.now() - 60_000, firingSinceMs: Date.now(), value: 1, lastEvalMs: Date.now(), notified: true,
+      }
+      await redis.hset(keys.alerts('states'), alertField(ruleId, key), JSON.stringify(alert))
+      return { ruleId, key, reason: 'security test' }
+    },
+  },
+  'alerts.history': { input: { limit: 50 } },
+  'alerts.deliveries': { input: { limit: 50 } },
 }
 
 /** Runs the sample's setup against `ctx` and returns the input to send. */

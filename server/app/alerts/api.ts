@@ -1,0 +1,240 @@
+/**
+ * The alerting API (`alerts.*` in the tRPC router, issue #14): viewers read rules, alerts, silences, history and
+ * the delivery log; operators create, edit, enable/disable and delete rules, create and expire silences, and
+ * acknowledge alerts — each with a reason, each audited (store.ts). Refusals map to 404 (gone), 409 (changed by
+ * someone else meanwhile: reload) and 400 (too many); a corrupt stored value is skipped and counted, never a 500.
+ */
+import { TRPCError } from '@trpc/server'
+import { z } from 'zod'
+import { activeSilenceFor, ALERT_RULE_TEMPLATES, AlertRuleId, AlertRuleInput, MAX_SILENCE_MS, SilenceInput, type AlertInstance, type AlertRule, type Silence } from '../../../shared/alerts'
+import { readStreamPage, type StreamEntry } from '../reads/streams'
+import { operatorProcedure, router, viewerProcedure, type Context } from '../trpc'
+import type { Receiver } from './notify'
+import {
+  acknowledgeAlert,
+  AlertChangeError,
+  createRule,
+  createSilence,
+  deleteRule,
+  expireSilence,
+  readAlertStates,
+  readRules,
+  readSilences,
+  updateRule,
+  type AlertAck,
+  type ChangeContext,
+} from './store'
+
+const Reason = z.string().trim().min(1, { error: 'a reason is required' }).max(500)
+const Cursor = z.string().regex(/^\d{1,15}-\d{1,10}$/, { error: 'cursor must be a stream id like 1700000000000-0' })
+const Paging = z.object({ cursor: Cursor.nullish(), limit: z.number().int().min(1).max(500).default(100) })
+
+/** An alert as the dashboard shows it: its state plus rule, silence and acknowledgement. */
+export interface AlertView extends AlertInstance {
+  ruleName: string
+  severity: string
+  summary: string
+  runbookUrl: string | null
+  silencedBy: { id: string; reason: string; createdBy: string; endsAtMs: number } | null
+  ack: AlertAck | null
+}
+
+/** Every stored alert with its rule, silence and acknowledgement, firing first, then by start. */
+export function alertViews(alerts: Map<string, AlertInstance>, acks: Map<string, AlertAck>, rules: AlertRule[], silences: Silence[], nowMs: number): AlertView[] {
+  const byId = new Map(rules.map((r) => [r.id, r]))
+  const views: AlertView[] = []
+  for (const [field, a] of alerts) {
+    const rule = byId.get(a.ruleId)
+    const silence = activeSilenceFor(silences, a.labels, nowMs)
+    const ack = acks.get(field)
+    views.push({
+      ...a,
+      ruleName: rule?.name ?? a.labels.alertname ?? a.ruleId,
+      severity: rule?.severity ?? a.labels.severity ?? 'warning',
+      summary: rule?.summary.replaceAll('{{value}}', a.value === null ? '' : String(Number(a.value.toPrecision(3)))) ?? '',
+      runbookUrl: rule?.runbookUrl ?? null,
+      silencedBy: silence ? { id: silence.id, reason: silence.reason, createdBy: silence.createdBy, endsAtMs: silence.endsAtMs } : null,
+      ack: ack && ack.activeSinceMs === a.activeSinceMs ? ack : null,
+    })
+  }
+  return views.sort((x, y) => (x.state === y.state ? x.activeSinceMs - y.activeSinceMs : x.state === 'firing' ? -1 : 1))
+}
+
+/** One history entry (stream `history`). */
+export interface AlertHistoryEntry {
+  id: string
+  atMs: number
+  ruleId: string
+  alertname: string
+  severity: string
+  labels: Record<string, string>
+  transition: string
+  value: number | null
+  activeSinceMs: number
+  silencedBy: string
+}
+
+function historyEntry(e: StreamEntry): AlertHistoryEntry | null {
+  const f = e.fields
+  const atMs = Number(f.atMs)
+  if (!Number.isFinite(atMs) || !f.ruleId || !f.transition) return null
+  let labels: Record<string, string> = {}
+  try {
+    const parsed = JSON.parse(f.labels ?? '{}') as unknown
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) labels = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<string, string>
+  } catch {
+    return null
+  }
+  const value = f.value === undefined || f.value === '' ? null : Number(f.value)
+  return {
+    id: e.id,
+    atMs,
+    ruleId: f.ruleId,
+    alertname: f.alertname ?? '',
+    severity: f.severity ?? '',
+    labels,
+    transition: f.transition,
+    value: value !== null && Number.isFinite(value) ? value : null,
+    activeSinceMs: Number(f.activeSinceMs) || atMs,
+    silencedBy: f.silencedBy ?? '',
+  }
+}
+
+/** One delivery-log entry (stream `deliveries`). */
+export interface DeliveryLogEntry {
+  id: string
+  atMs: number
+  notification: string
+  receiver: string
+  status: string
+  alertname: string
+  ruleId: string
+  attempt: number
+  outcome: string
+  httpStatus: number | null
+  error: string
+}
+
+function deliveryEntry(e: StreamEntry): DeliveryLogEntry | null {
+  const f = e.fields
+  const atMs = Number(f.atMs)
+  if (!Number.isFinite(atMs) || !f.notification || !f.outcome) return null
+  return {
+    id: e.id,
+    atMs,
+    notification: f.notification,
+    receiver: f.receiver ?? '',
+    status: f.status ?? '',
+    alertname: f.alertname ?? '',
+    ruleId: f.ruleId ?? '',
+    attempt: Number(f.attempt) || 0,
+    outcome: f.outcome,
+    httpStatus: f.httpStatus ? Number(f.httpStatus) || null : null,
+    error: f.error ?? '',
+  }
+}
+
+/** The change context of a request: the session's actor, the request's clock, the app's audit bounds. */
+function changeContext(ctx: Context & { session: NonNullable<Context['session']> }): ChangeContext {
+  return { actor: ctx.session.actor, atMs: ctx.now(), retention: ctx.auditRetention }
+}
+
+/** Runs a change, mapping AlertChangeError to 404 / 409 / 400. */
+async function change<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (e) {
+    if (e instanceof AlertChangeError) {
+      throw new TRPCError({ code: e.code === 'NOT_FOUND' ? 'NOT_FOUND' : e.code === 'CONFLICT' ? 'CONFLICT' : 'BAD_REQUEST', message: e.message })
+    }
+    throw e
+  }
+}
+
+/** A receiver as the dashboard may show it: kind, id and host only (a webhook URL can hold a secret). */
+function receiverView(r: Receiver): { id: string; kind: string; host: string } {
+  return { id: r.id, kind: r.kind, host: new URL(r.url).host }
+}
+
+export const alertsRouter = router({
+  /** Alerts pending or firing now, with rule, silence and acknowledgement; `firing` counts for the alert bar. */
+  active: viewerProcedure.query(async ({ ctx }) => {
+    const nowMs = ctx.now()
+    const [{ alerts, acks }, rules, silences] = await Promise.all([readAlertStates(ctx.redis, ctx.keys), readRules(ctx.redis, ctx.keys), readSilences(ctx.redis, ctx.keys)])
+    const views = alertViews(alerts, acks, rules.map((r) => r.rule), silences.map((s) => s.silence), nowMs)
+    return { asOfMs: nowMs, alerts: views }
+  }),
+
+  /** Where notifications go (kind and host only), the evaluation interval, and whether this server evaluates now. */
+  status: viewerProcedure.query(async ({ ctx }) => {
+    const lease = await ctx.redis.get(ctx.keys.alerts('lease')).catch(() => null)
+    const info = ctx.alerting
+    return {
+      receivers: (info?.receivers ?? []).map(receiverView),
+      intervalMs: info?.intervalMs ?? null,
+      evaluatedBy: typeof lease === 'string' ? lease.replace(/\|\d+$/, '') : null,
+      thisServerEvaluates: info?.holding?.() ?? false,
+      outboxPending: await ctx.redis.hlen(ctx.keys.alerts('outbox')).catch(() => null),
+    }
+  }),
+
+  rules: router({
+    /** Every rule, by name. */
+    list: viewerProcedure.query(async ({ ctx }) => (await readRules(ctx.redis, ctx.keys)).map((r) => r.rule)),
+    /** The shipped templates an operator starts a rule from (none is active until saved). */
+    templates: viewerProcedure.query(() => ALERT_RULE_TEMPLATES),
+    create: operatorProcedure
+      .input(z.object({ rule: AlertRuleInput, reason: Reason }))
+      .mutation(({ ctx, input }) => change(() => createRule(ctx.redis, ctx.keys, input.rule, input.reason, changeContext(ctx)))),
+    /** Saves a new definition of rule `id` read at `version`: 409 when someone saved another version meanwhile. */
+    update: operatorProcedure
+      .input(z.object({ id: AlertRuleId, version: z.number().int().min(1), rule: AlertRuleInput, reason: Reason }))
+      .mutation(({ ctx, input }) => change(() => updateRule(ctx.redis, ctx.keys, input.id, input.version, input.rule, input.reason, changeContext(ctx)))),
+    delete: operatorProcedure
+      .input(z.object({ id: AlertRuleId, reason: Reason }))
+      .mutation(async ({ ctx, input }) => {
+        await change(() => deleteRule(ctx.redis, ctx.keys, input.id, input.reason, changeContext(ctx)))
+        return { ok: true as const }
+      }),
+  }),
+
+  silences: router({
+    /** Every stored silence (active, pending and ended within 7 days), latest end first. */
+    list: viewerProcedure.query(async ({ ctx }) => {
+      const nowMs = ctx.now()
+      return (await readSilences(ctx.redis, ctx.keys)).map(({ silence }) => ({ ...silence, active: silence.startsAtMs <= nowMs && nowMs < silence.endsAtMs }))
+    }),
+    /** Silences the alerts matching every matcher until `endsAtMs` (≤ 30 days ahead), with a reason. */
+    create: operatorProcedure.input(SilenceInput).mutation(({ ctx, input }) => {
+      const nowMs = ctx.now()
+      const startsAtMs = input.startsAtMs ?? nowMs
+      if (input.endsAtMs <= Math.max(nowMs, startsAtMs)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'a silence must end in the future, after it starts' })
+      if (input.endsAtMs - startsAtMs > MAX_SILENCE_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'a silence lasts at most 30 days' })
+      return change(() => createSilence(ctx.redis, ctx.keys, { ...input, startsAtMs }, changeContext(ctx)))
+    }),
+    /** Ends a silence now. */
+    expire: operatorProcedure
+      .input(z.object({ id: z.string().regex(/^s_[0-9a-f]{16}$/), reason: Reason }))
+      .mutation(({ ctx, input }) => change(() => expireSilence(ctx.redis, ctx.keys, input.id, input.reason, changeContext(ctx)))),
+  }),
+
+  /** Acknowledges the current episode of one alert: the dashboard shows who is on it (404 when it is not active). */
+  acknowledge: operatorProcedure
+    .input(z.object({ ruleId: AlertRuleId, key: z.string().min(1).max(2000), reason: Reason }))
+    .mutation(({ ctx, input }) => change(() => acknowledgeAlert(ctx.redis, ctx.keys, input.ruleId, input.key, input.reason, changeContext(ctx)))),
+
+  /** State changes (pending, firing, resolved, cleared), newest first, cursor-paged; kept 90 days. */
+  history: viewerProcedure
+    .input(Paging.extend({ ruleId: AlertRuleId.optional(), fromMs: z.number().int().optional(), toMs: z.number().int().optional() }).default({ limit: 100 }))
+    .query(({ ctx, input }) =>
+      readStreamPage(ctx.redis, ctx.keys.alerts('history'), input, (e) => {
+        const h = historyEntry(e)
+        return h && (input.ruleId === undefined || h.ruleId === input.ruleId) ? h : null
+      }),
+    ),
+
+  /** Every delivery attempt and its outcome, newest first, cursor-paged; kept 90 days. */
+  deliveries: viewerProcedure
+    .input(Paging.default({ limit: 100 }))
+    .query(({ ctx, input }) => readStreamPage(ctx.redis, ctx.keys.alerts('deliveries'), input, deliveryEntry)),
+})

@@ -50,6 +50,8 @@ export default defineConfig({
         navigateFallback: 'index.html',
         // Only page routes get the app shell; API, metrics, health and export URLs go to the network (swRoutes.ts).
         navigateFallbackAllowlist: NAVIGATE_FALLBACK_ALLOWLIST,
+        // A click on an alert notification opens the Alerts page (client/public/sw-notifications.js).
+        importScripts: ['sw-notifications.js'],
         runtimeCaching: [
           {
             // tRPC queries are GETs: network-first so the dashboard is live online and shows the last answer offline.

@@ -303,3 +303,93 @@ export function auditExportUrl(q: { fromMs?: number; untilMs?: number; service?:
   const query = params.toString()
   return currentAppUrl(query ? `${AUDIT_EXPORT_PATH}?${query}` : AUDIT_EXPORT_PATH)
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Alerts page and the alert bar (issue #14).
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Alerts pending or firing now, each with its rule, silence and acknowledgement (`alerts.active`). */
+export type ActiveAlertsData = ApiOutputs['alerts']['active']
+/** One alert of `ActiveAlertsData`. */
+export type AlertViewData = ActiveAlertsData['alerts'][number]
+/** A stored alert rule (`alerts.rules.list`). */
+export type AlertRuleData = ApiOutputs['alerts']['rules']['list'][number]
+/** A rule as an operator writes it (`alerts.rules.create` / `update`). */
+export type AlertRuleInputData = ApiInputs['alerts']['rules']['create']['rule']
+/** A shipped rule template (`alerts.rules.templates`). */
+export type AlertRuleTemplateData = ApiOutputs['alerts']['rules']['templates'][number]
+/** A silence with whether it is active now (`alerts.silences.list`). */
+export type SilenceData = ApiOutputs['alerts']['silences']['list'][number]
+/** Input of `createSilence`: matchers, end (epoch ms), reason. */
+export type SilenceInputData = ApiInputs['alerts']['silences']['create']
+/** A page of the alert history, newest first (`alerts.history`). */
+export type AlertHistoryData = ApiOutputs['alerts']['history']
+/** A page of the delivery log, newest first (`alerts.deliveries`). */
+export type DeliveryLogData = ApiOutputs['alerts']['deliveries']
+/** Receivers (kind and host), interval and who evaluates (`alerts.status`). */
+export type AlertingStatusData = ApiOutputs['alerts']['status']
+
+/** Alerts pending or firing now. */
+export function getActiveAlerts(opts: CallOptions = {}): Promise<ActiveAlertsData> {
+  return client.alerts.active.query(undefined, opts)
+}
+
+/** Receivers, evaluation interval, the evaluating server and the outbox size. */
+export function getAlertingStatus(opts: CallOptions = {}): Promise<AlertingStatusData> {
+  return client.alerts.status.query(undefined, opts)
+}
+
+/** Every alert rule, by name. */
+export function listAlertRules(opts: CallOptions = {}): Promise<AlertRuleData[]> {
+  return client.alerts.rules.list.query(undefined, opts)
+}
+
+/** The shipped rule templates. */
+export function listAlertRuleTemplates(opts: CallOptions = {}): Promise<readonly AlertRuleTemplateData[]> {
+  return client.alerts.rules.templates.query(undefined, opts)
+}
+
+/** Creates a rule (operator; audited with `reason`). */
+export function createAlertRule(rule: AlertRuleInputData, reason: string): Promise<AlertRuleData> {
+  return client.alerts.rules.create.mutate({ rule, reason })
+}
+
+/** Saves rule `id` read at `version` (409 CONFLICT when someone saved another version meanwhile). */
+export function updateAlertRule(id: string, version: number, rule: AlertRuleInputData, reason: string): Promise<AlertRuleData> {
+  return client.alerts.rules.update.mutate({ id, version, rule, reason })
+}
+
+/** Deletes rule `id`; its firing alerts resolve at the next evaluation. */
+export function deleteAlertRule(id: string, reason: string): Promise<{ ok: true }> {
+  return client.alerts.rules.delete.mutate({ id, reason })
+}
+
+/** Every silence (active, pending, ended within 7 days). */
+export function listSilences(opts: CallOptions = {}): Promise<SilenceData[]> {
+  return client.alerts.silences.list.query(undefined, opts)
+}
+
+/** Creates a silence (operator; audited). */
+export function createSilence(input: SilenceInputData): Promise<ApiOutputs['alerts']['silences']['create']> {
+  return client.alerts.silences.create.mutate(input)
+}
+
+/** Ends silence `id` now (operator; audited). */
+export function expireSilence(id: string, reason: string): Promise<ApiOutputs['alerts']['silences']['expire']> {
+  return client.alerts.silences.expire.mutate({ id, reason })
+}
+
+/** Acknowledges the current episode of one alert (operator; audited). */
+export function acknowledgeAlert(ruleId: string, key: string, reason: string): Promise<ApiOutputs['alerts']['acknowledge']> {
+  return client.alerts.acknowledge.mutate({ ruleId, key, reason })
+}
+
+/** A page of the alert history (state changes), newest first. */
+export function listAlertHistory(input: Given<ApiInputs['alerts']['history']> = {}, opts: CallOptions = {}): Promise<AlertHistoryData> {
+  return client.alerts.history.query(input, opts)
+}
+
+/** A page of the delivery log, newest first. */
+export function listDeliveries(input: Given<ApiInputs['alerts']['deliveries']> = {}, opts: CallOptions = {}): Promise<DeliveryLogData> {
+  return client.alerts.deliveries.query(input, opts)
+}

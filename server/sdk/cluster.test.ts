@@ -305,7 +305,8 @@ describe('the redis option on a cluster', () => {
     const { c, errors } = collector({ redis: { cluster: seedList(testClusterSeeds()).slice(0, 1) }, service: svc!.name, instance: 'seeded', prefix })
     await landed(c, errors)
     expect(await check.zscore(keys.instances(svc!.name), 'seeded')).not.toBeNull()
-    expect(await check.sismember(keys.services(), svc!.name)).toBe(1)
+    // SADD P:services is a call of its own at connect (decision 027), not part of the flush just awaited.
+    await until(async () => (await check.sismember(keys.services(), svc!.name)) === 1, 5000)
     expect([c.stats.flushErrors, errors]).toEqual([0, []])
   })
 

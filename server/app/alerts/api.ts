@@ -202,7 +202,11 @@ export const alertsRouter = router({
     /** Every stored silence (active, pending and ended within 7 days), latest end first. */
     list: viewerProcedure.query(async ({ ctx }) => {
       const nowMs = ctx.now()
-      return (await readSilences(ctx.redis, ctx.keys)).map(({ silence }) => ({ ...silence, active: silence.startsAtMs <= nowMs && nowMs < silence.endsAtMs }))
+      return (await readSilences(ctx.redis, ctx.keys)).map(({ silence }) => ({
+        ...silence,
+        active: silence.startsAtMs <= nowMs && nowMs < silence.endsAtMs,
+        state: silence.endsAtMs <= nowMs ? ('ended' as const) : silence.startsAtMs > nowMs ? ('pending' as const) : ('active' as const),
+      }))
     }),
     /** Silences the alerts matching every matcher until `endsAtMs` (≤ 30 days ahead), with a reason. */
     create: operatorProcedure.input(SilenceInput).mutation(({ ctx, input }) => {

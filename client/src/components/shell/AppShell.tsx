@@ -3,6 +3,7 @@ import { listServices } from '../../api'
 import { useSessionStore } from '../../store'
 import { SERVICES_PAGE_KEY, useKeepPauseMoment, useLive } from '../../uiState'
 import { usePolled } from '../../usePolled'
+import { AlertBar } from '../alerts/AlertBar'
 import { InstallButton } from '../InstallButton'
 import { LiveErrorBanner } from '../LiveErrorBanner'
 import { OfflineBanner } from '../OfflineBanner'
@@ -61,6 +62,7 @@ export function AppShell() {
       <PageNav />
       <OfflineBanner />
       <LiveErrorBanner />
+      {auth !== null && <AlertBar />}
       {navigation.state === 'loading' && (
         <div className="route-progress" role="status">
           <span className="visually-hidden">Loading page…</span>

@@ -9,6 +9,7 @@ export const PAGES = [
   { path: '/events', name: 'Events & audit' },
   { path: '/caches', name: 'Caches' },
   { path: '/instances', name: 'Instances' },
+  { path: '/alerts', name: 'Alerts' },
 ] as const
 
 /** Params every page shares; page-specific ones (`route`, filters) are dropped when switching pages. */

@@ -294,6 +294,7 @@ async function main() {
     ensureDebianBinary({ binary: 'haproxy', pkg: 'haproxy' }) // two dashboard servers behind a load balancer (issue #13)
     ensureDebianBinary({ binary: '/usr/bin/chromium', pkg: 'chromium' })
     ensureDebianBinary({ binary: 'prometheus', pkg: 'prometheus' }) // prometheus + promtool: server/app/prometheus.test.ts
+    ensureDebianBinary({ binary: 'prometheus-alertmanager', pkg: 'prometheus-alertmanager' }) // server/app/alerts/alertsFleet.test.ts
     for (const version of EXTRA_NODE_VERSIONS) nodeBinaries.set(version, ensureNodeVersion(version))
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)

@@ -200,6 +200,40 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
     expect(await redis.hlen(keys.alerts('outbox'))).toBe(0)
   }, 40_000)
 
+  it('a webhook receiver down for 2 minutes gets the notification once it is back; the log shows every attempt (simulated clock)', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const hook = await webhookReceiver()
+    closers.push(hook.close)
+    const shop = await shopWithBreaker(prefix)
+    await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
+    const t0 = Date.now()
+    const clock = { now: t0 }
+    const e = evaluator(keys, hook.url, { clock: () => clock.now })
+    await e.acquire()
+    await shop.trip()
+    hook.down = true
+    await e.evaluate()
+    // Two simulated minutes, a delivery round every simulated second (as the loop runs them).
+    for (; clock.now < t0 + 120_000; clock.now += 1000) await e.deliverDue()
+    expect(hook.bodies).toHaveLength(0)
+    hook.down = false
+    for (; hook.bodies.length === 0 && clock.now < t0 + 200_000; clock.now += 1000) await e.deliverDue()
+    const backAfterMs = clock.now - (t0 + 120_000)
+    expect(hook.bodies.map((b) => b.status)).toEqual(['firing'])
+    expect(backAfterMs).toBeLessThanOrEqual(31_000) // the next attempt comes at most 30 s after the last (maxTimeout)
+    const log = (await redis.xrange(keys.alerts('deliveries'), '-', '+')).map(([, f]) => ({ outcome: f[f.indexOf('outcome') + 1], atMs: Number(f[f.indexOf('atMs') + 1]) }))
+    const failed = log.filter((l) => l.outcome === 'failed')
+    expect(log.at(-1)?.outcome).toBe('delivered')
+    // Backoff: 1 s, 2 s, 4 s … doubling (×1–2 random), then at most 30 s apart: 6 to 11 attempts in 2 minutes.
+    expect(failed.length).toBeGreaterThanOrEqual(6)
+    expect(failed.length).toBeLessThanOrEqual(11)
+    const gaps = failed.slice(1).map((l, i) => l.atMs - failed[i]!.atMs)
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(31_000)
+    expect(gaps[1]!).toBeGreaterThan(gaps[0]! / 2)
+    console.log(`[webhook outage] ${JSON.stringify({ attempts: log.length, gapsS: gaps.map((g) => g / 1000), backAfterS: backAfterMs / 1000 })}`)
+  })
+
   it('a silenced alert fires without notifying; when the silence ends while it still fires, it notifies then', async () => {
     const prefix = freshPrefix()
     const keys = createKeySpace(prefix)

@@ -68,6 +68,12 @@
  * - `P:{svc}:cache:<cache>:v:<key>`                STRING cached value (JSON), expires after the cache's TTL
  * - `P:{svc}:cache:<cache>:tag:<tag>`              SET   keys carrying a tag (for invalidateTag); its expiry is
  *                                                        only raised, to the longest TTL of its entries
+ * - `P:{svc}:queues`                               SET   BullMQ queue names watched by the service's instances;
+ *                                                        janitor: with its service
+ * - `P:{svc}:queue:<queue>:<tier>:<bucketStartMs>` HASH  the bucket's latest depth sample (`s:<state>` counts,
+ *                                                        `oldestWaitingAgeMs`, `sampledAtMs`) and the jobs
+ *                                                        completed / failed in it (HINCRBY); expires like a
+ *                                                        request bucket
  * - `P:{svc}:instances`                            ZSET  instance → last heartbeat (epoch ms); each flush drops
  *                                                        members older than 1 h (SDK); janitor: members older than
  *                                                        24 h (also when no instance flushes any more)
@@ -200,6 +206,10 @@ export interface KeySpace {
   cacheBucket(service: string, tier: string, bucketStartMs: number): string
   cacheValue(service: string, cache: string, key: string): string
   cacheTag(service: string, cache: string, tag: string): string
+  /** `P:{svc}:queues`: names of the BullMQ queues the service's instances watch (server/sdk/queueWatch.ts). */
+  queues(service: string): string
+  /** `P:{svc}:queue:<queue>:<tier>:<bucketStartMs>`: one queue's samples and job counts in one time bucket. */
+  queueBucket(service: string, queue: string, tier: string, bucketStartMs: number): string
   instances(service: string): string
   instanceInfo(service: string, instance: string): string
   breakers(service: string): string
@@ -241,6 +251,8 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     cacheBucket: (service, tier, bucketStartMs) => `${svc(service)}:cachestats:${tier}:${bucketStartMs}`,
     cacheValue: (service, cache, key) => `${svc(service)}:cache:${cache}:v:${key}`,
     cacheTag: (service, cache, tag) => `${svc(service)}:cache:${cache}:tag:${tag}`,
+    queues: (service) => `${svc(service)}:queues`,
+    queueBucket: (service, queue, tier, bucketStartMs) => `${svc(service)}:queue:${queue}:${tier}:${bucketStartMs}`,
     instances: (service) => `${svc(service)}:instances`,
     instanceInfo: (service, instance) => `${svc(service)}:instance:${instance}`,
     breakers: (service) => `${svc(service)}:breakers`,

@@ -393,3 +393,8 @@ export function listAlertHistory(input: Given<ApiInputs['alerts']['history']> = 
 export function listDeliveries(input: Given<ApiInputs['alerts']['deliveries']> = {}, opts: CallOptions = {}): Promise<DeliveryLogData> {
   return client.alerts.deliveries.query(input, opts)
 }
+
+/** Firing episodes of a service's alerts overlapping `[fromMs, toMs]`, for chart annotations. */
+export function getAlertEpisodes(input: ApiInputs['alerts']['episodes'], opts: CallOptions = {}): Promise<ApiOutputs['alerts']['episodes']> {
+  return client.alerts.episodes.query(input, opts)
+}

@@ -30,6 +30,7 @@ import { openClusterConnection, openCommandConnection, releaseConnection } from 
 import { FlushPipeline } from './flushPipeline'
 import { HttpAdapters, type ExpressErrorHandler, type FastifyPluginLike, type HttpMiddleware, type HttpMiddlewareOptions } from './httpAdapters'
 import { ProcessHealth } from './processHealth'
+import { QueueWatcher, type WatchableQueue, type WatchQueueOptions } from './queueWatch'
 import { MAX_CLUSTER_SEEDS, isCluster, parseClusterSeeds, withClusterCause, type ClusterSeed, type ClusterSeeds, type RedisClient } from './redisTopology'
 import { MAX_PENDING_REQUEST_LOG, RequestLogSampler } from './requestLogSampler'
 import { checkedRequest, RequestMetrics, normalizeMethod, type FinishedRequest } from './requestMetrics'
@@ -175,6 +176,7 @@ export class Collector {
   private readonly pipeline: FlushPipeline
   private readonly http: HttpAdapters
   private readonly timers: NodeJS.Timeout[] = []
+  private readonly queueWatchers: QueueWatcher[] = []
   private closed = false
   private readonly flushTimeoutMs: number
   private readonly onError: (error: Error, where: string) => void
@@ -348,6 +350,28 @@ export class Collector {
   }
 
   /**
+   * Watches a BullMQ queue (bullmq ≥ 5, an optional peer dependency; server/sdk/queueWatch.ts): job counts by state
+   * and the oldest waiting job's age every `sampleIntervalMs` (default 5 s), and, given this instance's `worker`, the
+   * jobs it completed and failed, into the time tiers; shown on the dashboard's Queues page.
+   * @throws ZodError on an invalid name; TypeError when `queue` is not a BullMQ queue; Error when a queue of that name
+   *   is watched already (at set-up, never in the request path)
+   */
+  watchQueue(queue: WatchableQueue, options: WatchQueueOptions = {}): QueueWatcher {
+    const name = options.name ?? queue?.name
+    if (this.queueWatchers.some((w) => w.name === name)) throw new Error(`watchQueue: queue ${String(name)} is watched already`)
+    const watcher = new QueueWatcher(queue, options, {
+      redis: this.redis,
+      keys: this.keys,
+      service: this.service,
+      clock: this.clock,
+      reportError: (e, where) => this.reportError(e, where),
+      countError: () => void this.stats.queueSampleErrors++,
+    })
+    this.queueWatchers.push(watcher)
+    return watcher
+  }
+
+  /**
    * A cache-aside cache over this collector's Redis connection (see server/sdk/cache.ts): getOrSet with
    * single-flight per key, get, set, delete, invalidateTag; hits, misses, sets and invalidations are recorded as
    * time series of cache `name`.
@@ -410,6 +434,7 @@ export class Collector {
     for (const t of this.timers) clearInterval(t)
     this.health.stop()
     this.breakerControl.stop()
+    await Promise.all(this.queueWatchers.map((w) => w.close()))
     // Final write of every open bucket, then (once confirmed) the folds; each bounded by flushTimeoutMs.
     await this.flush()
     // Closing order: 10 s buckets write their final values and roll up, the coarse ones follow, then the folds.

@@ -73,6 +73,8 @@ export interface CollectorStats {
   uncacheableCacheKeys: number
   /** Cache events ignored because more than 100 distinct caches were counted in one flush interval. */
   droppedCacheEvents: number
+  /** BullMQ queue samples (`watchQueue`) that could not be read from the queue or written to Redis. */
+  queueSampleErrors: number
   /**
    * Fleet counter field increments (shared/fleetCounters.ts; one per field and flush) dropped: breaker/cache fields beyond 1,000 per flush interval
    * (counterTotals.ts), or refused by Redis (the service's counters hash full for non-request fields, WRONGTYPE …).
@@ -116,6 +118,7 @@ export function createCollectorStats(): CollectorStats {
     droppedInvalidRequests: 0,
     uncacheableCacheKeys: 0,
     droppedCacheEvents: 0,
+    queueSampleErrors: 0,
     droppedCounterIncrements: 0,
     droppedRequestLogEntries: 0,
     sampledOutRequestLogEntries: 0,

@@ -1,6 +1,8 @@
 import { lazy, Suspense, useId, useMemo } from 'react'
 import type { BreakerState, BreakerSummary, InstanceHealth, SeriesPoint, SeriesStats } from '../../../shared/schemas'
+import { getAlertEpisodes } from '../api'
 import { formatMs, formatPercent, formatThroughput, NO_VALUE } from '../format'
+import { usePolled } from '../usePolled'
 import { BreakerTable } from './breakers/BreakerTable'
 import { stateTone } from './breakers/breakerView'
 import { InstanceList } from './InstanceList'
@@ -51,6 +53,20 @@ export function ServiceSection(props: Props) {
     return BREAKER_STATE_ORDER.filter((s) => m.has(s)).map((s) => [s, m.get(s) ?? 0] as const)
   }, [breakers])
   const up = instances.filter((i) => i.up).length
+  // Alert episodes of this service in the window, shaded on the charts (issue #14); every 10 s while live.
+  const episodes = usePolled(
+    (signal) => {
+      const toMs = untilMs ?? Date.now()
+      return getAlertEpisodes({ service: name, fromMs: toMs - windowMs, toMs }, { signal })
+    },
+    [name, windowMs, untilMs],
+    untilMs === undefined ? 10_000 : null,
+    { reportAsOf: false },
+  )
+  const annotations = useMemo(
+    () => (episodes.data ?? []).map((e) => ({ fromMs: e.fromMs, toMs: e.toMs, label: e.alertname, severity: e.severity })),
+    [episodes.data],
+  )
 
   return (
     <section className="service card" aria-labelledby={headingId} aria-busy={busy || undefined} data-testid={`service-${name}`}>
@@ -100,7 +116,7 @@ export function ServiceSection(props: Props) {
         <SkeletonBlock heightRem={12} label="Loading charts…" />
       ) : (
         <Suspense fallback={<SkeletonBlock heightRem={12} label="Loading charts…" />}>
-          <SeriesCharts points={points} windowMs={windowMs} id={name} />
+          <SeriesCharts points={points} windowMs={windowMs} id={name} annotations={annotations} />
         </Suspense>
       )}
       <div className="service-grid">

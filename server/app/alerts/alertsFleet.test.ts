@@ -207,5 +207,10 @@ describe.skipIf(testTopology() === 'cluster')('alerting across two dashboard ser
     expect(audit.entries.find((e) => e.action === 'silence.create')?.reason).toBe('payments maintenance')
     const history = await op2.query<{ entries: { transition: string; silencedBy: string }[] }>('alerts.history', { limit: 50 })
     expect(history.entries.filter((h) => h.transition === 'firing').map((h) => h.silencedBy !== '')).toEqual([true, false, false])
+    // The chart annotations: the three episodes, each with its firing and resolved times.
+    const episodes = await op2.query<{ alertname: string; fromMs: number; toMs: number | null }[]>('alerts.episodes', { service: 'payments', fromMs: Date.now() - 600_000, toMs: Date.now() })
+    expect(episodes.map((e) => e.alertname)).toEqual([RULE.name, RULE.name, RULE.name])
+    expect(episodes.every((e) => e.toMs !== null && e.toMs > e.fromMs)).toBe(true)
+    expect(await op2.query<unknown[]>('alerts.episodes', { service: 'other', fromMs: Date.now() - 600_000, toMs: Date.now() })).toEqual([])
   }, 240_000)
 })

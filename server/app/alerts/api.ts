@@ -6,7 +6,9 @@
  */
 import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
+import { Name } from '../../../shared/schemas'
 import { activeSilenceFor, ALERT_RULE_TEMPLATES, AlertRuleId, AlertRuleInput, MAX_SILENCE_MS, SilenceInput, type AlertInstance, type AlertRule, type Silence } from '../../../shared/alerts'
+import { readKey } from '../reads/redisInput'
 import { readStreamPage, type StreamEntry } from '../reads/streams'
 import { operatorProcedure, router, viewerProcedure, type Context } from '../trpc'
 import type { Receiver } from './notify'
@@ -98,6 +100,15 @@ function historyEntry(e: StreamEntry): AlertHistoryEntry | null {
     activeSinceMs: Number(f.activeSinceMs) || atMs,
     silencedBy: f.silencedBy ?? '',
   }
+}
+
+/** One firing episode of an alert, for chart annotations: epoch ms; `toMs` null while it still fires. */
+export interface AlertEpisode {
+  ruleId: string
+  alertname: string
+  severity: string
+  fromMs: number
+  toMs: number | null
 }
 
 /** One delivery-log entry (stream `deliveries`). */
@@ -236,6 +247,40 @@ export const alertsRouter = router({
         return h && (input.ruleId === undefined || h.ruleId === input.ruleId) ? h : null
       }),
     ),
+
+  /**
+   * Firing episodes of one service's alerts that overlap `[fromMs, toMs]` (for chart annotations): each with the rule,
+   * severity, when it turned firing and when it resolved (null: still firing). At most 200, oldest first; history read
+   * from 24 h before `fromMs` so an episode that began earlier still has its start.
+   */
+  episodes: viewerProcedure
+    .input(z.object({ service: Name, fromMs: z.number().int(), toMs: z.number().int() }))
+    .query(async ({ ctx, input }) => {
+      const key = ctx.keys.alerts('history')
+      const start = Math.max(0, input.fromMs - 86_400_000)
+      const raw = await readKey(key, () => ctx.redis.xrange(key, String(start), String(input.toMs), 'COUNT', 20_000), [] as [string, string[]][])
+      const open = new Map<string, AlertEpisode>()
+      const done: AlertEpisode[] = []
+      for (const [id, flat] of raw) {
+        const fields: Record<string, string> = {}
+        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!
+        const h = historyEntry({ id, fields })
+        if (!h || h.labels.service !== input.service) continue
+        const episode = `${h.ruleId}\t${JSON.stringify(h.labels)}\t${h.activeSinceMs}`
+        if (h.transition === 'firing') open.set(episode, { ruleId: h.ruleId, alertname: h.alertname, severity: h.severity, fromMs: h.atMs, toMs: null })
+        else if (h.transition === 'resolved') {
+          const e = open.get(episode)
+          if (e) {
+            open.delete(episode)
+            done.push({ ...e, toMs: h.atMs })
+          }
+        }
+      }
+      return [...done, ...open.values()]
+        .filter((e) => (e.toMs ?? Number.POSITIVE_INFINITY) >= input.fromMs && e.fromMs <= input.toMs)
+        .sort((a, b) => a.fromMs - b.fromMs)
+        .slice(-200)
+    }),
 
   /** Every delivery attempt and its outcome, newest first, cursor-paged; kept 90 days. */
   deliveries: viewerProcedure

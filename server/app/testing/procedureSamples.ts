@@ -131,6 +131,7 @@ export const PROCEDURE_SAMPLES: Record<string, ProcedureSample> = {
     },
   },
   'alerts.history': { input: { limit: 50 } },
+  'alerts.episodes': { input: { service: SAMPLE_SERVICE, fromMs: 1_700_000_000_000, toMs: 1_700_003_600_000 } },
   'alerts.deliveries': { input: { limit: 50 } },
 }
 

@@ -1,7 +1,7 @@
 import type { SeriesPoint } from '../../../../shared/schemas'
 import { formatMs, formatPercent, formatRps } from '../../format'
 import { allGaps } from './chartGaps'
-import { TimeChart, type ChartLine } from './TimeChart'
+import { TimeChart, type ChartAnnotation, type ChartLine } from './TimeChart'
 
 const THROUGHPUT: ChartLine[] = [{ key: 'throughputRps', name: 'req/s', color: 'var(--series-p50)' }]
 const ERRORS: ChartLine[] = [{ key: 'errorRate', name: 'error rate', color: 'var(--series-p99)' }]
@@ -28,17 +28,19 @@ interface Props {
   id: string
   /** Draw p99.9 on the latency chart too (a route's drill-down). */
   withP999?: boolean
+  /** Alert episodes to shade on every chart (start to end of firing). */
+  annotations?: readonly ChartAnnotation[]
 }
 
 /**
  * Throughput, error rate and p50/p95/p99 (and p99.9) charts of one series (a service or one route), the points as the
  * server defines them: a bucket without data is a gap, a bucket without requests has no error rate or latency.
  */
-export function SeriesCharts({ points: all, windowMs, id, withP999 = false }: Props) {
+export function SeriesCharts({ points: all, windowMs, id, withP999 = false, annotations }: Props) {
   const points = allGaps(all) ? NONE : all
   return (
     <div className="chart-grid">
-      <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} />
+      <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} annotations={annotations} />
       <TimeChart
         data={points}
         lines={ERRORS}
@@ -47,8 +49,9 @@ export function SeriesCharts({ points: all, windowMs, id, withP999 = false }: Pr
         windowMs={windowMs}
         testId={`error-chart-${id}`}
         yDomain={ERROR_DOMAIN}
+        annotations={annotations}
       />
-      <TimeChart data={points} lines={withP999 ? LATENCY_WITH_P999 : LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} />
+      <TimeChart data={points} lines={withP999 ? LATENCY_WITH_P999 : LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} annotations={annotations} />
     </div>
   )
 }

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react'
-import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis, type DotItemDotProps } from 'recharts'
+import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, Tooltip, XAxis, YAxis, type DotItemDotProps } from 'recharts'
 import { formatDayTime, formatMinute } from '../../format'
 import { isIsolated } from './chartGaps'
 
@@ -10,7 +10,17 @@ export interface ChartLine {
   color: string
 }
 
+/** A span to mark on the time axis (an alert episode): epoch ms, `toMs` null = until the chart's end. */
+export interface ChartAnnotation {
+  fromMs: number
+  toMs: number | null
+  label: string
+  severity: string
+}
+
 interface Props {
+  /** Spans shaded behind the lines, each with its label (firing alerts, issue #14). */
+  annotations?: readonly ChartAnnotation[]
   /** Points with a numeric time `t` (epoch ms) and one numeric (or null: a gap, never drawn as 0) field per line. */
   data: readonly object[]
   lines: readonly ChartLine[]
@@ -49,16 +59,38 @@ function loneDot(p: DotItemDotProps): ReactNode {
  * A time-series line chart (numeric time axis, no animation) with a caption; an empty state when no points. A null
  * value is a gap in its line (`connectNulls={false}`), a lone value between gaps a dot.
  */
-export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yDomain }: Props) {
+export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yDomain, annotations }: Props) {
   const tick = windowMs >= DAY_MS ? tickDay : tickClock
+  const times = (data as { t?: unknown }[]).map((p) => p.t).filter((t): t is number => typeof t === 'number')
+  const first = times.length ? Math.min(...times) : 0
+  const last = times.length ? Math.max(...times) : 0
+  // Clamped to the plotted span: recharts drops an area that starts or ends outside the x domain.
+  const spans = (annotations ?? [])
+    .map((a) => ({ ...a, x1: Math.max(first, a.fromMs), x2: Math.min(last, a.toMs ?? last) }))
+    .filter((a) => times.length > 0 && a.x2 > a.x1)
   return (
-    <figure className="chart" data-testid={testId}>
-      <figcaption>{caption}</figcaption>
+    <figure className="chart" data-testid={testId} data-annotations={spans.length}>
+      <figcaption>
+        {caption}
+        {spans.length > 0 && <span className="visually-hidden"> — alerts firing in this range: {spans.map((a) => a.label).join(', ')}</span>}
+      </figcaption>
       {data.length === 0 ? (
         <p className="muted chart-empty">No data in this range.</p>
       ) : (
         <LineChart data={data as object[]} responsive width="100%" height={height} margin={MARGIN}>
           <CartesianGrid stroke="var(--grid)" strokeDasharray="3 3" />
+          {spans.map((a) => (
+            <ReferenceArea
+              key={`${a.fromMs}-${a.label}`}
+              x1={a.x1}
+              x2={a.x2}
+              ifOverflow="hidden"
+              fill={a.severity === 'critical' ? 'var(--bad-bg)' : 'var(--warn-bg)'}
+              stroke={a.severity === 'critical' ? 'var(--bad)' : 'var(--warn)'}
+              strokeOpacity={0.6}
+              label={{ value: a.label, position: 'insideTopLeft', fill: 'var(--muted)', fontSize: 11 }}
+            />
+          ))}
           <XAxis
             dataKey="t"
             type="number"

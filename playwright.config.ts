@@ -45,6 +45,7 @@ export default defineConfig({
       FUSEBOX_VIEWER_TOKENS: E2E_VIEWER_TOKEN,
       FUSEBOX_DEMO_RATE: '10',
       FUSEBOX_DEMO_RESTART_EVERY_S: '0', // specs ask both instances directly; restarts are tested elsewhere
+      FUSEBOX_ALERT_INTERVAL_S: '2', // e2e/alerts.spec.ts: a rule fires within seconds, not within 10–20 s
     },
     gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 },
   },

@@ -7,14 +7,14 @@
 /**
  * Page routes that get the precached app shell on a navigation (workbox `navigateFallbackAllowlist`, matched against
  * `pathname + search`): the base itself (`…/`) and each page of client/src/router.tsx — `endpoints`, `breakers`,
- * `breakers/<service>/<breaker>`, `requests`, `events`, `caches`, `instances`, `alerts` — as the LAST segments of the path, so
+ * `breakers/<service>/<breaker>`, `requests`, `events`, `caches`, `queues`, `instances`, `alerts` — as the LAST segments of the path, so
  * they hold under any base. An allowlist rather than a denylist of the server's own paths (`trpc/…`, `api/…`,
  * `metrics`, `healthz`): a denylist regex cannot tell `<base>/api/audit.jsonl` from a base that itself contains
  * `/api/`, nor `<base>/trpc/…` from the page of a service named `trpc`. Anything else navigates over the network
  * (the server answers with the shell, a file or a 404).
  */
 export const NAVIGATE_FALLBACK_ALLOWLIST: RegExp[] = [
-  /^[^?]*\/(?:endpoints|breakers|requests|events|caches|instances|alerts)?(?:\?.*)?$/,
+  /^[^?]*\/(?:endpoints|breakers|requests|events|caches|queues|instances|alerts)?(?:\?.*)?$/,
   /^[^?]*\/breakers\/[^/?]+\/[^/?]+(?:\?.*)?$/,
 ]
 

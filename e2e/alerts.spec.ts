@@ -2,7 +2,8 @@
  * Issue #14, alerts in the browser: a rule that holds on the demo fleet fires; the alert bar is on every page while
  * it fires; an operator silences it from the Alerts page with a reason (audited); a viewer sees the rules but cannot
  * change them (buttons disabled, 403 from the API); axe finds no serious violation on the Alerts page; offline, the
- * page shows the last known alerts with the banner. The rule is deleted afterwards, so other specs see no alert bar.
+ * page shows the last known alerts with the banner; the demo's BullMQ queue is on the Queues page. The rule is
+ * deleted afterwards, so other specs see no alert bar.
  */
 import AxeBuilder from '@axe-core/playwright'
 import { E2E_OPERATOR_TOKEN, E2E_PORT, E2E_VIEWER_TOKEN } from '../playwright.config'
@@ -36,7 +37,7 @@ test.describe.serial('alerts', () => {
     expect(created.status(), await created.text()).toBe(200)
     ruleId = ((await created.json()) as { result: { data: { id: string } } }).result.data.id
 
-    // Evaluated every 10 s: firing within one or two evaluations.
+    // Evaluated every 2 s here (playwright.config.ts): firing within a few seconds.
     await expect.poll(async () => (await query<{ alerts: { ruleId: string; state: string }[] }>(page, 'alerts.active', undefined)).alerts.some((a) => a.ruleId === ruleId && a.state === 'firing'), { timeout: 40_000 }).toBe(true)
     const row = page.getByTestId(`alert-${ruleId}`)
     await expect(row).toContainText('firing', { timeout: 20_000 })
@@ -78,6 +79,24 @@ test.describe.serial('alerts', () => {
     } finally {
       await goOnline(context)
     }
+  })
+
+  test('the demo’s order-emails queue (a real BullMQ queue) is on the Queues page, linked from the Overview', async ({ page }) => {
+    await signedIn(page, `/?service=${SERVICE}`)
+    const link = page.getByTestId(`service-${SERVICE}`).getByRole('link', { name: /queue/ })
+    await expect(link).toBeVisible({ timeout: 30_000 })
+    await link.click()
+    await expect(page.getByRole('heading', { level: 1, name: 'Queues', exact: true })).toBeVisible()
+    const row = page.getByTestId('queue-order-emails')
+    await expect(row).toBeVisible({ timeout: 30_000 })
+    // Checkouts enqueue receipts and both instances' workers send them: some jobs completed (or failed) by now.
+    await expect
+      .poll(async () => {
+        const q = await query<{ queues: { queue: string; counts: Record<string, number> | null; completed: number; failed: number }[] }>(page, 'queues.list', { service: SERVICE, windowMs: 15 * 60_000 })
+        const emails = q.queues.find((x) => x.queue === 'order-emails')
+        return emails ? emails.completed + emails.failed : 0
+      }, { timeout: 60_000 })
+      .toBeGreaterThan(0)
   })
 
   test('a viewer sees the rules but cannot change them: controls disabled, 403 from the API', async ({ browser }) => {

@@ -33,7 +33,7 @@ const PlainText = (min: number, max: number) =>
  * attribute names where one exists (`service.name` → `service`, as Prometheus exports it; `http.route`,
  * `http.request.method` → `route`, `method`).
  */
-export const RESERVED_LABELS: ReadonlySet<string> = new Set(['alertname', 'severity', 'rule_id', 'service', 'breaker', 'instance', 'route', 'method', 'cache'])
+export const RESERVED_LABELS: ReadonlySet<string> = new Set(['alertname', 'severity', 'rule_id', 'service', 'breaker', 'instance', 'route', 'method', 'cache', 'queue'])
 
 /** A label name as Prometheus allows it (`[a-zA-Z_][a-zA-Z0-9_]*`), ≤ 64 characters, not reserved (`__` prefix). */
 export const LabelName = z
@@ -79,6 +79,11 @@ const ServiceScope = { service: Name.optional() }
  * - `instance_down`: per instance that missed 3 heartbeats (reads/instances.ts) and is still listed (≤ 1 h).
  * - `cache_hit_ratio`: per (service, cache) whose `hits ÷ (hits + misses)` over `windowS` is below `belowPercent`
  *   with at least `minLookups` lookups.
+ * - `queue_waiting`: per (service, queue) whose latest sample counts more than `above` waiting jobs;
+ * - `queue_oldest_waiting`: per (service, queue) whose oldest waiting job is older than `aboveS`;
+ * - `queue_failed_rate`: per (service, queue) whose jobs failed faster than `perMinuteAbove` per minute over `windowS`
+ *   (counted by the instances' workers).
+ * A queue's depth is read from its newest sample in the last 2 minutes (an older one is stale: no alert).
  * Figures are the ones the dashboard shows (shared/figures.ts, docs/METRICS.md), read the same way.
  */
 export const AlertCondition = z.discriminatedUnion('kind', [
@@ -110,6 +115,15 @@ export const AlertCondition = z.discriminatedUnion('kind', [
     })
     .refine((c) => c.belowRps !== undefined || c.aboveRps !== undefined, { error: 'give belowRps, aboveRps or both' }),
   z.object({ kind: z.literal('instance_down'), ...ServiceScope }),
+  z.object({ kind: z.literal('queue_waiting'), ...ServiceScope, queue: Name.optional(), above: z.number().int().min(0).max(1_000_000_000) }),
+  z.object({ kind: z.literal('queue_oldest_waiting'), ...ServiceScope, queue: Name.optional(), aboveS: z.number().min(0).max(30 * 86_400) }),
+  z.object({
+    kind: z.literal('queue_failed_rate'),
+    ...ServiceScope,
+    queue: Name.optional(),
+    windowS: WindowS,
+    perMinuteAbove: z.number().min(0).max(1_000_000_000),
+  }),
   z.object({
     kind: z.literal('cache_hit_ratio'),
     ...ServiceScope,
@@ -366,6 +380,29 @@ export const ALERT_RULE_TEMPLATES: readonly { id: string; title: string; rule: A
     id: 'instance-down',
     title: 'An instance stopped sending heartbeats',
     rule: { name: 'Instance down', enabled: true, severity: 'critical', forS: 30, condition: { kind: 'instance_down' }, labels: {}, summary: 'Instance missed its heartbeats' },
+  },
+  {
+    id: 'queue-backlog',
+    title: 'More than 1,000 jobs waiting in a queue',
+    rule: { name: 'Queue backlog', enabled: true, severity: 'warning', forS: 120, condition: { kind: 'queue_waiting', above: 1000 }, labels: {}, summary: '{{value}} jobs waiting' },
+  },
+  {
+    id: 'queue-stuck',
+    title: 'The oldest waiting job is older than 10 min',
+    rule: { name: 'Queue stuck', enabled: true, severity: 'critical', forS: 60, condition: { kind: 'queue_oldest_waiting', aboveS: 600 }, labels: {}, summary: 'oldest waiting job {{value}} s old' },
+  },
+  {
+    id: 'queue-failures',
+    title: 'More than 10 failed jobs per minute over 5 min',
+    rule: {
+      name: 'Jobs failing',
+      enabled: true,
+      severity: 'warning',
+      forS: 0,
+      condition: { kind: 'queue_failed_rate', windowS: 300, perMinuteAbove: 10 },
+      labels: {},
+      summary: '{{value}} failed jobs per minute',
+    },
   },
   {
     id: 'cache-hit-warning',

@@ -39,6 +39,12 @@ export function describeCondition(c: AlertCondition): string {
     }
     case 'instance_down':
       return `an instance of ${c.service ?? 'any service'} missed its heartbeats`
+    case 'queue_waiting':
+      return `more than ${c.above} jobs waiting in queue ${c.queue ?? 'any'} of ${c.service ?? 'any service'}`
+    case 'queue_oldest_waiting':
+      return `oldest waiting job of queue ${c.queue ?? 'any'} of ${c.service ?? 'any service'} older than ${formatDurationS(c.aboveS)}`
+    case 'queue_failed_rate':
+      return `more than ${c.perMinuteAbove} failed jobs per minute in queue ${c.queue ?? 'any'} of ${c.service ?? 'any service'} over ${formatDurationS(c.windowS)}`
     case 'cache_hit_ratio':
       return `hit ratio of cache ${c.cache ?? 'any'} of ${c.service ?? 'any service'} below ${c.belowPercent} % over ${formatDurationS(c.windowS)}${c.minLookups > 1 ? ` (≥ ${c.minLookups} lookups)` : ''}`
   }
@@ -67,6 +73,12 @@ export function valueUnit(kind: AlertCondition['kind'] | undefined): string {
       return 'req/s'
     case 'breaker_not_closed':
       return 'instances'
+    case 'queue_waiting':
+      return 'jobs'
+    case 'queue_oldest_waiting':
+      return 's'
+    case 'queue_failed_rate':
+      return 'per min'
     default:
       return ''
   }

@@ -398,3 +398,13 @@ export function listDeliveries(input: Given<ApiInputs['alerts']['deliveries']> =
 export function getAlertEpisodes(input: ApiInputs['alerts']['episodes'], opts: CallOptions = {}): Promise<ApiOutputs['alerts']['episodes']> {
   return client.alerts.episodes.query(input, opts)
 }
+
+/** BullMQ queues of a service over a window (`queues.list`): latest counts, rates, per-bucket points. */
+export type QueuesResult = ApiOutputs['queues']['list']
+/** One queue of `QueuesResult`. */
+export type QueueSummaryData = QueuesResult['queues'][number]
+
+/** The watched BullMQ queues of a service over `windowMs`. */
+export function listQueues(input: ApiInputs['queues']['list'], opts: CallOptions = {}): Promise<QueuesResult> {
+  return client.queues.list.query(input, opts)
+}

@@ -28,6 +28,7 @@ export const ROUTES: RouteObject[] = [
       { path: 'events', lazy: async () => ({ Component: (await import('./pages/EventsPage')).EventsPage }) },
       { path: 'caches', lazy: async () => ({ Component: (await import('./pages/CachesPage')).CachesPage }) },
       { path: 'instances', lazy: async () => ({ Component: (await import('./pages/InstancesPage')).InstancesPage }) },
+      { path: 'queues', lazy: async () => ({ Component: (await import('./pages/QueuesPage')).QueuesPage }) },
       { path: 'alerts', lazy: async () => ({ Component: (await import('./pages/AlertsPage')).AlertsPage }) },
       { path: '*', Component: NotFound },
     ],

@@ -19,6 +19,7 @@ import { readBreakerDetail, readBreakerList, readCommandStatus } from './reads/b
 import { isWrongType, reportInvalidValue } from './reads/redisInput'
 import { invalidateCacheTag, readCaches } from './reads/caches'
 import { readInstances, readRedisHealth, readServices } from './reads/instances'
+import { readQueues } from './reads/queues'
 import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
 import { eventEntry, readStreamPage, readStreamWindow, requestLogEntry, type StreamEntry } from './reads/streams'
 import { operatorProcedure, publicProcedure, router, sessionStillValid, tooManyRequests, viewerProcedure, type Context } from './trpc'
@@ -334,6 +335,16 @@ export const appRouter = router({
         }, ctx.auditRetention)
         return { removed }
       }),
+  }),
+
+  queues: router({
+    /**
+     * Every BullMQ queue a service's instances watch (collector.watchQueue): latest counts by state, the oldest
+     * waiting job's age, completed and failed over the window and per minute, one point per bucket (reads/queues.ts).
+     */
+    list: viewerProcedure
+      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000) }))
+      .query(({ ctx, input }) => readQueues(ctx.redis, ctx.keys, input.service, ctx.now(), input.windowMs)),
   }),
 
   instances: router({

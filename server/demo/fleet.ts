@@ -88,6 +88,7 @@ const storefrontEnv = (i: number): NodeJS.ProcessEnv => ({
   UPSTREAM_PAYMENTS_URL: upstreamUrl(0),
   UPSTREAM_INVENTORY_URL: upstreamUrl(1),
   UPSTREAM_RECOMMENDATIONS_URL: upstreamUrl(2),
+  FUSEBOX_DEMO_STARTED_AT_MS: String(startedAtMs),
 })
 const spawnStorefront = (i: number) =>
   spawnChild(INSTANCES[i] ?? `storefront-${i + 1}`, process.execPath, ['--import', 'tsx', STOREFRONT], { env: storefrontEnv(i) })

@@ -7,11 +7,15 @@
  * `GET /_demo/breakers` answers with this instance's own breaker objects (opossum's flags and Fusebox's mode), so
  * tests can check what an instance really did rather than what the dashboard says.
  */
+import { Queue, Worker } from 'bullmq'
 import express from 'express'
+import { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { Name } from '../../shared/schemas'
 import { exitWithParent } from '../bootstrap/children.mjs'
 import { createCollector } from '../sdk/index'
+import { parseClusterSeeds } from '../sdk/redisTopology'
+import { mailerFailureRateAt } from './timeline'
 
 const env = z
   .object({
@@ -23,6 +27,8 @@ const env = z
     UPSTREAM_PAYMENTS_URL: z.url(),
     UPSTREAM_INVENTORY_URL: z.url(),
     UPSTREAM_RECOMMENDATIONS_URL: z.url(),
+    /** When the fleet started (epoch ms): the order-email worker's failures follow the incident timeline. */
+    FUSEBOX_DEMO_STARTED_AT_MS: z.coerce.number().int().optional(),
   })
   .refine((e) => (e.REDIS_URL === undefined) !== (e.REDIS_CLUSTER_NODES === undefined), { error: 'set exactly one of REDIS_URL and REDIS_CLUSTER_NODES' })
   .parse(process.env)
@@ -43,6 +49,28 @@ const collector = createCollector({
   version: '1.4.2',
   onError: logThrottled,
 })
+
+// A real BullMQ queue of order e-mails, worked by every instance; its failures follow the timeline (mailerFailureRateAt).
+// The `{…}` prefix keeps each queue's keys in one hash slot, as BullMQ requires on a Redis Cluster.
+const bullConnection = () =>
+  env.REDIS_CLUSTER_NODES !== undefined
+    ? new Cluster(parseClusterSeeds(env.REDIS_CLUSTER_NODES).nodes, { redisOptions: { ...parseClusterSeeds(env.REDIS_CLUSTER_NODES).redisOptions, maxRetriesPerRequest: null } })
+    : new Redis(env.REDIS_URL as string, { maxRetriesPerRequest: null })
+const startedAtMs = env.FUSEBOX_DEMO_STARTED_AT_MS ?? Date.now()
+const emailsConnection = bullConnection()
+const workerConnection = bullConnection()
+for (const c of [emailsConnection, workerConnection]) c.on('error', (e: Error) => logThrottled(e, 'bullmq'))
+const emails = new Queue('order-emails', { connection: emailsConnection, prefix: '{fusebox-demo}' })
+const mailer = new Worker(
+  'order-emails',
+  async () => {
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 60))
+    if (Math.random() < mailerFailureRateAt(Date.now() - startedAtMs)) throw new Error('mail relay refused the message')
+  },
+  { connection: workerConnection, prefix: '{fusebox-demo}', concurrency: 2 },
+)
+mailer.on('error', (e) => logThrottled(e, 'bullmq worker'))
+collector.watchQueue(emails, { worker: mailer })
 
 class UpstreamError extends Error {
   constructor(readonly status: number, message: string) {
@@ -141,7 +169,11 @@ app.put('/products/:id', async (req, res, next) => {
 })
 app.post('/checkout', async (_req, res, next) => {
   try {
-    res.status(201).json({ order: Date.now(), payment: await payments.fire('/charge') })
+    const order = Date.now()
+    const payment = await payments.fire('/charge')
+    // The receipt goes out through the queue; a queue error never fails the checkout.
+    emails.add('receipt', { order }, { removeOnComplete: 1000, removeOnFail: 5000 }).catch((e: unknown) => logThrottled(e as Error, 'order-emails'))
+    res.status(201).json({ order, payment })
   } catch (e) {
     next(e)
   }
@@ -176,7 +208,11 @@ const server = app.listen(env.PORT, '127.0.0.1', () => {
 async function shutdown(): Promise<void> {
   server.close()
   server.closeIdleConnections()
+  // The worker first (it stops taking jobs and lets its current ones end), then what the collector counted is written.
+  await Promise.race([mailer.close(), new Promise((r) => setTimeout(r, 2000))])
   await collector.close()
+  await emails.close().catch(() => undefined)
+  for (const c of [emailsConnection, workerConnection]) c.disconnect()
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown().then(() => process.exit(0)))
 exitWithParent(shutdown)

@@ -7,6 +7,8 @@
  *   recovery (errors falling from 40% to 2% between 70 s and 110 s), healthy again after.
  * - inventory: a latency spike (×8) from 120 s to 160 s.
  * - recommendations: 3% errors, with a burst of slow responses (1.5 s, beyond the breaker's timeout) at 180–210 s.
+ * - the order-email worker (BullMQ queue `order-emails`): 2% of jobs fail, 70% while the mail relay is down at
+ *   30–60 s (beside the payments outage) and 40% at 190–205 s.
  */
 import { boxMuller } from '../../shared/random'
 
@@ -50,4 +52,12 @@ export function behaviourAt(upstream: Upstream, elapsedMs: number): Behaviour {
 /** Draws a latency (ms) from the behaviour's lognormal distribution using two uniforms in (0, 1]. */
 export function drawLatencyMs(b: Behaviour, u1: number, u2: number): number {
   return b.latencyMedianMs * Math.exp(b.latencySigma * boxMuller(u1, u2))
+}
+
+/** Share of order-email jobs that fail at `elapsedMs` since the fleet started (the mail relay's own incidents). */
+export function mailerFailureRateAt(elapsedMs: number): number {
+  const t = (Math.max(0, elapsedMs) % CYCLE_MS) / 1000
+  if (t >= 30 && t < 60) return 0.7
+  if (t >= 190 && t < 205) return 0.4
+  return 0.02
 }

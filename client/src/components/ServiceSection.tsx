@@ -1,6 +1,7 @@
 import { lazy, Suspense, useId, useMemo } from 'react'
 import type { BreakerState, BreakerSummary, InstanceHealth, SeriesPoint, SeriesStats } from '../../../shared/schemas'
-import { getAlertEpisodes } from '../api'
+import { Link } from 'react-router'
+import { getAlertEpisodes, listQueues } from '../api'
 import { formatMs, formatPercent, formatThroughput, NO_VALUE } from '../format'
 import { usePolled } from '../usePolled'
 import { BreakerTable } from './breakers/BreakerTable'
@@ -63,6 +64,9 @@ export function ServiceSection(props: Props) {
     untilMs === undefined ? 10_000 : null,
     { reportAsOf: false },
   )
+  // Queue depth at a glance, linking to the Queues page (issue #14).
+  const queues = usePolled((signal) => listQueues({ service: name, windowMs: 60_000 }, { signal }), [name], untilMs === undefined ? 10_000 : null, { reportAsOf: false })
+  const waiting = (queues.data?.queues ?? []).reduce((n, q) => n + (q.counts?.waiting ?? 0), 0)
   const annotations = useMemo(
     () => (episodes.data ?? []).map((e) => ({ fromMs: e.fromMs, toMs: e.toMs, label: e.alertname, severity: e.severity })),
     [episodes.data],
@@ -105,6 +109,17 @@ export function ServiceSection(props: Props) {
             {cacheHitRatio === undefined ? '…' : cacheHitRatio === null ? NO_VALUE : `${formatPercent(cacheHitRatio)}%`}
           </p>
         </div>
+        {(queues.data?.queues.length ?? 0) > 0 && (
+          <div className="summary card-inner">
+            <h3>Queues</h3>
+            <p className="summary-value" data-testid={`queues-waiting-${name}`}>
+              {waiting} waiting
+            </p>
+            <Link className="small" to={{ pathname: '/queues', search: `?service=${encodeURIComponent(name)}` }}>
+              {queues.data?.queues.length} queue{queues.data?.queues.length === 1 ? '' : 's'}
+            </Link>
+          </div>
+        )}
         <div className="summary card-inner">
           <h3>Instances up</h3>
           <p className="summary-value" data-testid={`instances-up-${name}`}>

@@ -1,10 +1,14 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createKeySpace, type KeySpace } from '../../../shared/keys'
 import type { AlertRuleInput } from '../../../shared/alerts'
 import { collector, connected, freshPrefix, until, useTestRedis } from '../../sdk/collectorTesting.test-helpers'
 import type { RedisClient } from '../../sdk/redisTopology'
+import { singleNodeUrl } from '../../testing/redis'
+import { readQueues } from '../reads/queues'
 import { redisInvalidValues } from '../reads/redisInput'
 import { readAuditPage } from '../reads/audit'
 import { AlertEvaluator } from './evaluator'
@@ -274,6 +278,30 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
     expect(r?.transitions).toEqual([{ field: expect.stringContaining(rule.id) as string, transition: 'resolved' }])
     await e.deliverDue()
     expect(hook.bodies.map((b) => b.status)).toEqual(['firing', 'resolved'])
+  })
+
+  it('a queue-depth rule fires on a real BullMQ queue watched by the SDK; the Queues read shows BullMQ’s own counts', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const connection = new Redis(singleNodeUrl(), { maxRetriesPerRequest: null })
+    const queue = new Queue(`mail-${prefix}`, { connection })
+    closers.push(async () => {
+      await queue.obliterate({ force: true })
+      await queue.close()
+      await connection.quit()
+    })
+    for (let i = 0; i < 7; i++) await queue.add('send', { i })
+    const c = collector(prefix, 'a')
+    await connected(c)
+    await c.watchQueue(queue, { name: 'mail' }).sample()
+    const read = await readQueues(redis, keys, 'shop', Date.now(), 60_000)
+    expect(read.queues).toMatchObject([{ queue: 'mail', counts: { waiting: 7, active: 0, failed: 0 }, completed: 0, failed: 0 }])
+    await createRule(redis, keys, { name: 'mail backlog', enabled: true, severity: 'warning', forS: 0, condition: { kind: 'queue_waiting', service: 'shop', above: 5 }, labels: {}, summary: '{{value}} waiting' }, 'r', ctx())
+    const e = evaluator(keys, undefined)
+    await e.acquire()
+    expect(await e.evaluate()).toMatchObject({ transitions: [{ transition: 'firing' }] })
+    const { alerts } = await readAlertStates(redis, keys)
+    expect([...alerts.values()]).toMatchObject([{ state: 'firing', value: 7, labels: { service: 'shop', queue: 'mail', alertname: 'mail backlog' } }])
   })
 
   it('skips and counts corrupt rules, states and outbox entries, and keeps evaluating the valid ones', async () => {

@@ -11,6 +11,7 @@ import type { BreakerState, SeriesStats } from '../../../shared/schemas'
 import { readServiceBreakers, liveInstances } from '../reads/breakers'
 import { readCaches } from '../reads/caches'
 import { readInstances, readServiceNames, type InstanceDetail } from '../reads/instances'
+import { readQueues } from '../reads/queues'
 import { readRouteSeries, readServiceSeries } from '../reads/series'
 
 /** Breaker states that count as "closed" for `breaker_not_closed` (FORCED_CLOSED: an operator holds it closed). */
@@ -60,6 +61,10 @@ export class ObservationReads {
     return this.once(`service\t${service}\t${windowS}`, async () => (await readServiceSeries(this.redis, this.keys, service, this.nowMs, q)).total)
   }
 
+  queues(service: string, windowS: number) {
+    return this.once(`queues\t${service}\t${windowS}`, async () => (await readQueues(this.redis, this.keys, service, this.nowMs, windowS * 1000, 60)).queues)
+  }
+
   caches(service: string, windowS: number) {
     return this.once(`caches\t${service}\t${windowS}`, async () => (await readCaches(this.redis, this.keys, service, this.nowMs, windowS * 1000, 60)).caches)
   }
@@ -69,6 +74,9 @@ export class ObservationReads {
 function requestLabels(service: string, route: { method: string; route: string } | undefined): Record<string, string> {
   return route ? { service, method: route.method, route: route.route } : { service }
 }
+
+/** A queue's depth is its newest sample within this window, s (samples come every 5 s; older means stale). */
+const QUEUE_DEPTH_WINDOW_S = 120
 
 /** Rounds a figure for display in notifications (4 significant digits). */
 const round = (x: number) => Number(x.toPrecision(4))
@@ -117,6 +125,24 @@ async function observeService(c: AlertCondition, service: string, reads: Observa
       const below = c.belowRps !== undefined && rps < c.belowRps
       const above = c.aboveRps !== undefined && rps > c.aboveRps
       return below || above ? [{ labels: requestLabels(service, c.route), active: true, value: round(rps) }] : []
+    }
+    case 'queue_waiting':
+    case 'queue_oldest_waiting': {
+      const out: Observation[] = []
+      for (const q of await reads.queues(service, QUEUE_DEPTH_WINDOW_S)) {
+        if ((c.queue !== undefined && q.queue !== c.queue) || q.counts === null || q.sampledAtMs === null || reads.nowMs - q.sampledAtMs > QUEUE_DEPTH_WINDOW_S * 1000) continue
+        const value = c.kind === 'queue_waiting' ? q.counts.waiting : Math.round((q.oldestWaitingAgeMs ?? 0) / 1000)
+        if (c.kind === 'queue_waiting' ? value > c.above : value > c.aboveS) out.push({ labels: { service, queue: q.queue }, active: true, value })
+      }
+      return out
+    }
+    case 'queue_failed_rate': {
+      const out: Observation[] = []
+      for (const q of await reads.queues(service, c.windowS)) {
+        if ((c.queue !== undefined && q.queue !== c.queue) || q.failedPerMin <= c.perMinuteAbove) continue
+        out.push({ labels: { service, queue: q.queue }, active: true, value: q.failedPerMin })
+      }
+      return out
     }
     case 'cache_hit_ratio': {
       const out: Observation[] = []

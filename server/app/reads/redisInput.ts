@@ -15,7 +15,7 @@
 import { Counter } from 'prom-client'
 
 /** What kind of value was skipped (the metric's `kind` label). */
-export type InvalidValueKind = 'series_value' | 'wrong_type' | 'cache_counter' | 'instance_score' | 'stream_entry' | 'breaker_record' | 'counters' | 'rate_limit_counter' | 'alert_record'
+export type InvalidValueKind = 'series_value' | 'wrong_type' | 'cache_counter' | 'instance_score' | 'stream_entry' | 'breaker_record' | 'counters' | 'rate_limit_counter' | 'alert_record' | 'queue_value'
 
 /**
  * Values skipped while reading Redis, by kind: one per value per read (a corrupt settled bucket is decoded again at

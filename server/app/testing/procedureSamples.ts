@@ -85,6 +85,7 @@ export const PROCEDURE_SAMPLES: Record<string, ProcedureSample> = {
   'caches.list': { input: { ...service, windowMs: 15 * 60_000 } },
   'caches.invalidateTag': { input: { ...service, cache: SAMPLE_CACHE, tag: 'sku-1', reason: 'security test' } },
   'instances.list': { input: service },
+  'queues.list': { input: { ...service, windowMs: 15 * 60_000 } },
   'redis.info': { input: undefined },
   'live.snapshot': { input: { windowMs: 60_000 } },
   'alerts.active': { input: undefined },

@@ -34,7 +34,7 @@ export function AlertBar() {
   const silenced = firing.filter((a) => a.silencedBy !== null).length
   const service = params.get('service')
   return (
-    <div className={`banner ${critical ? 'banner-error' : 'banner-offline'} alert-bar`} role="status" data-testid="alert-bar">
+    <div className={`banner alert-bar ${critical ? 'alert-bar-critical' : 'alert-bar-warning'}`} role="status" data-testid="alert-bar">
       <span>
         {firing.length} firing{silenced > 0 ? ` (${silenced} silenced)` : ''}: {names.slice(0, 3).join(', ')}
         {names.length > 3 ? ` and ${names.length - 3} more` : ''}

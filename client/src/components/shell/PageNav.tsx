@@ -8,6 +8,7 @@ export const PAGES = [
   { path: '/requests', name: 'Requests' },
   { path: '/events', name: 'Events & audit' },
   { path: '/caches', name: 'Caches' },
+  { path: '/queues', name: 'Queues' },
   { path: '/instances', name: 'Instances' },
   { path: '/alerts', name: 'Alerts' },
 ] as const

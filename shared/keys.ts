@@ -74,6 +74,10 @@
  *                                                        `oldestWaitingAgeMs`, `sampledAtMs`) and the jobs
  *                                                        completed / failed in it (HINCRBY); expires like a
  *                                                        request bucket
+ * - `P:{svc}:queuecmd:<commandId>`                HASH  an operator's queue command (retryFailed, cleanCompleted,
+ *                                                        cleanFailed) and its outcome; expires after 7 days
+ * - `P:{svc}:queuecmds:<queue>`                    LIST  command ids waiting for an instance watching the queue;
+ *                                                        ≤ 100 (LTRIM), expires after 7 days
  * - `P:{svc}:instances`                            ZSET  instance → last heartbeat (epoch ms); each flush drops
  *                                                        members older than 1 h (SDK); janitor: members older than
  *                                                        24 h (also when no instance flushes any more)
@@ -210,6 +214,10 @@ export interface KeySpace {
   queues(service: string): string
   /** `P:{svc}:queue:<queue>:<tier>:<bucketStartMs>`: one queue's samples and job counts in one time bucket. */
   queueBucket(service: string, queue: string, tier: string, bucketStartMs: number): string
+  /** `P:{svc}:queuecmd:<commandId>`: one operator command on a queue (retry failed, clean) and its outcome. */
+  queueCommand(service: string, commandId: string): string
+  /** `P:{svc}:queuecmds:<queue>`: ids of the queue's commands not yet taken by an instance (LIST, newest first). */
+  queueCommands(service: string, queue: string): string
   instances(service: string): string
   instanceInfo(service: string, instance: string): string
   breakers(service: string): string
@@ -253,6 +261,8 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX): KeySpace {
     cacheTag: (service, cache, tag) => `${svc(service)}:cache:${cache}:tag:${tag}`,
     queues: (service) => `${svc(service)}:queues`,
     queueBucket: (service, queue, tier, bucketStartMs) => `${svc(service)}:queue:${queue}:${tier}:${bucketStartMs}`,
+    queueCommand: (service, commandId) => `${svc(service)}:queuecmd:${commandId}`,
+    queueCommands: (service, queue) => `${svc(service)}:queuecmds:${queue}`,
     instances: (service) => `${svc(service)}:instances`,
     instanceInfo: (service, instance) => `${svc(service)}:instance:${instance}`,
     breakers: (service) => `${svc(service)}:breakers`,

@@ -408,3 +408,18 @@ export type QueueSummaryData = QueuesResult['queues'][number]
 export function listQueues(input: ApiInputs['queues']['list'], opts: CallOptions = {}): Promise<QueuesResult> {
   return client.queues.list.query(input, opts)
 }
+
+/** Input of `issueQueueCommand`: service, queue, action, `olderThanS` (clean), reason. */
+export type QueueCommandInput = ApiInputs['queues']['command']
+/** Where a queue command stands (`queues.commandStatus`). */
+export type QueueCommandStatusData = ApiOutputs['queues']['commandStatus']
+
+/** Sends "retry failed" or "clean …" to a watched queue (operator; audited); an instance runs it within ~5 s. */
+export function issueQueueCommand(input: QueueCommandInput): Promise<{ commandId: string }> {
+  return client.queues.command.mutate(input)
+}
+
+/** Where a queue command stands: pending, running, done (jobs affected) or failed. */
+export function getQueueCommandStatus(input: ApiInputs['queues']['commandStatus'], opts: CallOptions = {}): Promise<QueueCommandStatusData> {
+  return client.queues.commandStatus.query(input, opts)
+}

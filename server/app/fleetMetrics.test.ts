@@ -242,6 +242,9 @@ describe('/metrics of a dashboard app with a real collector', () => {
     await breaker.fire()
     collector.recordRequest({ method: 'GET', route: '/cart/"x"', status: 200, durationMs: 12 })
     collector.recordCacheEvent('catalog', 'hits', 3)
+    // A BullMQ-shaped queue (structural: the SDK takes any object with these methods).
+    const queue = { name: 'emails', getJobCounts: async () => ({ waiting: 4, active: 1, failed: 2 }), getJobs: async () => [{ timestamp: Date.now() - 2500 }] }
+    await collector.watchQueue(queue).sample()
     await collector.flush()
 
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -253,6 +256,13 @@ describe('/metrics of a dashboard app with a real collector', () => {
     expect(sampleLines(text)).toContain('fusebox_fleet_exporter 1')
     expect(sampleLines(text)).toContain('fusebox_redis_up 1')
     expect(sampleLines(text)).toContain('fusebox_breaker_state{service_name="checkout",breaker="payments",service_instance_id="checkout-1",state="CLOSED"} 1')
+    expect(sampleLines(text)).toEqual(expect.arrayContaining([
+      'fusebox_queue_jobs{service_name="checkout",queue="emails",state="waiting"} 4',
+      'fusebox_queue_jobs{service_name="checkout",queue="emails",state="failed"} 2',
+      'fusebox_queue_jobs{service_name="checkout",queue="emails",state="delayed"} 0',
+    ]))
+    const oldest = sampleLines(text).find((l) => l.startsWith('fusebox_queue_oldest_waiting_seconds{service_name="checkout",queue="emails"}'))
+    expect(Number(oldest?.split(' ')[1])).toBeGreaterThanOrEqual(2.4)
     const names = labelNames(text)
     for (const target of ['instance', 'job', '__address__', '__scheme__', '__metrics_path__']) expect(names.has(target), target).toBe(false)
   })

@@ -34,7 +34,9 @@ import {
 } from '../../shared/fleetCounters'
 import type { KeySpace } from '../../shared/keys'
 import { BREAKER_STATES, Name } from '../../shared/schemas'
+import { QUEUE_STATES } from '../sdk/queueWatch'
 import { liveInstances, readServiceBreakers } from './reads/breakers'
+import { readQueues, type QueueSummary } from './reads/queues'
 import { readInstances, readServiceNames, type InstanceDetail } from './reads/instances'
 import { isWrongType, readKey, reportInvalidValue } from './reads/redisInput'
 
@@ -42,6 +44,8 @@ import { isWrongType, readKey, reportInvalidValue } from './reads/redisInput'
 export const MAX_EXPORTED_SERVICES = 500
 /** Live instances exported at most per service (the first ones by name), for the per-instance gauges. */
 export const MAX_EXPORTED_INSTANCES_PER_SERVICE = 100
+/** Queues exported at most per service (the first ones by name) in `fusebox_queue_*`. */
+export const MAX_EXPORTED_QUEUES_PER_SERVICE = 50
 /** Breakers exported at most per service (the first ones by name) in `fusebox_breaker_state`. */
 export const MAX_EXPORTED_BREAKERS_PER_SERVICE = 200
 /** Life of the exporter lease, ms: a holder that stops renewing loses it this long after its last renewal. */
@@ -178,6 +182,8 @@ interface ServiceRead {
   instances: InstanceDetail[]
   liveTotal: number
   breakers: Awaited<ReturnType<typeof readServiceBreakers>>
+  /** The service's watched BullMQ queues, from their newest sample of the last 2 minutes (reads/queues.ts). */
+  queues: QueueSummary[]
 }
 
 /** Caps of one fleet read (defaults: the MAX_EXPORTED_* constants). */
@@ -214,7 +220,8 @@ async function readFleet(redis: RedisClient, keys: KeySpace, nowMs: number, caps
         return []
       })
       capped.breakers += Math.max(0, breakers.length - caps.maxBreakersPerService)
-      return { service, counters, instances: exported, liveTotal: live.length, breakers: breakers.slice(0, caps.maxBreakersPerService) }
+      const queues = (await readQueues(redis, keys, service, nowMs, 120_000, 20)).queues.filter((q) => q.counts !== null).slice(0, MAX_EXPORTED_QUEUES_PER_SERVICE)
+      return { service, counters, instances: exported, liveTotal: live.length, breakers: breakers.slice(0, caps.maxBreakersPerService), queues }
     }),
   )
   return { reads, capped }
@@ -240,10 +247,16 @@ function renderFleet(redisKey: (service: string) => string, reads: ServiceRead[]
   const cpu = new MetricFamily('fusebox_instance_cpu_utilization_ratio', 'gauge', 'CPU time of a live instance over the wall time between its last two heartbeats, in cores (1 = one core busy).')
   const loop = new MetricFamily('fusebox_instance_event_loop_delay_p99_seconds', 'gauge', 'p99 event-loop delay of a live instance between its last two heartbeats, seconds.')
   const started = new MetricFamily('fusebox_instance_start_time_seconds', 'gauge', 'When a live instance started (its collector was created), seconds since the Unix epoch.')
+  const queueJobs = new MetricFamily('fusebox_queue_jobs', 'gauge', 'Jobs of a watched BullMQ queue by state (waiting, active, delayed, prioritized, waiting-children, paused, failed, completed), at its newest sample.')
+  const queueOldest = new MetricFamily('fusebox_queue_oldest_waiting_seconds', 'gauge', 'Age of the oldest waiting job of a watched BullMQ queue, seconds, at its newest sample (0 when none waits).')
   const cappedFamily = new MetricFamily('fusebox_fleet_capped', 'gauge', 'Services, live instances and breakers this scrape left out because of the export caps (docs/METRICS.md).')
 
-  for (const { service, counters, instances, liveTotal, breakers } of reads) {
+  for (const { service, counters, instances, liveTotal, breakers, queues } of reads) {
     const svc = ['service_name', service] as const
+    for (const q of queues) {
+      for (const state of QUEUE_STATES) queueJobs.sample('fusebox_queue_jobs', [svc, ['queue', q.queue], ['state', state]], q.counts?.[state] ?? 0)
+      queueOldest.sample('fusebox_queue_oldest_waiting_seconds', [svc, ['queue', q.queue]], (q.oldestWaitingAgeMs ?? 0) / 1000)
+    }
     for (const prefix of [...counters.requests.keys()].sort()) {
       const s = counters.requests.get(prefix)!
       // A series needs its count and sum, and its finite buckets cannot hold more than its count (+Inf = _count).
@@ -291,7 +304,7 @@ function renderFleet(redisKey: (service: string) => string, reads: ServiceRead[]
     }
   }
   for (const what of ['services', 'instances', 'breakers'] as const) cappedFamily.sample('fusebox_fleet_capped', [['what', what]], capped[what])
-  return [duration, breakerCalls, cacheEvents, breakerState, instancesUp, instanceUp, heap, rss, cpu, loop, started, cappedFamily]
+  return [duration, breakerCalls, cacheEvents, breakerState, instancesUp, instanceUp, heap, rss, cpu, loop, started, queueJobs, queueOldest, cappedFamily]
     .map((f) => f.render())
     .join('')
 }

@@ -19,6 +19,7 @@ import { readBreakerDetail, readBreakerList, readCommandStatus } from './reads/b
 import { isWrongType, reportInvalidValue } from './reads/redisInput'
 import { invalidateCacheTag, readCaches } from './reads/caches'
 import { readInstances, readRedisHealth, readServices } from './reads/instances'
+import { issueQueueCommand, QueueAction, readQueueCommand } from './queueCommands'
 import { readQueues } from './reads/queues'
 import { ENDPOINT_SORT_KEYS, readEndpoints, readRouteSeries, readServiceSeries } from './reads/series'
 import { eventEntry, readStreamPage, readStreamWindow, requestLogEntry, type StreamEntry } from './reads/streams'
@@ -345,6 +346,19 @@ export const appRouter = router({
     list: viewerProcedure
       .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000) }))
       .query(({ ctx, input }) => readQueues(ctx.redis, ctx.keys, input.service, ctx.now(), input.windowMs)),
+    /**
+     * "Retry failed" or "clean completed / failed older than …" on a watched queue (operator; audited with the
+     * reason): taken by the first instance watching it within ~5 s (queueCommands.ts). Follow with `commandStatus`.
+     */
+    command: operatorProcedure
+      .input(z.object({ service: Name, queue: Name, action: QueueAction, olderThanS: z.number().int().min(0).max(30 * 86_400).default(3600), reason: Reason }))
+      .mutation(({ ctx, input }) => issueQueueCommand(ctx.redis, ctx.keys, { ...input, actor: ctx.session.actor }, ctx.now(), ctx.auditRetention)),
+    /** Where a queue command stands: pending, running, done (jobs affected) or failed (why). 404 when unknown. */
+    commandStatus: viewerProcedure.input(z.object({ service: Name, commandId: z.uuid() })).query(async ({ ctx, input }) => {
+      const status = await readQueueCommand(ctx.redis, ctx.keys, input.service, input.commandId)
+      if (!status) throw new TRPCError({ code: 'NOT_FOUND', message: `no queue command ${input.commandId}` })
+      return status
+    }),
   }),
 
   instances: router({

@@ -363,6 +363,7 @@ export class Collector {
       redis: this.redis,
       keys: this.keys,
       service: this.service,
+      instance: this.instance,
       clock: this.clock,
       reportError: (e, where) => this.reportError(e, where),
       countError: () => void this.stats.queueSampleErrors++,

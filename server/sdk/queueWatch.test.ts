@@ -6,6 +6,7 @@ import { TIERS, bucketStart } from '../../shared/timeBuckets'
 import { scanKeys, singleNodeUrl } from '../testing/redis'
 import { collector, connected, freshPrefix, until, useTestRedis } from './collectorTesting.test-helpers'
 import type { RedisClient } from './redisTopology'
+import { issueQueueCommand, readQueueCommand } from '../app/queueCommands'
 import { QUEUE_STATES, type WatchableQueue } from './queueWatch'
 
 let redis: RedisClient
@@ -87,6 +88,46 @@ describe('collector.watchQueue (a real BullMQ 6 queue and worker)', () => {
     expect(await sum('completed')).toEqual([15, 15, 15])
     expect(await sum('failed')).toEqual([5, 5, 5])
     expect(c.stats.queueSampleErrors).toBe(0)
+  })
+
+  it('retry failed (issued by an operator, audited) moves the failed jobs back to waiting; clean removes old completed ones', async () => {
+    const prefix = freshPrefix()
+    const keys = createKeySpace(prefix)
+    const connection = bullConnection()
+    const workerConnection = bullConnection()
+    const name = `refunds-${prefix}`
+    const queue = new Queue(name, { connection })
+    let failing = true
+    const worker = new Worker(name, async () => {
+      if (failing) throw new Error('gateway down')
+    }, { connection: workerConnection })
+    closers.push(() => connection.quit(), () => workerConnection.quit(), () => queue.close(), () => worker.close())
+    for (let i = 0; i < 6; i++) await queue.add('refund', { i })
+    await until(async () => (await queue.getJobCounts('failed')).failed === 6, 10_000)
+    await worker.pause()
+    const c = collector(prefix, 'a')
+    await connected(c)
+    const w = c.watchQueue(queue, { name: 'refunds', worker })
+    const { commandId } = await issueQueueCommand(redis, keys, { service: 'shop', queue: 'refunds', action: 'retryFailed', olderThanS: 0, reason: 'gateway is back', actor: 'alice' }, Date.now())
+    await w.sample()
+    expect(await readQueueCommand(redis, keys, 'shop', commandId)).toMatchObject({ state: 'done', affected: 6, claimedBy: 'a', error: null })
+    expect(await queue.getJobCounts('failed', 'waiting')).toEqual({ failed: 0, waiting: 6 })
+    const audit = await redis.xrange(keys.audit('shop'), '-', '+')
+    const fields = audit.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : []))))
+    expect(fields).toMatchObject([{ actor: 'alice', command: 'queue.retryFailed', reason: 'gateway is back', outcome: 'issued', commandId }])
+    // A second instance sampling afterwards finds nothing left to run: the command ran once.
+    const c2 = collector(prefix, 'b')
+    await connected(c2)
+    await c2.watchQueue(queue, { name: 'refunds' }).sample()
+    expect(await readQueueCommand(redis, keys, 'shop', commandId)).toMatchObject({ claimedBy: 'a', affected: 6 })
+
+    failing = false
+    worker.resume()
+    await until(async () => (await queue.getJobCounts('completed')).completed === 6, 10_000)
+    const clean = await issueQueueCommand(redis, keys, { service: 'shop', queue: 'refunds', action: 'cleanCompleted', olderThanS: 0, reason: 'tidy up', actor: 'alice' }, Date.now())
+    await w.sample()
+    expect(await readQueueCommand(redis, keys, 'shop', clean.commandId)).toMatchObject({ state: 'done', affected: 6 })
+    expect((await queue.getJobCounts('completed')).completed).toBe(0)
   })
 
   it('refuses what is not a queue, a bad name or a second watch of the same queue, at set-up', async () => {

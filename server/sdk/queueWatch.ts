@@ -33,7 +33,30 @@ export interface WatchableQueue {
   getJobCounts(...types: string[]): Promise<Record<string, number>>
   /** BullMQ `getJobs(types, start, end, asc)`: `asc` true lists the oldest first. */
   getJobs(types: 'waiting'[], start?: number, end?: number, asc?: boolean): Promise<({ timestamp?: number } | undefined | null)[]>
+  /** For the dashboard's "retry failed" (BullMQ ≥ 5). */
+  retryJobs?(opts?: { state?: 'failed' | 'completed'; count?: number }): Promise<void>
+  /** For the dashboard's "clean …" (BullMQ `clean(grace, limit, type)`): ids removed. */
+  clean?(grace: number, limit: number, type?: 'completed' | 'failed'): Promise<string[]>
 }
+
+/** Operator actions the dashboard can send a watched queue (server/app/queueCommands.ts writes them). */
+export const QUEUE_ACTIONS = ['retryFailed', 'cleanCompleted', 'cleanFailed'] as const
+/** Most jobs one clean removes (BullMQ's `limit`). */
+export const CLEAN_LIMIT = 100_000
+/** Longest grace a clean accepts from Redis, ms (30 days). */
+const MAX_GRACE_MS = 30 * 86_400_000
+
+/**
+ * KEYS: the queue's pending list, the command hash. ARGV: command id, instance, now ms. Takes the command when still
+ * pending (state → running, claimedBy, claimedAtMs) and drops it from the list either way. Returns 1 when taken.
+ */
+const CLAIM_LUA = `
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+if redis.call('TYPE', KEYS[2])['ok'] ~= 'hash' then return 0 end
+if redis.call('HGET', KEYS[2], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[2], 'state', 'running', 'claimedBy', ARGV[2], 'claimedAtMs', ARGV[3])
+return 1
+`
 
 /** What the SDK needs of a BullMQ `Worker`: its `completed` and `failed` events (only counted, never awaited). */
 export interface WatchableWorker {
@@ -62,6 +85,8 @@ export interface QueueWatchDeps {
   keys: KeySpace
   service: string
   clock: Clock
+  /** This instance's name (who ran a queue command). */
+  instance: string
   reportError: (error: Error, where: string) => void
   countError: () => void
 }
@@ -136,6 +161,49 @@ export class QueueWatcher {
       this.deps.countError()
       this.deps.reportError(e instanceof Error ? e : new Error(String(e)), `queue ${this.name}`)
     }
+    await this.runCommands()
+  }
+
+  /**
+   * Runs the operator commands waiting for this queue (the first instance to claim one runs it) and writes each
+   * outcome: `done` with the jobs affected, or `failed` with why. Never rejects.
+   */
+  private async runCommands(): Promise<void> {
+    const { redis, keys, service, clock, instance } = this.deps
+    const list = keys.queueCommands(service, this.name)
+    try {
+      const ids = (await redis.lrange(list, 0, -1)).filter((id) => /^[0-9a-f-]{36}$/.test(id)).reverse()
+      for (const id of ids) {
+        const key = keys.queueCommand(service, id)
+        if ((await redis.eval(CLAIM_LUA, 2, list, key, id, instance, String(clock()))) !== 1) continue
+        const h = await redis.hgetall(key)
+        let outcome: { affected: number } | { error: string }
+        try {
+          outcome = { affected: await this.run(h.action, Number(h.graceMs)) }
+        } catch (e) {
+          outcome = { error: (e instanceof Error ? e.message : String(e)).slice(0, 300) }
+        }
+        await redis.hset(key, { state: 'affected' in outcome ? 'done' : 'failed', finishedAtMs: String(clock()), ...('affected' in outcome ? { affected: String(outcome.affected) } : { error: outcome.error }) })
+      }
+    } catch (e) {
+      this.deps.countError()
+      this.deps.reportError(e instanceof Error ? e : new Error(String(e)), `queue ${this.name} commands`)
+    }
+  }
+
+  /** One command on the queue. @returns jobs affected. @throws Error for an unknown action, a bad grace or a queue without the method */
+  private async run(action: string | undefined, graceMs: number): Promise<number> {
+    if (!QUEUE_ACTIONS.includes(action as (typeof QUEUE_ACTIONS)[number])) throw new Error(`unknown queue action ${String(action).slice(0, 40)}`)
+    if (action === 'retryFailed') {
+      if (typeof this.queue.retryJobs !== 'function') throw new Error('this instance’s queue object has no retryJobs (BullMQ ≥ 5)')
+      const before = count((await this.queue.getJobCounts('failed')).failed)
+      await this.queue.retryJobs({ state: 'failed' })
+      const after = count((await this.queue.getJobCounts('failed')).failed)
+      return Math.max(0, before - after)
+    }
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0 || graceMs > MAX_GRACE_MS) throw new Error('clean: the age bound is not 0 … 30 days')
+    if (typeof this.queue.clean !== 'function') throw new Error('this instance’s queue object has no clean')
+    return (await this.queue.clean(graceMs, CLEAN_LIMIT, action === 'cleanCompleted' ? 'completed' : 'failed')).length
   }
 
   /** Stops sampling and listening; a last sample writes what the worker counted since the previous one. */

@@ -1,5 +1,8 @@
-import { lazy, Suspense } from 'react'
-import { listQueues, type QueuesResult, type QueueSummaryData } from '../api'
+import { lazy, Suspense, useId, useState } from 'react'
+import { getQueueCommandStatus, issueQueueCommand, listQueues, type QueueCommandInput, type QueuesResult, type QueueSummaryData } from '../api'
+import { ReasonDialog } from '../components/breakers/ReasonDialog'
+import { useIsOffline, useSessionStore } from '../store'
+import { toast } from '../toasts'
 import { formatDurationS } from '../alertsView'
 import { SkeletonBlock } from '../components/shell/PageLoading'
 import { PolledTableStates } from '../components/table/PolledTableStates'
@@ -23,6 +26,7 @@ const COLUMNS: readonly FocusColumn[] = [
   { label: 'Oldest waiting', num: true },
   { label: 'Completed / min', num: true },
   { label: 'Failed / min', num: true },
+  { label: 'Actions' },
 ]
 const DEPTH_LINES = [
   { key: 'waiting', name: 'waiting', color: 'var(--series-p95)' },
@@ -79,6 +83,9 @@ export function QueuesPage() {
                   <td className="num">{q.oldestWaitingAgeMs === null ? NO_VALUE : formatDurationS(Math.round(q.oldestWaitingAgeMs / 1000))}</td>
                   <td className="num">{q.completedPerMin}</td>
                   <td className="num">{q.failedPerMin}</td>
+                  <td>
+                    <QueueActions service={service} queue={q.queue} onDone={result.refresh} />
+                  </td>
                 </tr>
               )}
             />
@@ -107,6 +114,85 @@ export function QueuesPage() {
           </>
         )}
       </PolledTableStates>
+    </div>
+  )
+}
+
+/** How old finished jobs must be to be cleaned (s). */
+const CLEAN_AGES: readonly [string, number][] = [
+  ['1 hour', 3600],
+  ['1 day', 86_400],
+  ['7 days', 7 * 86_400],
+  ['any age', 0],
+]
+
+/** Polls a queue command until an instance ran it (≤ 30 s), then says what happened. */
+async function followQueueCommand(service: string, commandId: string, what: string): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 1000))
+    const s = await getQueueCommandStatus({ service, commandId })
+    if (s.state === 'done') return void toast(`${what}: ${s.affected ?? 0} job(s), by ${s.claimedBy ?? 'an instance'}`, 'success')
+    if (s.state === 'failed') return void toast(`${what} failed: ${s.error ?? 'unknown error'}`, 'error')
+  }
+  toast(`${what}: no instance watching the queue took it within 30 s`, 'error')
+}
+
+/** "Retry failed…" and "Clean…" for one queue (operator; each asks for a reason, audited). */
+function QueueActions({ service, queue, onDone }: { service: string; queue: string; onDone: () => void }) {
+  const role = useSessionStore((s) => s.role)
+  const offline = useIsOffline()
+  const blocked = offline ? 'Offline — commands need a connection to the server.' : role !== 'operator' ? 'Only operators can change queues.' : null
+  const [open, setOpen] = useState<'retry' | 'clean' | null>(null)
+  const [cleanType, setCleanType] = useState<'cleanCompleted' | 'cleanFailed'>('cleanCompleted')
+  const [olderThanS, setOlderThanS] = useState(3600)
+  const typeId = useId()
+  const ageId = useId()
+  async function send(input: Omit<QueueCommandInput, 'service' | 'queue'>, what: string) {
+    const { commandId } = await issueQueueCommand({ service, queue, ...input })
+    void followQueueCommand(service, commandId, what).finally(onDone)
+  }
+  return (
+    <div className="button-row">
+      <button type="button" disabled={blocked !== null} title={blocked ?? undefined} onClick={() => setOpen('retry')}>
+        Retry failed…
+      </button>
+      <button type="button" className="danger" disabled={blocked !== null} title={blocked ?? undefined} onClick={() => setOpen('clean')}>
+        Clean…
+      </button>
+      {open === 'retry' && (
+        <ReasonDialog
+          title={`Retry every failed job of ${queue}?`}
+          effect="The failed jobs move back to waiting and run again."
+          confirmText="Retry failed jobs"
+          danger={false}
+          onClose={() => setOpen(null)}
+          onConfirm={(reason) => send({ action: 'retryFailed', olderThanS: 0, reason }, `Retry failed on ${queue}`)}
+        />
+      )}
+      {open === 'clean' && (
+        <ReasonDialog
+          title={`Clean jobs of ${queue}?`}
+          effect="The finished jobs chosen below are removed from the queue for good."
+          confirmText="Clean"
+          danger
+          onClose={() => setOpen(null)}
+          onConfirm={(reason) => send({ action: cleanType, olderThanS, reason }, `Clean ${queue}`)}
+        >
+          <label htmlFor={typeId}>Jobs</label>
+          <select id={typeId} value={cleanType} onChange={(e) => setCleanType(e.target.value as typeof cleanType)}>
+            <option value="cleanCompleted">completed</option>
+            <option value="cleanFailed">failed</option>
+          </select>
+          <label htmlFor={ageId}>Finished more than</label>
+          <select id={ageId} value={olderThanS} onChange={(e) => setOlderThanS(Number(e.target.value))}>
+            {CLEAN_AGES.map(([label, s]) => (
+              <option key={s} value={s}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </ReasonDialog>
+      )}
     </div>
   )
 }

@@ -10,6 +10,7 @@ import type { KeySpace } from '../../../shared/keys'
 import type { AlertInstance, AlertRuleInput } from '../../../shared/alerts'
 import { alertField, createRule, createSilence } from '../alerts/store'
 import { issueBreakerCommand } from '../breakerCommands'
+import { issueQueueCommand } from '../queueCommands'
 import { appRouter } from '../router'
 import { OPERATOR_TOKEN, type ProcedureType } from './testServer'
 
@@ -86,6 +87,14 @@ export const PROCEDURE_SAMPLES: Record<string, ProcedureSample> = {
   'caches.invalidateTag': { input: { ...service, cache: SAMPLE_CACHE, tag: 'sku-1', reason: 'security test' } },
   'instances.list': { input: service },
   'queues.list': { input: { ...service, windowMs: 15 * 60_000 } },
+  'queues.command': { input: { ...service, queue: 'emails', action: 'cleanCompleted', olderThanS: 3600, reason: 'security test' } },
+  'queues.commandStatus': {
+    input: { ...service, commandId: '00000000-0000-4000-8000-000000000000' },
+    setup: async ({ redis, keys }) => {
+      const { commandId } = await issueQueueCommand(redis, keys, { service: SAMPLE_SERVICE, queue: 'emails', action: 'retryFailed', olderThanS: 0, reason: 'setup', actor: 'test' }, Date.now())
+      return { ...service, commandId }
+    },
+  },
   'redis.info': { input: undefined },
   'live.snapshot': { input: { windowMs: 60_000 } },
   'alerts.active': { input: undefined },

@@ -63,6 +63,20 @@ test.describe.serial('alerts', () => {
     await expect(page.getByTestId('alert-bar')).toContainText('silenced', { timeout: 15_000 })
     const audit = await query<{ entries: { action: string; reason: string; actor: string }[] }>(page, 'audit.list', { limit: 20 })
     expect(audit.entries.find((e) => e.action === 'silence.create')).toMatchObject({ reason: 'e2e: known load test', actor: 'e2e-operator' })
+
+    // Edit the rule in the page: saved as version 2, audited.
+    const ruleRow = page.getByTestId(`rule-${ruleId}`)
+    await ruleRow.getByRole('button', { name: 'Edit', exact: true }).click()
+    const editor = page.getByTestId('rule-editor')
+    const text = editor.getByRole('textbox')
+    await text.fill((await text.inputValue()).replace('storefront at', 'storefront now at'))
+    await editor.getByRole('button', { name: 'Save rule…' }).click()
+    const save = page.getByRole('dialog', { name: /Save/ })
+    await save.getByLabel('Reason').fill('e2e: clearer summary')
+    await save.getByRole('button', { name: 'Save rule', exact: true }).click()
+    await expect(ruleRow).toContainText('(v2)', { timeout: 15_000 })
+    const after = await query<{ entries: { action: string; reason: string }[] }>(page, 'audit.list', { limit: 20 })
+    expect(after.entries.find((e) => e.action === 'alertRule.update')).toMatchObject({ reason: 'e2e: clearer summary' })
   })
 
   test('offline, the Alerts page shows the last known alerts with the banner', async ({ page, context }) => {

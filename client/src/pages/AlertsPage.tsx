@@ -74,6 +74,7 @@ export function AlertsPage() {
   const refreshAll = () => {
     for (const p of [active, rules, silences, history, deliveries]) p.refresh()
   }
+  const [editing, setEditing] = useState<AlertRuleData | null>(null)
   const ruleById = new Map((rules.data ?? []).map((r) => [r.id, r]))
   const alerts = active.data?.alerts ?? []
   const firing = alerts.filter((a) => a.state === 'firing')
@@ -99,8 +100,8 @@ export function AlertsPage() {
         <SilenceTable silences={silences.data ?? []} onChanged={refreshAll} />
       </Section>
       <Section title="Rules" note="Evaluated by one dashboard server at a time; a change applies at the next evaluation." testId="alerts-rules">
-        <RuleTable rules={rules.data ?? []} onChanged={refreshAll} />
-        <RuleEditor onChanged={refreshAll} />
+        <RuleTable rules={rules.data ?? []} onChanged={refreshAll} onEdit={setEditing} />
+        <RuleEditor key={editing ? `${editing.id}@${editing.version}` : 'new'} editing={editing} onChanged={refreshAll} onDone={() => setEditing(null)} />
       </Section>
       <Section title="History" note="State changes of the last 90 days, newest first (the latest 100)." testId="alerts-history">
         <HistoryTable history={history.data} ruleById={ruleById} />
@@ -363,7 +364,13 @@ function SilenceTable({ silences, onChanged }: { silences: SilenceData[]; onChan
   )
 }
 
-function RuleTable({ rules, onChanged }: { rules: AlertRuleData[]; onChanged: () => void }) {
+/** A stored rule without its bookkeeping: what the editor shows and `update` takes. */
+function ruleInput(r: AlertRuleData): AlertRuleInputData {
+  const { id: _id, version: _v, createdAtMs: _c, createdBy: _cb, updatedAtMs: _u, updatedBy: _ub, ...input } = r
+  return input
+}
+
+function RuleTable({ rules, onChanged, onEdit }: { rules: AlertRuleData[]; onChanged: () => void; onEdit: (r: AlertRuleData) => void }) {
   const blocked = useBlockedReason()
   const [deleting, setDeleting] = useState<AlertRuleData | null>(null)
   const [toggling, setToggling] = useState<AlertRuleData | null>(null)
@@ -398,6 +405,9 @@ function RuleTable({ rules, onChanged }: { rules: AlertRuleData[]; onChanged: ()
               </td>
               <td>
                 <div className="button-row">
+                  <button type="button" disabled={blocked !== null} title={blocked ?? undefined} onClick={() => onEdit(r)}>
+                    Edit
+                  </button>
                   <button type="button" disabled={blocked !== null} title={blocked ?? undefined} onClick={() => setToggling(r)}>
                     {r.enabled ? 'Disable…' : 'Enable…'}
                   </button>
@@ -418,8 +428,7 @@ function RuleTable({ rules, onChanged }: { rules: AlertRuleData[]; onChanged: ()
           danger={toggling.enabled}
           onClose={() => setToggling(null)}
           onConfirm={async (reason) => {
-            const { id, version, createdAtMs: _c, createdBy: _cb, updatedAtMs: _u, updatedBy: _ub, ...input } = toggling
-            await updateAlertRule(id, version, { ...input, enabled: !toggling.enabled }, reason)
+            await updateAlertRule(toggling.id, toggling.version, { ...ruleInput(toggling), enabled: !toggling.enabled }, reason)
             onChanged()
           }}
         />
@@ -441,13 +450,16 @@ function RuleTable({ rules, onChanged }: { rules: AlertRuleData[]; onChanged: ()
   )
 }
 
-/** "New rule": a template (or a copy of a rule) as JSON to edit, checked by the server's schema on save. */
-function RuleEditor({ onChanged }: { onChanged: () => void }) {
+/**
+ * "New rule" (from a template) or "Edit rule" (a stored one, saved at the version it was read: someone else's save
+ * meanwhile answers 409 and nothing is overwritten), as JSON checked by the server's schema on save.
+ */
+function RuleEditor({ editing, onChanged, onDone }: { editing: AlertRuleData | null; onChanged: () => void; onDone: () => void }) {
   const blocked = useBlockedReason()
   const templates = usePolled<readonly AlertRuleTemplateData[]>((signal) => listAlertRuleTemplates({ signal }), [], null, { pageKey: 'alerts-templates', reportAsOf: false })
   const templateId = useId()
   const textId = useId()
-  const [text, setText] = useState('')
+  const [text, setText] = useState(editing ? JSON.stringify(ruleInput(editing), null, 2) : '')
   const [saving, setSaving] = useState(false)
   const [error, setError] = useState<string | null>(null)
   let parsed: AlertRuleInputData | null = null
@@ -460,10 +472,11 @@ function RuleEditor({ onChanged }: { onChanged: () => void }) {
     }
   }
   return (
-    <details className="rule-editor">
-      <summary>New rule</summary>
+    <details className="rule-editor" open={editing !== null || undefined} data-testid="rule-editor">
+      <summary>{editing ? `Edit “${editing.name}” (version ${editing.version})` : 'New rule'}</summary>
       <label htmlFor={templateId}>Start from a template</label>
       <select
+        disabled={editing !== null}
         id={templateId}
         defaultValue=""
         onChange={(e) => {
@@ -488,22 +501,31 @@ function RuleEditor({ onChanged }: { onChanged: () => void }) {
           {parseError ?? error}
         </p>
       )}
-      <button type="button" className="primary" disabled={blocked !== null || parsed === null || saving} title={blocked ?? undefined} onClick={() => setSaving(true)}>
-        Create rule…
-      </button>
+      <div className="button-row">
+        <button type="button" className="primary" disabled={blocked !== null || parsed === null || saving} title={blocked ?? undefined} onClick={() => setSaving(true)}>
+          {editing ? 'Save rule…' : 'Create rule…'}
+        </button>
+        {editing && (
+          <button type="button" onClick={onDone}>
+            Cancel editing
+          </button>
+        )}
+      </div>
       {saving && parsed && (
         <ReasonDialog
-          title={`Create “${parsed.name}”?`}
-          effect="The rule is evaluated from the next evaluation."
-          confirmText="Create rule"
+          title={editing ? `Save “${parsed.name}”?` : `Create “${parsed.name}”?`}
+          effect={editing ? 'The new definition applies from the next evaluation; alerts it no longer yields resolve.' : 'The rule is evaluated from the next evaluation.'}
+          confirmText={editing ? 'Save rule' : 'Create rule'}
           danger={false}
           onClose={() => setSaving(false)}
           onConfirm={async (reason) => {
             setError(null)
-            await createAlertRule(parsed, reason)
+            if (editing) await updateAlertRule(editing.id, editing.version, parsed, reason)
+            else await createAlertRule(parsed, reason)
             setText('')
-            toast(`Created rule ${parsed.name}`, 'success')
+            toast(`${editing ? 'Saved' : 'Created'} rule ${parsed.name}`, 'success')
             onChanged()
+            if (editing) onDone()
           }}
         />
       )}

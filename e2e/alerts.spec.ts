@@ -30,7 +30,7 @@ test.describe.serial('alerts', () => {
     await api.dispose()
   })
 
-  test('a firing rule puts the alert bar on every page; an operator silences it from the Alerts page with a reason', async ({ page }) => {
+  test('a firing rule puts the alert bar on every page; an operator silences it from the Alerts page with a reason and edits the rule', async ({ page }) => {
     await page.setViewportSize(DESKTOP)
     await signedIn(page, `/alerts?service=${SERVICE}`)
     const created = await page.request.post('/trpc/alerts.rules.create', { headers: JSON_HEADERS, data: { rule: RULE, reason: 'e2e: a rule that fires' } })

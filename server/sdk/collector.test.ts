@@ -161,7 +161,7 @@ describe('collector stats', () => {
     expect(c.stats.droppedCacheEvents).toBe(2) // the 101st cache of one flush interval: dropped and counted
     expect(Object.keys(JSON.parse(JSON.stringify(c.stats))).sort()).toEqual([
       'commandsApplied', 'droppedBuckets', 'droppedCacheEvents', 'droppedCounterIncrements', 'droppedCoverageMarks', 'droppedEvents', 'droppedInvalidRequests', 'droppedLateRequests', 'droppedRequestLogEntries', 'duplicateFlushBatches',
-      'failedFlushCommands', 'flushErrors', 'flushes', 'invalidRedisValues', 'lastFlushDurationMs', 'overflowedRequests', 'overflowedRequests1h', 'overflowedRequests1m', 'sampledOutRequestLogEntries',
+      'failedFlushCommands', 'flushErrors', 'flushes', 'invalidRedisValues', 'lastFlushDurationMs', 'overflowedRequests', 'overflowedRequests1h', 'overflowedRequests1m', 'queueSampleErrors', 'sampledOutRequestLogEntries',
       'sanitizedLabels', 'skippedFlushes', 'unacknowledgedFlushes', 'uncacheableCacheKeys', 'unreplicatedFlushes',
     ])
   })

@@ -95,7 +95,7 @@ test.describe.serial('alerts', () => {
     }
   })
 
-  test('the demo’s order-emails queue (a real BullMQ queue) is on the Queues page, linked from the Overview', async ({ page }) => {
+  test('the demo’s order-emails queue (a real BullMQ queue) is on the Queues page, linked from the Overview; axe finds no serious violation there', async ({ page }) => {
     await signedIn(page, `/?service=${SERVICE}`)
     const link = page.getByTestId(`service-${SERVICE}`).getByRole('link', { name: /queue/ })
     await expect(link).toBeVisible({ timeout: 30_000 })
@@ -103,6 +103,9 @@ test.describe.serial('alerts', () => {
     await expect(page.getByRole('heading', { level: 1, name: 'Queues', exact: true })).toBeVisible()
     const row = page.getByTestId('queue-order-emails')
     await expect(row).toBeVisible({ timeout: 30_000 })
+    const results = await new AxeBuilder({ page }).analyze()
+    const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    expect(bad.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`)).toEqual([])
     // Checkouts enqueue receipts and both instances' workers send them: some jobs completed (or failed) by now.
     await expect
       .poll(async () => {

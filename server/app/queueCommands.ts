@@ -2,7 +2,7 @@
  * Operator actions on a BullMQ queue (issue #14): "retry failed" and "clean completed / failed older than …". The
  * dashboard never holds the queue's own Redis connection: like a breaker command (docs/decisions/017), the command is
  * written to Fusebox's Redis — record, pending list and audit entry in one script on the service's slot — and the
- * first instance that watches the queue (server/sdk/queueWatch.ts) claims it at its next sample (≤ 5 s), runs it on
+ * first instance that watches the queue (server/sdk/queueWatch.ts) claims it at its next sample (every 1 s by default), runs it on
  * its BullMQ `Queue` (`retryJobs({ state: 'failed' })`, `clean(grace, limit, type)`), and writes the outcome back.
  */
 import { randomUUID } from 'node:crypto'

@@ -348,7 +348,7 @@ export const appRouter = router({
       .query(({ ctx, input }) => readQueues(ctx.redis, ctx.keys, input.service, ctx.now(), input.windowMs)),
     /**
      * "Retry failed" or "clean completed / failed older than …" on a watched queue (operator; audited with the
-     * reason): taken by the first instance watching it within ~5 s (queueCommands.ts). Follow with `commandStatus`.
+     * reason): taken by the first instance watching it within ~1 s (queueCommands.ts). Follow with `commandStatus`.
      */
     command: operatorProcedure
       .input(z.object({ service: Name, queue: Name, action: QueueAction, olderThanS: z.number().int().min(0).max(30 * 86_400).default(3600), reason: Reason }))

@@ -351,7 +351,7 @@ export class Collector {
 
   /**
    * Watches a BullMQ queue (bullmq ≥ 5, an optional peer dependency; server/sdk/queueWatch.ts): job counts by state
-   * and the oldest waiting job's age every `sampleIntervalMs` (default 5 s), and, given this instance's `worker`, the
+   * and the oldest waiting job's age every `sampleIntervalMs` (default 1 s), and, given this instance's `worker`, the
    * jobs it completed and failed, into the time tiers; shown on the dashboard's Queues page.
    * @throws ZodError on an invalid name; TypeError when `queue` is not a BullMQ queue; Error when a queue of that name
    *   is watched already (at set-up, never in the request path)

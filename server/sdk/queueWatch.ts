@@ -1,6 +1,7 @@
 /**
  * BullMQ queue depth beside the breakers (issue #14 build point 4): `collector.watchQueue(queue, { worker })` samples
- * the queue's job counts by state and its oldest waiting job's age every `sampleIntervalMs` (default 5 s) into the
+ * the queue's job counts by state and its oldest waiting job's age every `sampleIntervalMs` (default 1 s, the flush
+ * cadence) into the
  * three time tiers, and counts the jobs this instance's worker completed and failed. BullMQ is an optional peer
  * dependency: the queue and worker are taken structurally (`WatchableQueue`, `WatchableWorker`), so the SDK never
  * imports it.
@@ -70,13 +71,13 @@ export interface WatchQueueOptions {
   name?: string
   /** This instance's worker of the queue: its completed and failed jobs are counted per minute. */
   worker?: WatchableWorker
-  /** How often the depth is sampled, ms (1,000 … 60,000; default 5,000). */
+  /** How often the depth is sampled, ms (1,000 … 60,000; default 1,000: a new count shows within a flush interval). */
   sampleIntervalMs?: number
 }
 
 const OptionsSchema = z.object({
   name: Name.optional(),
-  sampleIntervalMs: z.number().int().min(1000).max(60_000).default(5000),
+  sampleIntervalMs: z.number().int().min(1000).max(60_000).default(1000),
 })
 
 /** What a watcher needs from its collector. */

@@ -135,12 +135,15 @@ describe('breaker control through Redis', () => {
     const bs = cs.map((c) => c.breaker('payments', async () => 'ok'))
     await Promise.all(cs.map(connected))
     const one = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'forceOpen', reason: 'i2 only', actor: 't', instance: 'i2' }, Date.now())
-    await until(() => bs[1]!.appliedGeneration === one.generation)
+    // What this test checks is who applies it, not how fast: a nudge missed by a subscriber still (re)subscribing on a
+    // loaded cluster is made up by the 10 s reconcile (nudge latency: cluster.test.ts, "within 1 s").
+    const RECONCILE_BOUND_MS = 12_000
+    await until(() => bs[1]!.appliedGeneration === one.generation, RECONCILE_BOUND_MS)
     await new Promise((r) => setTimeout(r, 100))
     expect(bs.map((b) => b.state)).toEqual(['CLOSED', 'FORCED_OPEN'])
     const all = await issueBreakerCommand(redis, keys, { service: 'shop', breaker: 'payments', command: 'forceClosed', reason: 'all', actor: 't' }, Date.now())
     expect(all.generation).toBeGreaterThan(one.generation)
-    await until(() => bs.every((b) => b.appliedGeneration === all.generation))
+    await until(() => bs.every((b) => b.appliedGeneration === all.generation), RECONCILE_BOUND_MS)
     expect(bs.map((b) => b.state)).toEqual(['FORCED_CLOSED', 'FORCED_CLOSED'])
   })
 

@@ -29,6 +29,8 @@ import {
 
 const Reason = z.string().trim().min(1, { error: 'a reason is required' }).max(500)
 const Cursor = z.string().regex(/^\d{1,15}-\d{1,10}$/, { error: 'cursor must be a stream id like 1700000000000-0' })
+/** Epoch ms (2000-01-01 … 2100-01-01): a time bound Redis can take as a stream id. */
+const EpochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000)
 const Paging = z.object({ cursor: Cursor.nullish(), limit: z.number().int().min(1).max(500).default(100) })
 
 /** An alert as the dashboard shows it: its state plus rule, silence and acknowledgement. */
@@ -240,7 +242,7 @@ export const alertsRouter = router({
 
   /** State changes (pending, firing, resolved, cleared), newest first, cursor-paged; kept 90 days. */
   history: viewerProcedure
-    .input(Paging.extend({ ruleId: AlertRuleId.optional(), fromMs: z.number().int().optional(), toMs: z.number().int().optional() }).default({ limit: 100 }))
+    .input(Paging.extend({ ruleId: AlertRuleId.optional(), fromMs: EpochMs.optional(), toMs: EpochMs.optional() }).default({ limit: 100 }))
     .query(({ ctx, input }) =>
       readStreamPage(ctx.redis, ctx.keys.alerts('history'), input, (e) => {
         const h = historyEntry(e)
@@ -254,7 +256,11 @@ export const alertsRouter = router({
    * from 24 h before `fromMs` so an episode that began earlier still has its start.
    */
   episodes: viewerProcedure
-    .input(z.object({ service: Name, fromMs: z.number().int(), toMs: z.number().int() }))
+    .input(
+      z
+        .object({ service: Name, fromMs: EpochMs, toMs: EpochMs })
+        .refine((q) => q.toMs >= q.fromMs && q.toMs - q.fromMs <= 31 * 86_400_000, { error: 'toMs must be ≥ fromMs, at most 31 days later' }),
+    )
     .query(async ({ ctx, input }) => {
       const key = ctx.keys.alerts('history')
       const start = Math.max(0, input.fromMs - 86_400_000)

@@ -27,10 +27,18 @@ import { describeCondition, formatDurationS, labelPairs, valueUnit } from '../al
 import { ACTIVE_ALERTS_PAGE_KEY, ALERTS_POLL_INTERVAL_MS } from '../components/alerts/AlertBar'
 import { desktopNotificationsOn, disableDesktopNotifications, enableDesktopNotifications, notificationsSupported } from '../components/alerts/desktopNotifications'
 import { ReasonDialog } from '../components/breakers/ReasonDialog'
+import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
 import { formatDayTime, NO_VALUE } from '../format'
 import { useIsOffline, useSessionStore } from '../store'
 import { toast } from '../toasts'
 import { usePolled } from '../usePolled'
+
+/** Columns of the page's tables (FocusTable: sticky header, arrow keys between rows). */
+const ACTIVE_COLUMNS: readonly FocusColumn[] = [{ label: 'State' }, { label: 'Alert' }, { label: 'Labels' }, { label: 'Since' }, { label: 'Value', num: true }, { label: 'Silenced / acknowledged' }, { label: 'Actions' }]
+const SILENCE_COLUMNS: readonly FocusColumn[] = [{ label: 'Matchers' }, { label: 'State' }, { label: 'Ends' }, { label: 'By' }, { label: 'Reason' }, { label: 'Actions' }]
+const RULE_COLUMNS: readonly FocusColumn[] = [{ label: 'Rule' }, { label: 'Severity' }, { label: 'Condition' }, { label: 'For' }, { label: 'Enabled' }, { label: 'Changed' }, { label: 'Actions' }]
+const HISTORY_COLUMNS: readonly FocusColumn[] = [{ label: 'Time' }, { label: 'Alert' }, { label: 'Change' }, { label: 'Labels' }, { label: 'Value', num: true }, { label: 'Silenced' }]
+const DELIVERY_COLUMNS: readonly FocusColumn[] = [{ label: 'Time' }, { label: 'Alert' }, { label: 'Notification' }, { label: 'Receiver' }, { label: 'Attempt', num: true }, { label: 'Outcome' }]
 
 /** Why operator controls are disabled here, or null when allowed. */
 function useBlockedReason(): string | null {
@@ -168,23 +176,14 @@ function ActiveTable({ alerts, ruleById, onChanged }: { alerts: AlertViewData[];
   const [silencing, setSilencing] = useState<AlertViewData | null>(null)
   const [acking, setAcking] = useState<AlertViewData | null>(null)
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-testid="alerts-active-table">
-        <caption className="visually-hidden">Alerts firing or pending now</caption>
-        <thead>
-          <tr>
-            <th scope="col">State</th>
-            <th scope="col">Alert</th>
-            <th scope="col">Labels</th>
-            <th scope="col">Since</th>
-            <th scope="col" className="num">Value</th>
-            <th scope="col">Silenced / acknowledged</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {alerts.map((a) => (
-            <tr key={`${a.ruleId}\t${a.key}`} data-testid={`alert-${a.ruleId}`}>
+    <>
+      <FocusTable
+        testId="alerts-active-table"
+        caption="Alerts firing or pending now"
+        columns={ACTIVE_COLUMNS}
+        rows={alerts}
+        renderRow={(a, _i, focus) => (
+            <tr key={`${a.ruleId}\t${a.key}`} data-testid={`alert-${a.ruleId}`} {...focus}>
               <StateCell a={a} />
               <th scope="row">
                 {a.ruleName}
@@ -224,9 +223,8 @@ function ActiveTable({ alerts, ruleById, onChanged }: { alerts: AlertViewData[];
                 </div>
               </td>
             </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       {silencing && <SilenceDialog alert={silencing} onClose={() => setSilencing(null)} onDone={onChanged} />}
       {acking && (
         <ReasonDialog
@@ -242,7 +240,7 @@ function ActiveTable({ alerts, ruleById, onChanged }: { alerts: AlertViewData[];
           }}
         />
       )}
-    </div>
+    </>
   )
 }
 
@@ -313,22 +311,14 @@ function SilenceTable({ silences, onChanged }: { silences: SilenceData[]; onChan
   const [expiring, setExpiring] = useState<SilenceData | null>(null)
   if (silences.length === 0) return <p className="muted">No silences.</p>
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-testid="silences-table">
-        <caption className="visually-hidden">Silences</caption>
-        <thead>
-          <tr>
-            <th scope="col">Matchers</th>
-            <th scope="col">State</th>
-            <th scope="col">Ends</th>
-            <th scope="col">By</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {silences.map((s) => (
-            <tr key={s.id} data-testid={`silence-${s.id}`}>
+    <>
+      <FocusTable
+        testId="silences-table"
+        caption="Silences"
+        columns={SILENCE_COLUMNS}
+        rows={silences}
+        renderRow={(s, _i, focus) => (
+            <tr key={s.id} data-testid={`silence-${s.id}`} {...focus}>
               <th scope="row" className="mono small">
                 {s.matchers.map((m) => `${m.name}${m.op}${m.value}`).join(', ')}
               </th>
@@ -344,9 +334,8 @@ function SilenceTable({ silences, onChanged }: { silences: SilenceData[]; onChan
                 )}
               </td>
             </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       {expiring && (
         <ReasonDialog
           title="End this silence now?"
@@ -360,7 +349,7 @@ function SilenceTable({ silences, onChanged }: { silences: SilenceData[]; onChan
           }}
         />
       )}
-    </div>
+    </>
   )
 }
 
@@ -376,23 +365,14 @@ function RuleTable({ rules, onChanged, onEdit }: { rules: AlertRuleData[]; onCha
   const [toggling, setToggling] = useState<AlertRuleData | null>(null)
   if (rules.length === 0) return <p className="muted">No rules yet: start one from a template below.</p>
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-testid="rules-table">
-        <caption className="visually-hidden">Alert rules</caption>
-        <thead>
-          <tr>
-            <th scope="col">Rule</th>
-            <th scope="col">Severity</th>
-            <th scope="col">Condition</th>
-            <th scope="col">For</th>
-            <th scope="col">Enabled</th>
-            <th scope="col">Changed</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rules.map((r) => (
-            <tr key={r.id} data-testid={`rule-${r.id}`}>
+    <>
+      <FocusTable
+        testId="rules-table"
+        caption="Alert rules"
+        columns={RULE_COLUMNS}
+        rows={rules}
+        renderRow={(r, _i, focus) => (
+            <tr key={r.id} data-testid={`rule-${r.id}`} {...focus}>
               <th scope="row">{r.name}</th>
               <td>
                 <span className={`pill small severity-${r.severity}`}>{r.severity}</span>
@@ -417,9 +397,8 @@ function RuleTable({ rules, onChanged, onEdit }: { rules: AlertRuleData[]; onCha
                 </div>
               </td>
             </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       {toggling && (
         <ReasonDialog
           title={`${toggling.enabled ? 'Disable' : 'Enable'} “${toggling.name}”?`}
@@ -446,7 +425,7 @@ function RuleTable({ rules, onChanged, onEdit }: { rules: AlertRuleData[]; onCha
           }}
         />
       )}
-    </div>
+    </>
   )
 }
 
@@ -546,22 +525,13 @@ function HistoryTable({ history, ruleById }: { history: AlertHistoryData | undef
   const entries = history?.entries ?? []
   if (entries.length === 0) return <p className="muted">No state changes yet.</p>
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-testid="history-table">
-        <caption className="visually-hidden">Alert history</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Alert</th>
-            <th scope="col">Change</th>
-            <th scope="col">Labels</th>
-            <th scope="col" className="num">Value</th>
-            <th scope="col">Silenced</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((h) => (
-            <tr key={h.id}>
+    <FocusTable
+      testId="history-table"
+      caption="Alert history"
+      columns={HISTORY_COLUMNS}
+      rows={entries}
+      renderRow={(h, _i, focus) => (
+            <tr key={h.id} {...focus}>
               <td className="mono small">{formatDayTime(h.atMs)}</td>
               <th scope="row">{h.alertname}</th>
               <td>
@@ -573,10 +543,8 @@ function HistoryTable({ history, ruleById }: { history: AlertHistoryData | undef
               <td className="num">{valueText(h.value, valueUnit(ruleById.get(h.ruleId)?.condition.kind))}</td>
               <td className="small">{h.silencedBy ? 'yes' : ''}</td>
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+      )}
+    />
   )
 }
 
@@ -584,22 +552,13 @@ function DeliveriesTable({ log }: { log: DeliveryLogData | undefined }) {
   const entries = log?.entries ?? []
   if (entries.length === 0) return <p className="muted">No notifications sent yet.</p>
   return (
-    <div className="table-scroll">
-      <table className="data-table" data-testid="deliveries-table">
-        <caption className="visually-hidden">Notification deliveries</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Alert</th>
-            <th scope="col">Notification</th>
-            <th scope="col">Receiver</th>
-            <th scope="col" className="num">Attempt</th>
-            <th scope="col">Outcome</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((d) => (
-            <tr key={d.id}>
+    <FocusTable
+      testId="deliveries-table"
+      caption="Notification deliveries"
+      columns={DELIVERY_COLUMNS}
+      rows={entries}
+      renderRow={(d, _i, focus) => (
+            <tr key={d.id} {...focus}>
               <td className="mono small">{formatDayTime(d.atMs)}</td>
               <th scope="row">{d.alertname}</th>
               <td>{d.status}</td>
@@ -611,9 +570,7 @@ function DeliveriesTable({ log }: { log: DeliveryLogData | undefined }) {
                 {d.error && d.outcome !== 'delivered' ? ` — ${d.error}` : ''}
               </td>
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+      )}
+    />
   )
 }

@@ -9,7 +9,8 @@ import { z } from 'zod'
 import { Name } from '../../../shared/schemas'
 import { activeSilenceFor, ALERT_RULE_TEMPLATES, AlertRuleId, AlertRuleInput, MAX_SILENCE_MS, SilenceInput, type AlertInstance, type AlertRule, type Silence } from '../../../shared/alerts'
 import { readKey } from '../reads/redisInput'
-import { readStreamPage, type StreamEntry } from '../reads/streams'
+import { readStreamPage } from '../reads/streams'
+import { deliveryEntry, historyEntry } from './alertStreams'
 import { operatorProcedure, router, viewerProcedure, type Context } from '../trpc'
 import type { Receiver } from './notify'
 import {
@@ -64,46 +65,6 @@ export function alertViews(alerts: Map<string, AlertInstance>, acks: Map<string,
   return views.sort((x, y) => (x.state === y.state ? x.activeSinceMs - y.activeSinceMs : x.state === 'firing' ? -1 : 1))
 }
 
-/** One history entry (stream `history`). */
-export interface AlertHistoryEntry {
-  id: string
-  atMs: number
-  ruleId: string
-  alertname: string
-  severity: string
-  labels: Record<string, string>
-  transition: string
-  value: number | null
-  activeSinceMs: number
-  silencedBy: string
-}
-
-function historyEntry(e: StreamEntry): AlertHistoryEntry | null {
-  const f = e.fields
-  const atMs = Number(f.atMs)
-  if (!Number.isFinite(atMs) || !f.ruleId || !f.transition) return null
-  let labels: Record<string, string> = {}
-  try {
-    const parsed = JSON.parse(f.labels ?? '{}') as unknown
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) labels = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<string, string>
-  } catch {
-    return null
-  }
-  const value = f.value === undefined || f.value === '' ? null : Number(f.value)
-  return {
-    id: e.id,
-    atMs,
-    ruleId: f.ruleId,
-    alertname: f.alertname ?? '',
-    severity: f.severity ?? '',
-    labels,
-    transition: f.transition,
-    value: value !== null && Number.isFinite(value) ? value : null,
-    activeSinceMs: Number(f.activeSinceMs) || atMs,
-    silencedBy: f.silencedBy ?? '',
-  }
-}
-
 /** One firing episode of an alert, for chart annotations: epoch ms; `toMs` null while it still fires. */
 export interface AlertEpisode {
   ruleId: string
@@ -113,39 +74,6 @@ export interface AlertEpisode {
   toMs: number | null
 }
 
-/** One delivery-log entry (stream `deliveries`). */
-export interface DeliveryLogEntry {
-  id: string
-  atMs: number
-  notification: string
-  receiver: string
-  status: string
-  alertname: string
-  ruleId: string
-  attempt: number
-  outcome: string
-  httpStatus: number | null
-  error: string
-}
-
-function deliveryEntry(e: StreamEntry): DeliveryLogEntry | null {
-  const f = e.fields
-  const atMs = Number(f.atMs)
-  if (!Number.isFinite(atMs) || !f.notification || !f.outcome) return null
-  return {
-    id: e.id,
-    atMs,
-    notification: f.notification,
-    receiver: f.receiver ?? '',
-    status: f.status ?? '',
-    alertname: f.alertname ?? '',
-    ruleId: f.ruleId ?? '',
-    attempt: Number(f.attempt) || 0,
-    outcome: f.outcome,
-    httpStatus: f.httpStatus ? Number(f.httpStatus) || null : null,
-    error: f.error ?? '',
-  }
-}
 
 /** The change context of a request: the session's actor, the request's clock, the app's audit bounds. */
 function changeContext(ctx: Context & { session: NonNullable<Context['session']> }): ChangeContext {

@@ -82,6 +82,20 @@ async function shopWithBreaker(prefix: string) {
   }
 }
 
+/**
+ * What most tests start from: a fresh key space, shop's breaker `charge` (untripped), the breaker rule saved (`rule`:
+ * changes to `breakerRule`; default `for` 0) and, unless `hook: false`, a webhook receiver on loopback.
+ */
+async function scenario(rule: Partial<AlertRuleInput> = { forS: 0 }, options: { hook?: boolean } = {}) {
+  const prefix = freshPrefix()
+  const keys = createKeySpace(prefix)
+  const hook = options.hook === false ? null : await webhookReceiver()
+  if (hook) closers.push(hook.close)
+  const shop = await shopWithBreaker(prefix)
+  const saved = await createRule(redis, keys, { ...breakerRule, ...rule }, 'r', ctx())
+  return { prefix, keys, hook: hook!, shop, rule: saved }
+}
+
 /** The history's transitions, oldest first. */
 async function history(keys: KeySpace): Promise<string[]> {
   const entries = await redis.xrange(keys.alerts('history'), '-', '+')
@@ -90,12 +104,7 @@ async function history(keys: KeySpace): Promise<string[]> {
 
 describe('alert evaluation (real Redis, a real breaker, a webhook receiver on loopback)', () => {
   it('a breaker episode goes pending, then firing after `for`, then resolved — one firing and one resolved notification', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const hook = await webhookReceiver()
-    closers.push(hook.close)
-    const shop = await shopWithBreaker(prefix)
-    await createRule(redis, keys, breakerRule, 'page the payments on-call', ctx())
+    const { keys, hook, shop } = await scenario({})
     const e = evaluator(keys, hook.url)
     e.start()
     await until(() => e.holding, 5000)
@@ -127,12 +136,7 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
   })
 
   it('only one of two evaluators holds the lease; the other takes over when it stops, with no duplicate notification', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const hook = await webhookReceiver()
-    closers.push(hook.close)
-    const shop = await shopWithBreaker(prefix)
-    await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
+    const { keys, hook, shop } = await scenario()
     const a = evaluator(keys, hook.url, { leaseTtlMs: 1000, leaseRenewMs: 200 })
     const b = evaluator(keys, hook.url, { leaseTtlMs: 1000, leaseRenewMs: 200 })
     a.start()
@@ -151,10 +155,7 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
   })
 
   it('a holder that lost its lease while paused writes nothing (fencing token)', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const shop = await shopWithBreaker(prefix)
-    await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
+    const { keys, shop } = await scenario({ forS: 0 }, { hook: false })
     const sent: string[] = []
     const post = async (_url: string, body: unknown): Promise<AttemptResult> => {
       sent.push((body as { status: string }).status)
@@ -180,13 +181,8 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
   })
 
   it('retries a receiver that is down with backoff and delivers once it answers; the delivery log shows each attempt', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const hook = await webhookReceiver()
-    closers.push(hook.close)
+    const { keys, hook, shop } = await scenario()
     hook.down = true
-    const shop = await shopWithBreaker(prefix)
-    await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
     const e = evaluator(keys, hook.url)
     e.start()
     await shop.trip()
@@ -205,12 +201,7 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
   }, 40_000)
 
   it('a webhook receiver down for 2 minutes gets the notification once it is back; the log shows every attempt (simulated clock)', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const hook = await webhookReceiver()
-    closers.push(hook.close)
-    const shop = await shopWithBreaker(prefix)
-    await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
+    const { keys, hook, shop } = await scenario()
     const t0 = Date.now()
     const clock = { now: t0 }
     const e = evaluator(keys, hook.url, { clock: () => clock.now })
@@ -239,12 +230,7 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
   })
 
   it('a silenced alert fires without notifying; when the silence ends while it still fires, it notifies then', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const hook = await webhookReceiver()
-    closers.push(hook.close)
-    const shop = await shopWithBreaker(prefix)
-    await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
+    const { keys, hook, shop } = await scenario()
     const silence = await createSilence(redis, keys, { matchers: [{ name: 'team', op: '=', value: 'payments' }], endsAtMs: Date.now() + 1500, reason: 'planned failover drill' }, ctx())
     const e = evaluator(keys, hook.url)
     e.start()
@@ -261,12 +247,7 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
   })
 
   it('deleting a firing rule resolves its alert and notifies the resolution', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const hook = await webhookReceiver()
-    closers.push(hook.close)
-    const shop = await shopWithBreaker(prefix)
-    const rule = await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
+    const { keys, hook, shop, rule } = await scenario()
     const e = evaluator(keys, hook.url)
     await e.acquire()
     await shop.trip()
@@ -305,10 +286,7 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
   })
 
   it('skips and counts corrupt rules, states and outbox entries, and keeps evaluating the valid ones', async () => {
-    const prefix = freshPrefix()
-    const keys = createKeySpace(prefix)
-    const shop = await shopWithBreaker(prefix)
-    await createRule(redis, keys, { ...breakerRule, forS: 0 }, 'r', ctx())
+    const { keys, shop } = await scenario({ forS: 0 }, { hook: false })
     await redis.hset(keys.alerts('rules'), 'r_0000000000000bad', '{"name":', 'r_0000000000000ba2', JSON.stringify({ id: 'r_0000000000000ba2', name: 'x' }))
     await redis.hset(keys.alerts('states'), 'junk', 'not json')
     await redis.hset(keys.alerts('outbox'), 'junk', '{}')

@@ -28,6 +28,7 @@ import { readKey, reportInvalidValue } from '../reads/redisInput'
 import { ObservationReads, observe } from './observe'
 import type { AlertNotification} from './notify';
 import { GIVE_UP_AFTER_MS, nextAttemptAt, notificationRequest, OutboxEntry, postJson, type AttemptResult, type Receiver } from './notify'
+import { deliveryFields, historyFields } from './alertStreams'
 import { alertField, readAlertStates, readRules, readSilences } from './store'
 
 /** Default evaluation interval, ms (issue #14: every 10 s; FUSEBOX_ALERT_INTERVAL_S). */
@@ -161,15 +162,6 @@ export interface EvaluationResult {
   queued: number
   droppedNotifications: number
   fenced: boolean
-}
-
-/** A delivery log entry's fields (stream `deliveries`), in the stored order. */
-function deliveryFields(o: OutboxEntry, outcome: string, status: number | null, error: string | null, atMs: number): string[] {
-  return [
-    'atMs', String(atMs), 'notification', o.id, 'receiver', o.receiver, 'status', o.notification.status,
-    'alertname', o.notification.labels.alertname ?? '', 'ruleId', o.notification.ruleId, 'attempt', String(o.attempts + 1),
-    'outcome', outcome, 'httpStatus', status === null ? '' : String(status), 'error', error ?? '',
-  ]
 }
 
 /** Evaluates the alert rules while holding the lease, and delivers what they queue. */
@@ -327,11 +319,7 @@ export class AlertEvaluator {
       const silence = activeSilenceFor(activeSilences, alert.labels, nowMs)
       if (transition) {
         transitions.push({ field, transition })
-        changes.history.push([
-          'atMs', String(nowMs), 'ruleId', alert.ruleId, 'alertname', alert.labels.alertname ?? '', 'severity', alert.labels.severity ?? '',
-          'key', alert.key, 'labels', JSON.stringify(alert.labels), 'transition', transition, 'value', alert.value === null ? '' : String(alert.value),
-          'activeSinceMs', String(alert.activeSinceMs), 'silencedBy', silence?.id ?? '',
-        ])
+        changes.history.push(historyFields(alert, transition, nowMs, silence?.id ?? ''))
       }
       const notify = (status: 'firing' | 'resolved') => {
         for (const receiver of this.o.receivers) {

@@ -129,9 +129,15 @@ describe.skipIf(testTopology() === 'cluster')('alerting across two dashboard ser
   afterAll(async () => {
     await collector?.close()
     await killRunning('SIGTERM')
-    am?.child.kill('SIGTERM')
+    if (am) {
+      // Alertmanager writes its snapshot while it stops: remove its folder only once it has exited (≤ 5 s).
+      const exited = am.child.exitCode !== null ? Promise.resolve() : new Promise<void>((resolve) => am.child.once('exit', () => resolve()))
+      am.child.kill('SIGTERM')
+      await Promise.race([exited, sleep(5000)])
+      am.child.kill('SIGKILL')
+    }
     await Promise.all([hook?.close(), amHook?.close()])
-    if (am) rmSync(am.dir, { recursive: true, force: true })
+    if (am) rmSync(am.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
     await redis?.quit()
   })
 

@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { constants } from 'node:os'
-import { delimiter, dirname, join } from 'node:path'
+import { basename, delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { spawnChild } from './children.mjs'
@@ -154,6 +154,8 @@ function sseLoadRun(version) {
     },
   }
 }
+/** An ANSI colour escape (ESC [ … m), as reporters put into failure messages. */
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g')
 const PLAYWRIGHT_REPORT = join(REPORT_DIR, 'playwright.json')
 
 /**
@@ -325,16 +327,21 @@ async function main() {
   const counts = countTests()
   const extra = `${counts.skipped ? `, ${counts.skipped} skipped` : ''}${counts.flaky ? `, ${counts.flaky} of the passed only on a retry (flaky)` : ''}`
   process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed${extra}\n`)
+  // The failures last, so they are in the tail a CI log keeps (a lane's own output scrolls away above the summary).
+  for (const f of counts.failures) process.stdout.write(`  ✗ ${f}\n`)
   return failed ? failed.code : counts.failed > 0 || counts.passed === 0 ? 1 : 0
 }
 
 /**
  * Sums the test counts of the Vitest and Playwright JSON reports (missing report = that runner did not run).
- * @returns {{ passed: number, failed: number, skipped: number, flaky: number }}  flaky: passed on a Playwright retry
- *   (counted in `passed` too)
+ * @returns {{ passed: number, failed: number, skipped: number, flaky: number, failures: string[] }}  flaky: passed on
+ *   a Playwright retry (counted in `passed` too); failures: "report › file › test: first line of the error", one per
+ *   failed test or broken file
  */
 function countTests() {
-  const out = { passed: 0, failed: 0, skipped: 0, flaky: 0 }
+  const out = { passed: 0, failed: 0, skipped: 0, flaky: 0, failures: /** @type {string[]} */ ([]) }
+  /** @param {unknown} m */
+  const firstLine = (m) => String(m ?? '').replace(ANSI_COLOUR, '').split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 200) ?? ''
   /** @param {string} file */
   const read = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null)
   try {
@@ -349,6 +356,12 @@ function countTests() {
           f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
       ).length
       out.failed += (v.numFailedTests ?? 0) + brokenFiles
+      for (const f of v.testResults ?? []) {
+        const name = relative(ROOT, String(f.name ?? ''))
+        const failedTests = (f.assertionResults ?? []).filter((/** @type {{ status?: string }} */ a) => a.status === 'failed')
+        for (const a of failedTests) out.failures.push(`${basename(file)} › ${name} › ${a.fullName ?? a.title}: ${firstLine(a.failureMessages?.[0])}`)
+        if (f.status === 'failed' && failedTests.length === 0) out.failures.push(`${basename(file)} › ${name}: ${firstLine(f.message)}`)
+      }
       out.skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0)
     }
     const p = read(PLAYWRIGHT_REPORT)
@@ -357,6 +370,19 @@ function countTests() {
       out.flaky += p.stats.flaky ?? 0
       out.failed += p.stats.unexpected ?? 0
       out.skipped += p.stats.skipped ?? 0
+      /** @param {any} suite @param {string[]} titles */
+      const walk = (suite, titles) => {
+        const here = suite.title ? [...titles, suite.title] : titles
+        for (const spec of suite.specs ?? []) {
+          for (const t of spec.tests ?? []) {
+            if (t.status !== 'unexpected') continue
+            const last = (t.results ?? []).at(-1)
+            out.failures.push(`playwright › ${[...here, spec.title].join(' › ')} [${t.projectName ?? ''}]: ${firstLine(last?.error?.message)}`)
+          }
+        }
+        for (const child of suite.suites ?? []) walk(child, here)
+      }
+      for (const suite of p.suites ?? []) walk(suite, [])
     }
   } catch (error) {
     process.stderr.write(`cannot read test reports: ${error instanceof Error ? error.message : String(error)}\n`)

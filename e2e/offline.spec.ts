@@ -27,6 +27,9 @@ for (const p of PAGES) {
       const banner = page.getByTestId('offline-banner')
       await expect(banner).toBeVisible()
       await expect(banner).toContainText(/Offline — data as of \d{2}:\d{2}:\d{2}/)
+      // The live indicator says so too (issue #15), and never "Live" over saved data.
+      await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'offline')
+      await expect(page.getByTestId('live-indicator')).toHaveText('Offline')
       await expect(page.getByRole('heading', { level: 1, name: p.heading, exact: true })).toBeVisible()
       await p.ready(page) // the same "real data" check as online, answered from what was saved
 

@@ -80,6 +80,9 @@ test('Redis down: the tab keeps its data and says "Redis is unreachable"; back u
   await expect(banner).toContainText('Live data stopped — Redis is unreachable')
   await expect(banner).toContainText(/Showing data as of \d\d:\d\d:\d\d/)
   await expect(page.getByTestId('offline-banner')).toBeHidden()
+  // The live indicator reads "Stalled", not "Live" (issue #15); commands wait (client/src/commandGate.ts).
+  await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'stalled')
+  await expect(page.getByTestId('live-indicator')).toHaveText('Stalled')
   const frozen = await asOf.getAttribute('datetime')
   await page.waitForTimeout(2_000)
   expect(await asOf.getAttribute('datetime')).toBe(frozen)
@@ -89,6 +92,7 @@ test('Redis down: the tab keeps its data and says "Redis is unreachable"; back u
   const offline = page.getByTestId('offline-banner')
   await expect(offline).toContainText('Server unavailable (Redis is unreachable', { timeout: 30_000 })
   await expect(offline).toContainText(/data as of \d\d:\d\d:\d\d/)
+  await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'offline')
   expect(await asOf.getAttribute('datetime')).toBe(frozen)
 
   stack.proxy.restore()
@@ -96,4 +100,5 @@ test('Redis down: the tab keeps its data and says "Redis is unreachable"; back u
   await expect(offline).toBeHidden({ timeout: 40_000 })
   await expect(banner).toBeHidden()
   await expect.poll(() => asOf.getAttribute('datetime'), { timeout: 20_000 }).not.toBe(frozen)
+  await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'live')
 })

@@ -51,6 +51,8 @@ export function handleCallFailure(err: unknown): CallFailure | null {
   }
   // Unreachable: whatever the server last said (liveError) is no longer known to hold.
   if (failure.kind === 'network') useSessionStore.setState({ linkDown: true, liveError: null })
+  // 503: the server answers but cannot read (Redis unreachable); every page shows it, and commands wait (commandGate.ts).
+  if (failure.kind === 'server' && failure.httpStatus === 503) useSessionStore.setState({ liveError: failure.message })
   return failure
 }
 
@@ -99,7 +101,9 @@ export function usePolled<T>(
           // Offline, the service worker answers from its cache: keep the stored entry and its real "as of".
           if (online && pageKey) setPageData(pageKey, data, asOfMs ?? Date.now())
           setResult({ key: depsKey, data, asOfMs, error: null })
-          if (online && useSessionStore.getState().linkDown) useSessionStore.setState({ linkDown: false })
+          const session = useSessionStore.getState()
+          // An answer: the link works and the server could read Redis again.
+          if (online && (session.linkDown || session.liveError !== null)) useSessionStore.setState({ linkDown: false, liveError: null })
         },
         (err: unknown) => {
           inFlight = false

@@ -29,7 +29,7 @@ import { desktopNotificationsOn, disableDesktopNotifications, enableDesktopNotif
 import { ReasonDialog } from '../components/breakers/ReasonDialog'
 import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
 import { formatDayTime, NO_VALUE } from '../format'
-import { useIsOffline, useSessionStore } from '../store'
+import { useCommandBlockedReason } from '../commandGate'
 import { toast } from '../toasts'
 import { usePolled } from '../usePolled'
 
@@ -42,11 +42,7 @@ const DELIVERY_COLUMNS: readonly FocusColumn[] = [{ label: 'Time' }, { label: 'A
 
 /** Why operator controls are disabled here, or null when allowed. */
 function useBlockedReason(): string | null {
-  const role = useSessionStore((s) => s.role)
-  const offline = useIsOffline()
-  if (offline) return 'Offline — changes need a connection to the server.'
-  if (role !== 'operator') return 'Only operators can change alerting; you are signed in as a viewer.'
-  return null
+  return useCommandBlockedReason()
 }
 
 /** A section of the page with its heading (h2) and an optional line under it. */

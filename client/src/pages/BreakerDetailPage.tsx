@@ -1,13 +1,12 @@
 import { Link, useLocation, useParams } from 'react-router'
 import { getBreaker, type EventEntryData } from '../api'
-import { commandBlockedReason } from '../components/breakers/breakerView'
+import { useCommandBlockedReason } from '../commandGate'
 import { BreakerPanel } from '../components/breakers/BreakerPanel'
 import { BREAKERS_POLL_MS } from '../components/breakers/commands'
 import { failureLine } from '../components/breakers/pageText'
 import { SkeletonBlock } from '../components/shell/PageLoading'
 import { StateTimeline } from '../components/breakers/StateTimeline'
 import { formatDateTime } from '../components/table/format'
-import { useIsOffline, useSessionStore } from '../store'
 import { pageKey, useLive, useWindowMs } from '../uiState'
 import { usePolled } from '../usePolled'
 import '../components/breakers/breakers.css'
@@ -24,9 +23,7 @@ export function BreakerDetailPage() {
   const location = useLocation()
   const windowMs = useWindowMs()
   const [live] = useLive()
-  const role = useSessionStore((s) => s.role)
-  const offline = useIsOffline()
-  const blockedReason = commandBlockedReason({ role, offline })
+  const blockedReason = useCommandBlockedReason()
 
   const polled = usePolled(
     (signal) => getBreaker({ service, breaker, windowMs }, { signal }),

@@ -1,11 +1,10 @@
 import { useSearchParams } from 'react-router'
 import { listBreakers } from '../api'
-import { commandBlockedReason } from '../components/breakers/breakerView'
+import { useCommandBlockedReason } from '../commandGate'
 import { BreakerPanel } from '../components/breakers/BreakerPanel'
 import { BREAKERS_POLL_MS } from '../components/breakers/commands'
 import { failureLine } from '../components/breakers/pageText'
 import { SkeletonBlock } from '../components/shell/PageLoading'
-import { useIsOffline, useSessionStore } from '../store'
 import { pageKey, useLive, useService } from '../uiState'
 import { usePolled } from '../usePolled'
 import '../components/breakers/breakers.css'
@@ -17,9 +16,7 @@ export function BreakersPage() {
   const [params, setParams] = useSearchParams()
   const all = params.get('all') === '1'
   const scope = all ? null : service
-  const role = useSessionStore((s) => s.role)
-  const offline = useIsOffline()
-  const blockedReason = commandBlockedReason({ role, offline })
+  const blockedReason = useCommandBlockedReason()
 
   const polled = usePolled(
     (signal) => listBreakers({ service: scope ?? undefined }, { signal }),

@@ -6,7 +6,7 @@ import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
 import { classifyError } from '../errors'
 import { toast } from '../toasts'
 import { formatPercent, NO_VALUE } from '../format'
-import { useIsOffline, useSessionStore } from '../store'
+import { useCommandBlockedReason } from '../commandGate'
 import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
@@ -90,18 +90,10 @@ export function CachesPage() {
   )
 }
 
-/** Why the invalidate form is disabled, or null when allowed. */
-function blockedReason(role: string | null, offline: boolean): string | null {
-  if (offline) return 'Offline — invalidation needs a connection to the server.'
-  if (role !== 'operator') return 'Only operators can invalidate cache entries; you are signed in as a viewer.'
-  return null
-}
 
 /** "Invalidate tag": cache + tag + reason → `caches.invalidateTag`; shows "removed N keys". Operator only. */
 function InvalidateTagForm({ service, caches }: { service: string; caches: readonly CacheSummaryData[] }) {
-  const role = useSessionStore((s) => s.role)
-  const offline = useIsOffline()
-  const blocked = blockedReason(role, offline)
+  const blocked = useCommandBlockedReason()
   const headingId = useId()
   const cacheId = useId()
   const tagId = useId()

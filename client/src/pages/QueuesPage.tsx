@@ -1,7 +1,7 @@
 import { lazy, Suspense, useId, useState } from 'react'
 import { getQueueCommandStatus, issueQueueCommand, listQueues, type QueueCommandInput, type QueuesResult, type QueueSummaryData } from '../api'
 import { ReasonDialog } from '../components/breakers/ReasonDialog'
-import { useIsOffline, useSessionStore } from '../store'
+import { useCommandBlockedReason } from '../commandGate'
 import { toast } from '../toasts'
 import { formatDurationS } from '../alertsView'
 import { SkeletonBlock } from '../components/shell/PageLoading'
@@ -139,9 +139,7 @@ async function followQueueCommand(service: string, commandId: string, what: stri
 
 /** "Retry failed…" and "Clean…" for one queue (operator; each asks for a reason, audited). */
 function QueueActions({ service, queue, onDone }: { service: string; queue: string; onDone: () => void }) {
-  const role = useSessionStore((s) => s.role)
-  const offline = useIsOffline()
-  const blocked = offline ? 'Offline — commands need a connection to the server.' : role !== 'operator' ? 'Only operators can change queues.' : null
+  const blocked = useCommandBlockedReason()
   const [open, setOpen] = useState<'retry' | 'clean' | null>(null)
   const [cleanType, setCleanType] = useState<'cleanCompleted' | 'cleanFailed'>('cleanCompleted')
   const [olderThanS, setOlderThanS] = useState(3600)

@@ -1,8 +1,9 @@
 import { Link, useLocation } from 'react-router'
 import type { BreakerInstanceReport, BreakerSummary } from '../../../../shared/schemas'
 import { formatDateTime } from '../table/format'
+import { formatPercent } from '../../format'
 import { BreakerActions } from './BreakerActions'
-import { agreementText, isDisagreement, stateTone } from './breakerView'
+import { agreementText, breakerDetailPath, isDisagreement, stateTone } from './breakerView'
 import './breakerState.css'
 import './breakers.css'
 
@@ -26,11 +27,17 @@ export function optionsText(o: BreakerInstanceReport['options']): string {
   return `timeout ${ms(o.timeoutMs)} · error ≥ ${o.errorThresholdPercentage}% · reset ${ms(o.resetTimeoutMs)} · volume ≥ ${o.volumeThreshold}`
 }
 
+/** The rolling windows of the instances' counters: "10 s", or "10–30 s" when they differ. */
+function windowText(instances: readonly BreakerInstanceReport[]): string {
+  const secs = [...new Set(instances.map((i) => Math.round(i.options.rollingCountTimeoutMs / 1000)))].sort((a, b) => a - b)
+  return secs.length === 1 ? `${secs[0]} s` : `${secs[0]}–${secs.at(-1)} s`
+}
+
 /** One breaker: cluster state and agreement, each instance's state, rolling stats and options, and the commands. */
 export function BreakerPanel({ breaker: b, blockedReason, linkToDetail = true, showHeading = true }: Props) {
   const location = useLocation()
   const id = `${b.service}-${b.name}`
-  const detailPath = `/breakers/${encodeURIComponent(b.service)}/${encodeURIComponent(b.name)}`
+  const detailPath = breakerDetailPath(b.service, b.name)
   const name = linkToDetail ? (
     <Link to={{ pathname: detailPath, search: location.search }} aria-label={`${b.name} on ${b.service} — details and timeline`}>
       {b.name}
@@ -38,6 +45,10 @@ export function BreakerPanel({ breaker: b, blockedReason, linkToDetail = true, s
   ) : (
     b.name
   )
+
+  const options = [...new Set(b.instances.map((i) => optionsText(i.options)))]
+  // Options are usually the same on every instance: said once above the table, else per row.
+  const optionsPerRow = options.length > 1
 
   return (
     <article className="card bk-panel" data-testid={`breakers-page-row-${id}`} aria-label={`Breaker ${b.name} on ${b.service}`}>
@@ -58,52 +69,65 @@ export function BreakerPanel({ breaker: b, blockedReason, linkToDetail = true, s
       {b.instances.length === 0 ? (
         <p className="muted small">No live instance reports this breaker.</p>
       ) : (
-        <div className="table-scroll" tabIndex={0} role="region" aria-label={`Instances of ${b.name} (scrollable)`}>
-          <table className="bk-table">
-            <caption className="visually-hidden">Instances of {b.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Instance</th>
-                <th scope="col">State</th>
-                <th scope="col" className="num" title="Applied command generation">
-                  Gen
-                </th>
-                <th scope="col" className="num">Fires</th>
-                <th scope="col" className="num">Failures</th>
-                <th scope="col" className="num">Timeouts</th>
-                <th scope="col" className="num">Rejects</th>
-                <th scope="col" className="num">Fallbacks</th>
-                <th scope="col">Options</th>
-                <th scope="col">Last transition</th>
-              </tr>
-            </thead>
-            <tbody>
-              {b.instances.map((i) => (
-                <tr key={i.instance} data-testid={`breaker-instance-row-${id}-${i.instance}`}>
-                  <th scope="row" className="instance-name">
-                    {i.instance}
+        <>
+          <p className="muted small bk-window" data-testid={`breaker-window-${id}`}>
+            Counts over each instance&rsquo;s rolling window ({windowText(b.instances)}); error % = failures ÷ calls, the
+            figure opossum compares with its threshold (lib/circuit.js); calls count rejected ones too.
+            {!optionsPerRow && options[0] !== undefined && <> Options: {options[0]}.</>}
+          </p>
+          <div className="table-scroll" tabIndex={0} role="region" aria-label={`Instances of ${b.name} (scrollable)`}>
+            <table className="bk-table">
+              <caption className="visually-hidden">Instances of {b.name}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Instance</th>
+                  <th scope="col">State</th>
+                  <th scope="col" className="num">Error %</th>
+                  <th scope="col" className="num">Calls</th>
+                  <th scope="col" className="num">Successes</th>
+                  <th scope="col" className="num">Failures</th>
+                  <th scope="col" className="num">Timeouts</th>
+                  <th scope="col" className="num" title="Calls refused while OPEN (short-circuited)">
+                    Rejected
                   </th>
-                  <td>
-                    <span className={`pill small tone-${stateTone(i.state)}`} data-testid={`breaker-instance-state-${id}-${i.instance}`}>
-                      {i.state}
-                    </span>
-                  </td>
-                  <td className="num">{i.appliedGeneration}</td>
-                  <td className="num">{i.stats.fires}</td>
-                  <td className="num">{i.stats.failures}</td>
-                  <td className="num">{i.stats.timeouts}</td>
-                  <td className="num">{i.stats.rejects}</td>
-                  <td className="num">{i.stats.fallbacks}</td>
-                  <td className="small bk-options">{optionsText(i.options)}</td>
-                  <td className="small">
-                    {i.lastTransitionAtMs > 0 ? formatDateTime(i.lastTransitionAtMs) : '—'}
-                    {i.lastTransitionReason ? <span className="muted"> · {i.lastTransitionReason}</span> : null}
-                  </td>
+                  <th scope="col" className="num">Fallbacks</th>
+                  <th scope="col">Last transition</th>
+                  <th scope="col" className="num" title="The generation of the last operator command this instance applied">
+                    Command
+                  </th>
+                  {optionsPerRow && <th scope="col">Options</th>}
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {b.instances.map((i) => (
+                  <tr key={i.instance} data-testid={`breaker-instance-row-${id}-${i.instance}`}>
+                    <th scope="row" className="instance-name">
+                      {i.instance}
+                    </th>
+                    <td>
+                      <span className={`pill small tone-${stateTone(i.state)}`} data-testid={`breaker-instance-state-${id}-${i.instance}`}>
+                        {i.state}
+                      </span>
+                    </td>
+                    <td className="num">{i.stats.fires > 0 ? `${formatPercent(i.stats.failures / i.stats.fires)}` : '—'}</td>
+                    <td className="num">{i.stats.fires}</td>
+                    <td className="num">{i.stats.successes}</td>
+                    <td className="num">{i.stats.failures}</td>
+                    <td className="num">{i.stats.timeouts}</td>
+                    <td className="num">{i.stats.rejects}</td>
+                    <td className="num">{i.stats.fallbacks}</td>
+                    <td className="small bk-transition">
+                      {i.lastTransitionAtMs > 0 ? formatDateTime(i.lastTransitionAtMs) : '—'}
+                      {i.lastTransitionReason ? <span className="muted"> · {i.lastTransitionReason}</span> : null}
+                    </td>
+                    <td className="num">{i.appliedGeneration > 0 ? `#${i.appliedGeneration}` : '—'}</td>
+                    {optionsPerRow && <td className="small bk-options">{optionsText(i.options)}</td>}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
       )}
       <BreakerActions
         service={b.service}

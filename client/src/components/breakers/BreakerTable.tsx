@@ -1,9 +1,8 @@
 import { useId } from 'react'
 import type { BreakerSummary } from '../../../../shared/schemas'
-import { useIsOffline, useSessionStore } from '../../store'
 import { useRowFocus } from '../table/useRowFocus'
 import { BreakerRow } from './BreakerRow'
-import { commandBlockedReason } from './breakerView'
+import { useCommandBlockedReason } from '../../commandGate'
 import './breakerTable.css'
 
 interface Props {
@@ -17,9 +16,7 @@ interface Props {
  */
 export function BreakerTable({ service, breakers }: Props) {
   const headingId = useId()
-  const role = useSessionStore((s) => s.role)
-  const offline = useIsOffline()
-  const blockedReason = commandBlockedReason({ role, offline })
+  const blockedReason = useCommandBlockedReason()
   const rowFocus = useRowFocus(breakers.length)
 
   return (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agreementText, commandBlockedReason, isDisagreement, stateTone } from './breakerView'
+import { agreementText, isDisagreement, stateTone } from './breakerView'
 
 describe('agreementText', () => {
   it('says how many live instances are in the cluster state', () => {
@@ -10,21 +10,6 @@ describe('agreementText', () => {
   it('says so when no live instance reports the breaker', () => {
     expect(agreementText({ clusterState: 'CLOSED', inClusterState: 0, instancesReporting: 0 })).toBe('no live instances')
     expect(isDisagreement({ inClusterState: 0, instancesReporting: 0 })).toBe(false)
-  })
-})
-
-describe('commandBlockedReason', () => {
-  it('allows commands only for an online operator', () => {
-    expect(commandBlockedReason({ role: 'operator', offline: false })).toBeNull()
-  })
-
-  it('explains that viewers cannot issue commands', () => {
-    expect(commandBlockedReason({ role: 'viewer', offline: false })).toMatch(/viewer/)
-  })
-
-  it('gives the offline reason before the role reason', () => {
-    expect(commandBlockedReason({ role: 'operator', offline: true })).toMatch(/^Offline/)
-    expect(commandBlockedReason({ role: 'viewer', offline: true })).toMatch(/^Offline/)
   })
 })
 

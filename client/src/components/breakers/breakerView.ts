@@ -4,7 +4,7 @@
  * live-instance count shrinks when an instance is cut off): it comes from `breakers.commandStatus` over the command's
  * fixed target set (commands.ts, issuedCommands.ts).
  */
-import type { BreakerState, BreakerSummary, Role } from '../../../../shared/schemas'
+import type { BreakerState, BreakerSummary } from '../../../../shared/schemas'
 
 /** Colour tone of a breaker state; always shown together with the state's text. */
 export type StateTone = 'ok' | 'bad' | 'warn' | 'forced'
@@ -15,6 +15,35 @@ const TONES: Record<BreakerState, StateTone> = {
   HALF_OPEN: 'warn',
   FORCED_OPEN: 'forced',
   FORCED_CLOSED: 'forced',
+}
+
+/** Breaker states, most severe first (the summary's own order: FORCED_OPEN > OPEN > HALF_OPEN > FORCED_CLOSED > CLOSED). */
+export const BREAKER_STATE_ORDER: readonly BreakerState[] = ['FORCED_OPEN', 'OPEN', 'HALF_OPEN', 'FORCED_CLOSED', 'CLOSED']
+
+/**
+ * Orders breakers for an operator: not CLOSED first, most severe state first, then by service and name (issue #15:
+ * an OPEN breaker never sits below the fold under CLOSED ones).
+ */
+export function byUrgency(a: Pick<BreakerSummary, 'clusterState' | 'service' | 'name'>, b: Pick<BreakerSummary, 'clusterState' | 'service' | 'name'>): number {
+  return (
+    BREAKER_STATE_ORDER.indexOf(a.clusterState) - BREAKER_STATE_ORDER.indexOf(b.clusterState) ||
+    a.service.localeCompare(b.service) ||
+    a.name.localeCompare(b.name)
+  )
+}
+
+/** The path of a breaker's detail page, `/breakers/<service>/<breaker>` (each part URI-encoded). */
+export function breakerDetailPath(service: string, name: string): string {
+  return `/breakers/${encodeURIComponent(service)}/${encodeURIComponent(name)}`
+}
+
+/**
+ * When a breaker entered its cluster state: the earliest `lastTransitionAtMs` of the instances in that state (as the
+ * `breaker_not_closed` alert counts it), epoch ms; null when no instance reports it.
+ */
+export function enteredStateAtMs(b: Pick<BreakerSummary, 'clusterState' | 'instances'>): number | null {
+  const times = b.instances.filter((i) => i.state === b.clusterState).map((i) => i.lastTransitionAtMs)
+  return times.length ? Math.min(...times) : null
 }
 
 /** Tone for a breaker state (CSS class suffix `tone-<tone>`). */
@@ -31,14 +60,6 @@ export function agreementText(b: Pick<BreakerSummary, 'clusterState' | 'inCluste
 /** Whether some live instances are not in the cluster state (the instances disagree). */
 export function isDisagreement(b: Pick<BreakerSummary, 'inClusterState' | 'instancesReporting'>): boolean {
   return b.inClusterState < b.instancesReporting
-}
-
-/** Why breaker commands are disabled for this user right now, or null when they are allowed. */
-export function commandBlockedReason(opts: { role: Role | null; offline: boolean }): string | null {
-  if (opts.offline) return 'Offline — commands need a connection to the Fusebox server'
-  if (opts.role === null) return 'Sign in with an operator token to issue commands'
-  if (opts.role !== 'operator') return 'Only operators can issue commands — you are signed in as a viewer'
-  return null
 }
 
 /** Stable key of a breaker across the app (store maps, React keys). */

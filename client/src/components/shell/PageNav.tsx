@@ -16,21 +16,31 @@ export const PAGES = [
 /** Params every page shares; page-specific ones (`route`, filters) are dropped when switching pages. */
 const SHARED_PARAMS = ['service', 'range', 'live'] as const
 
-/** `<nav aria-label="Pages">`: one link per page, keeping service, range and live; scrolls sideways on a phone. */
-export function PageNav() {
-  const [params] = useSearchParams()
+/**
+ * The search string (`?…`, or '' when empty) of a link to another page: the shared params of `params`, then `extra`
+ * (which wins; e.g. `{ service, route }` for a drill-down).
+ */
+export function sharedSearch(params: URLSearchParams, extra: Record<string, string> = {}): string {
   const shared = new URLSearchParams()
   for (const p of SHARED_PARAMS) {
     const v = params.get(p)
     if (v !== null) shared.set(p, v)
   }
+  for (const [k, v] of Object.entries(extra)) shared.set(k, v)
   const search = shared.toString()
+  return search ? `?${search}` : ''
+}
+
+/** `<nav aria-label="Pages">`: one link per page, keeping service, range and live; scrolls sideways on a phone. */
+export function PageNav() {
+  const [params] = useSearchParams()
+  const search = sharedSearch(params)
   return (
     <nav aria-label="Pages" className="page-nav">
       <ul>
         {PAGES.map((p) => (
           <li key={p.path}>
-            <NavLink to={{ pathname: p.path, search: search ? `?${search}` : '' }} end={p.path === '/'}>
+            <NavLink to={{ pathname: p.path, search }} end={p.path === '/'}>
               {p.name}
             </NavLink>
           </li>

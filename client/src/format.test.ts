@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatClock, formatDayTime, formatMegabytes, formatMinute, formatMs, formatPercent, formatRps, formatThroughput, NO_DATA, NO_VALUE } from './format'
+import { formatClock, formatDayTime, formatMegabytes, formatMinute, formatMs, formatPercent, formatRps, formatSince, formatThroughput, NO_DATA, NO_VALUE } from './format'
 
 describe('format', () => {
   it('shows wall-clock time as zero-padded HH:MM:SS in local time', () => {
@@ -50,5 +50,15 @@ describe('format', () => {
 
   it('shows memory in whole mebibytes', () => {
     expect(formatMegabytes(52_428_800)).toBe('50 MB')
+  })
+
+  it('says how long ago in two units at most', () => {
+    expect(formatSince(400)).toBe('just now')
+    expect(formatSince(45_900)).toBe('45 s')
+    expect(formatSince(192_000)).toBe('3 min 12 s')
+    expect(formatSince(180_000)).toBe('3 min')
+    expect(formatSince(7_500_000)).toBe('2 h 5 min')
+    expect(formatSince(4 * 86_400_000 + 3_600_000)).toBe('4 d 1 h')
+    expect(formatSince(-1)).toBe(NO_VALUE)
   })
 })

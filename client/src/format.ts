@@ -66,6 +66,23 @@ export function formatMs(ms: number | null): string {
   return INTEGER.format(ms)
 }
 
+/**
+ * Formats an elapsed time (ms) in words an operator reads at a glance, two units at most: "45 s", "3 min 12 s",
+ * "2 h 5 min", "3 d 4 h"; below 1 s "just now"; negative or not finite → "—".
+ */
+export function formatSince(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return NO_VALUE
+  const s = Math.floor(ms / 1000)
+  if (s < 1) return 'just now'
+  if (s < 60) return `${s} s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`
+  const h = Math.floor(m / 60)
+  if (h < 24) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`
+  const d = Math.floor(h / 24)
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`
+}
+
 /** Formats a byte count in MiB with no decimals, e.g. `"123 MB"`. */
 export function formatMegabytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return NO_VALUE

@@ -22,6 +22,9 @@ export const RANGES = {
   '30d': { ms: 30 * 24 * 3_600_000, label: 'Last 30 days' },
 } as const
 
+/** Short labels of the ranges, for a figure's caption ("15 min: 8.2"). */
+export const RANGE_SHORT: Record<keyof typeof RANGES, string> = { '15m': '15 min', '1h': '1 h', '6h': '6 h', '24h': '24 h', '7d': '7 d', '30d': '30 d' }
+
 /** A key of `RANGES`. */
 export type RangeKey = keyof typeof RANGES
 

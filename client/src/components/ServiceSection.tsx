@@ -2,20 +2,18 @@ import { lazy, Suspense, useId, useMemo } from 'react'
 import type { BreakerState, BreakerSummary, InstanceHealth, SeriesPoint, SeriesStats } from '../../../shared/schemas'
 import { Link } from 'react-router'
 import { getAlertEpisodes, listQueues } from '../api'
-import { formatMs, formatPercent, formatThroughput, NO_VALUE } from '../format'
+import { formatPercent, NO_VALUE } from '../format'
 import { usePolled } from '../usePolled'
 import { BreakerTable } from './breakers/BreakerTable'
-import { stateTone } from './breakers/breakerView'
+import { BREAKER_STATE_ORDER, byUrgency, stateTone } from './breakers/breakerView'
 import { InstanceList } from './InstanceList'
+import type { Threshold, TileFigure } from './overview/thresholds'
+import { Tiles } from './overview/Tiles'
 import { SkeletonBlock } from './shell/PageLoading'
-import { Stat } from './Stat'
 import { WindowNote } from './WindowNote'
 
 // recharts is most of the page's weight: the numbers render first, the charts when their chunk arrives.
 const SeriesCharts = lazy(() => import('./charts/SeriesCharts').then((m) => ({ default: m.SeriesCharts })))
-
-/** Breaker states, most severe first (the order of the counts). */
-const BREAKER_STATE_ORDER: readonly BreakerState[] = ['FORCED_OPEN', 'OPEN', 'HALF_OPEN', 'FORCED_CLOSED', 'CLOSED']
 
 /**
  * The overview numbers of a service over the window, as the API defines them (shared/figures.ts): throughput in
@@ -42,11 +40,19 @@ interface Props {
   breakers: BreakerSummary[]
   /** Hit ratio 0–1 over every cache of the service; null when no lookups; undefined while loading. */
   cacheHitRatio: number | null | undefined
+  /** Short label of the window for the tiles, e.g. "15 min". */
+  windowShortLabel: string
+  /** The current point (newest 10 s bucket with data, `currentPoint`) and its bucket width (ms). */
+  current: SeriesPoint | null
+  currentBucketMs: number
+  /** The tiles' amber/red thresholds (`tileThresholds`). */
+  thresholds: Partial<Record<TileFigure, Threshold>>
 }
 
 /** One service: numbers, charts, breaker counts by state, cache hit ratio, instances and the breakers table. */
 export function ServiceSection(props: Props) {
-  const { service: name, rangeLabel, windowMs, untilMs, dataSinceMs, stats, busy = false, points, instances, breakers, cacheHitRatio } = props
+  const { service: name, rangeLabel, windowMs, untilMs, dataSinceMs, stats, busy = false, points, instances, breakers: unsorted, cacheHitRatio } = props
+  const breakers = useMemo(() => [...unsorted].sort(byUrgency), [unsorted])
   const headingId = useId()
   const counts = useMemo(() => {
     const m = new Map<BreakerState, number>()
@@ -80,14 +86,15 @@ export function ServiceSection(props: Props) {
           <WindowNote rangeLabel={rangeLabel} windowMs={windowMs} untilMs={untilMs} dataSinceMs={dataSinceMs} />
         </span>
       </h2>
-      <dl className="stats">
-        <Stat label="Throughput" unit="req/s" value={stats ? formatThroughput(stats.throughputRps) : NO_VALUE} testId={`throughput-${name}`} />
-        <Stat label="Error rate" unit="%" value={formatPercent(stats?.errorRate ?? null)} testId={`error-rate-${name}`} />
-        <Stat label="p50" unit="ms" value={formatMs(stats?.p50Ms ?? null)} testId={`p50-${name}`} />
-        <Stat label="p95" unit="ms" value={formatMs(stats?.p95Ms ?? null)} testId={`p95-${name}`} />
-        <Stat label="p99" unit="ms" value={formatMs(stats?.p99Ms ?? null)} testId={`p99-${name}`} />
-        <Stat label="p99.9" unit="ms" value={formatMs(stats?.p999Ms ?? null)} testId={`p999-${name}`} />
-      </dl>
+      <Tiles
+        service={name}
+        stats={stats}
+        windowLabel={props.windowShortLabel}
+        current={props.current}
+        currentBucketMs={props.currentBucketMs}
+        points={points}
+        thresholds={props.thresholds}
+      />
       <div className="summary-row">
         <div className="summary card-inner" data-testid={`breaker-counts-${name}`}>
           <h3>Breakers by state</h3>

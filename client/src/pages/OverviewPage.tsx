@@ -1,15 +1,20 @@
 import { useEffect, useMemo } from 'react'
-import { getSeries, listCaches, type CachesResult, type ServiceSeriesResult } from '../api'
+import { getSeries, listAlertRules, listCaches, type CachesResult, type ServiceSeriesResult } from '../api'
+import { IncidentStrip } from '../components/overview/IncidentStrip'
+import { tileThresholds } from '../components/overview/thresholds'
+import { currentPoint } from '../components/overview/Tiles'
 import { ServiceSection } from '../components/ServiceSection'
 import { PageLoading } from '../components/shell/PageLoading'
 import { fetchSnapshotOnce, startLiveFeed } from '../liveFeed'
 import { useSessionStore, useSnapshotStore } from '../store'
 import { dataSinceToShow, seriesBucketMs, windowStartMs } from '../timeWindow'
-import { pageKey, RANGES, useLive, useRange, useReportAsOf, useService, useServices, useWindowEnd } from '../uiState'
+import { pageKey, RANGE_SHORT, RANGES, useLive, useRange, useReportAsOf, useService, useServices, useWindowEnd } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 /** Window of the live snapshot stream: the shortest range. Longer ranges read `series.get` for numbers and charts. */
 const SNAPSHOT_WINDOW_MS = RANGES['15m'].ms
+/** How often the alert rules (the tiles' thresholds) are read again while live. */
+const RULES_POLL_INTERVAL_MS = 30_000
 
 /**
  * Overview of the selected service: throughput, error rate, p50/p95/p99/p99.9 (numbers and charts), breaker counts
@@ -53,6 +58,12 @@ export function OverviewPage() {
     { pageKey: pageKey('overview-caches', { service, range }), reportAsOf: false, enabled: service !== null },
   )
 
+  const rules = usePolled((signal) => listAlertRules({ signal }), [], live ? RULES_POLL_INTERVAL_MS : null, {
+    pageKey: 'overview-alert-rules',
+    reportAsOf: false,
+  })
+  const thresholds = useMemo(() => tileThresholds(rules.data ?? [], service ?? ''), [rules.data, service])
+
   const cacheHitRatio = useMemo(() => {
     if (!caches.data) return caches.error ? null : undefined
     let hits = 0
@@ -88,8 +99,17 @@ export function OverviewPage() {
         : null
     // Figures of another window are still on screen: the snapshot of before the pause (or of the last pause).
     const busy = long ? series.data === undefined : snapshotUntilMs !== (untilMs ?? null)
+    const live10s = overview?.series ?? []
     body = (
       <>
+        <IncidentStrip
+          service={service}
+          breakers={breakers}
+          thresholds={thresholds}
+          intervalMs={interval}
+          untilMs={untilMs}
+          nowMs={untilMs ?? snapshot?.asOfMs ?? null}
+        />
         {!overview && <p className="empty-state">{service} has not reported in the last 15 minutes.</p>}
         {long && series.error && (
           <p className="error-state" role="alert">
@@ -108,6 +128,10 @@ export function OverviewPage() {
           instances={overview?.instances ?? []}
           breakers={breakers}
           cacheHitRatio={cacheHitRatio}
+          windowShortLabel={RANGE_SHORT[range]}
+          current={currentPoint(live10s)}
+          currentBucketMs={seriesBucketMs(live10s)}
+          thresholds={thresholds}
         />
       </>
     )

@@ -3,8 +3,10 @@
  * 390×844 (`<page>-<w>x<h>.png` in SHOTS; the tracked ones in docs/screenshots are shown in the README). The tables: sticky headers,
  * sorting, filtering and keyboard navigation (the Endpoints grid, the request log, the small tables).
  */
-import type { Locator } from '@playwright/test'
-import { DATA_TIMEOUT, DESKTOP, INSTANCES, PAGES, PHONE, SERVICE, expect, number, openPage, signedIn, test } from './helpers'
+import { readFileSync } from 'node:fs'
+import type { Locator, Page } from '@playwright/test'
+import Papa from 'papaparse'
+import { DATA_TIMEOUT, DESKTOP, INSTANCES, PAGES, PHONE, SERVICE, expect, number, openPage, query, signedIn, test } from './helpers'
 
 /**
  * Where the screenshots go: `test-results/screenshots` (git-ignored), so `npm test` leaves the clone as it was;
@@ -22,14 +24,35 @@ test.describe('every page renders real data', () => {
       // Let a chart's entry animation finish before the picture.
       await page.waitForTimeout(800)
       await page.screenshot({ path: `${SHOTS}/${p.slug}-${DESKTOP.width}x${DESKTOP.height}.png` })
+      await noWiderThanViewport(page, `${p.path} at 1280×800`)
 
       await page.setViewportSize(PHONE)
       await expect(page.getByRole('heading', { level: 1, name: p.heading, exact: true })).toBeVisible()
       await p.ready(page)
       await page.waitForTimeout(800)
       await page.screenshot({ path: `${SHOTS}/${p.slug}-${PHONE.width}x${PHONE.height}.png` })
+      await noWiderThanViewport(page, `${p.path} at 390×844`)
     })
   }
+
+  test('the pages PAGES leaves out are no wider than the viewport at 390×844 or 1280×800 either (issue #15)', async ({ page }) => {
+    const paths = [
+      `/endpoints?service=${SERVICE}&route=${encodeURIComponent('POST /checkout')}`,
+      `/queues?service=${SERVICE}`,
+      `/alerts?service=${SERVICE}`,
+      '/no-such-page',
+    ]
+    await signedIn(page)
+    for (const size of [PHONE, DESKTOP]) {
+      await page.setViewportSize(size)
+      for (const path of paths) {
+        await page.goto(path)
+        await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1, { timeout: 30_000 })
+        await page.waitForTimeout(500)
+        await noWiderThanViewport(page, `${path} at ${size.width}×${size.height}`)
+      }
+    }
+  })
 
   test('the Pages navigation reaches every page, keeping the service and time range', async ({ page }) => {
     await page.setViewportSize(DESKTOP)
@@ -46,6 +69,12 @@ test.describe('every page renders real data', () => {
   })
 })
 
+/** Issue #15: the document is never wider than the viewport (no sideways page scroll; wide tables scroll inside). */
+async function noWiderThanViewport(page: Page, what: string): Promise<void> {
+  const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth])
+  expect(scrollWidth, `${what}: document width`).toBeLessThanOrEqual(width as number)
+}
+
 /** The numbers in column `col` (1-based) of the grid's mounted rows; a missing value ("—") counts as -1, as the server sorts it. */
 async function column(rows: Locator, col: number): Promise<number[]> {
   const texts = await rows.locator(`[role="gridcell"]:nth-child(${col})`).allTextContents()
@@ -57,6 +86,33 @@ function sorted(xs: number[], dir: 'asc' | 'desc'): boolean {
 }
 
 test.describe('tables', () => {
+  test('Endpoints: "Download CSV" saves exactly the rows the table shows, in its order (issue #15)', async ({ page }) => {
+    await page.setViewportSize(DESKTOP)
+    await signedIn(page, `/endpoints?service=${SERVICE}`)
+    const grid = page.getByTestId('endpoints-table')
+    const rows = grid.getByTestId('endpoint-row')
+    await expect.poll(() => rows.count(), { timeout: DATA_TIMEOUT }).toBeGreaterThanOrEqual(3)
+    // Paused, the figures hold still between reading the grid and the file. A pause ends the window at a settled
+    // 10 s bucket (client/src/timeWindow.ts): on a fleet younger than that, the paused window would be empty.
+    await expect
+      .poll(async () => (await query<{ rows: unknown[] }>(page, 'endpoints.list', { service: SERVICE, windowMs: 900_000, untilMs: Date.now() - 25_000 })).rows.length, { timeout: DATA_TIMEOUT })
+      .toBeGreaterThanOrEqual(3)
+    await page.getByRole('button', { name: 'Live', exact: true }).click()
+    await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'paused')
+    await expect(grid).not.toHaveAttribute('aria-busy', 'true')
+    await expect.poll(() => rows.count(), { timeout: DATA_TIMEOUT }).toBeGreaterThanOrEqual(3)
+    // The sorted column's ▲/▼ is decoration beside its name.
+    const headers = (await grid.getByRole('columnheader').allTextContents()).map((h) => h.replace(/\s*[▲▼]$/u, '').trim())
+    const shown = await rows.evaluateAll((els) => els.map((r) => [...r.querySelectorAll('[role="gridcell"]')].map((c) => (c.textContent ?? '').trim())))
+    expect(Number(await grid.getAttribute('aria-rowcount')) - 1, 'every row is mounted (a short table)').toBe(shown.length)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('endpoints-csv').click()])
+    expect(download.suggestedFilename()).toMatch(/^endpoints-storefront-15m-.*\.csv$/)
+    const text = readFileSync(await download.path(), 'utf8')
+    const lines = Papa.parse<string[]>(text.trim()).data
+    expect(lines[0]).toEqual(headers)
+    expect(lines.slice(1)).toEqual(shown)
+  })
+
   test('Endpoints: every route in one grid; header sorts, the filter narrows, the keyboard drills down, the URL keeps it', async ({ page }) => {
     await page.setViewportSize(DESKTOP)
     await signedIn(page, `/endpoints?service=${SERVICE}`)

@@ -37,11 +37,14 @@ const num = (header: string, id: EndpointSortKey, render: Column<EndpointRowData
 })
 const LEADING: Column<EndpointRowData>[] = [
   { id: 'method', header: 'Method', width: '5.5rem', className: 'mono', render: (r) => r.method },
-  { id: 'route', header: 'Route', width: 'minmax(12rem, 3fr)', className: 'mono', sortable: true, render: (r) => <span title={r.route}>{r.route}</span> },
+  { id: 'route', header: 'Route', width: 'minmax(12rem, 3fr)', className: 'mono', sortable: true, render: (r) => <span title={r.route}>{r.route}</span>, text: (r) => r.route },
   num('req/s', 'throughputRps', (r) => formatRps(r.throughputRps)),
-  num('Error %', 'errorRate', (r) => (
-    <span className={r.errorRate !== null && r.errorRate > HIGH_ERROR_RATE ? 'text-bad' : undefined}>{formatPercent(r.errorRate)}</span>
-  )),
+  {
+    ...num('Error %', 'errorRate', (r) => (
+      <span className={r.errorRate !== null && r.errorRate > HIGH_ERROR_RATE ? 'text-bad' : undefined}>{formatPercent(r.errorRate)}</span>
+    )),
+    text: (r) => formatPercent(r.errorRate),
+  },
   num('p50 ms', 'p50Ms', (r) => formatMs(r.p50Ms)),
   num('p95 ms', 'p95Ms', (r) => formatMs(r.p95Ms)),
   num('p99 ms', 'p99Ms', (r) => formatMs(r.p99Ms)),
@@ -210,6 +213,20 @@ export function EndpointsPage() {
           <input id={p999Id} type="checkbox" checked={showP999} onChange={(e) => toggleP999(e.target.checked)} />
           <label htmlFor={p999Id}>Show p99.9</label>
         </span>
+        <button
+          type="button"
+          disabled={!data || rows.length === 0}
+          data-testid="endpoints-csv"
+          onClick={() => {
+            const columns = showP999 ? COLUMNS_WITH_P999 : COLUMNS
+            const stamp = new Date(readAtMs ?? 0).toISOString().replace(/[:.]/g, '-')
+            void import('../components/table/csv').then(({ downloadText, toCsv }) =>
+              downloadText(`endpoints-${service ?? ''}-${range}-${stamp}.csv`, toCsv(columns, rows)),
+            )
+          }}
+        >
+          Download CSV
+        </button>
         <span className="muted small" role="status" data-testid="endpoints-count">
           {data ? `${total.toLocaleString('en-US')} route${total === 1 ? '' : 's'}` : ''}
           {stale ? ' · updating…' : ''}

@@ -1,4 +1,5 @@
-import { Outlet, useNavigation } from 'react-router'
+import { useId, useState, useSyncExternalStore } from 'react'
+import { Outlet, useLocation, useNavigation } from 'react-router'
 import { listServices } from '../../api'
 import { useSessionStore } from '../../store'
 import { SERVICES_PAGE_KEY, useKeepPauseMoment, useLive } from '../../uiState'
@@ -18,6 +19,21 @@ import { ThemeToggle } from './ThemeToggle'
 
 /** How often the services list (picker) is refreshed while live. */
 const SERVICES_POLL_INTERVAL_MS = 30_000
+/** Below this width the account actions fold into a "Menu" button (the phone header stays two rows; issue #15). */
+const NARROW_QUERY = '(max-width: 560px)'
+
+/** Whether the CSS media query matches, kept current (false where `matchMedia` does not exist). */
+function useMediaQuery(query: string): boolean {
+  return useSyncExternalStore(
+    (onChange) => {
+      if (typeof window === 'undefined' || !window.matchMedia) return () => undefined
+      const m = window.matchMedia(query)
+      m.addEventListener('change', onChange)
+      return () => m.removeEventListener('change', onChange)
+    },
+    () => (typeof window !== 'undefined' && window.matchMedia ? window.matchMedia(query).matches : false),
+  )
+}
 
 /**
  * The layout of every page: header (brand, service, time range, live/paused, as-of, role, theme, install, sign
@@ -28,11 +44,31 @@ export function AppShell() {
   const role = useSessionStore((s) => s.role)
   const [live] = useLive()
   const navigation = useNavigation()
+  const location = useLocation()
+  const narrow = useMediaQuery(NARROW_QUERY)
+  // Open on the page it was opened on: a page change closes it.
+  const [menuOpenOn, setMenuOpenOn] = useState<string | null>(null)
+  const menuOpen = menuOpenOn === location.pathname
+  const menuId = useId()
   useKeepPauseMoment()
   usePolled((signal) => listServices({ signal }), [], live ? SERVICES_POLL_INTERVAL_MS : null, {
     pageKey: SERVICES_PAGE_KEY,
     reportAsOf: false,
   })
+
+  const actions = (
+    <>
+      {role && (
+        <span className="role-badge" data-testid="role">
+          {role}
+        </span>
+      )}
+      <ThemeToggle />
+      <InstallButton />
+      {auth === 'signedIn' && <SignOutButton />}
+      {auth === 'signedIn' && <SignOutEverywhereButton />}
+    </>
+  )
 
   return (
     <div className="app">
@@ -47,17 +83,20 @@ export function AppShell() {
           <LiveToggle />
         </div>
         <AsOf />
-        <div className="topbar-actions">
-          {role && (
-            <span className="role-badge" data-testid="role">
-              {role}
-            </span>
-          )}
-          <ThemeToggle />
-          <InstallButton />
-          {auth === 'signedIn' && <SignOutButton />}
-          {auth === 'signedIn' && <SignOutEverywhereButton />}
-        </div>
+        {narrow ? (
+          <div className="topbar-menu">
+            <button type="button" aria-expanded={menuOpen} aria-controls={menuId} onClick={() => setMenuOpenOn(menuOpen ? null : location.pathname)}>
+              Menu
+            </button>
+            {menuOpen && (
+              <div id={menuId} className="topbar-actions topbar-menu-panel">
+                {actions}
+              </div>
+            )}
+          </div>
+        ) : (
+          <div className="topbar-actions">{actions}</div>
+        )}
       </header>
       <PageNav />
       <OfflineBanner />

@@ -9,6 +9,8 @@ export interface Column<T> {
   header: string
   width: string
   render: (row: T) => ReactNode
+  /** The cell as plain text (CSV export, `csv.ts`); default: what `render` returns when that is a string or number. */
+  text?: (row: T) => string
   /** Extra class on every cell (e.g. `num` for right-aligned numbers). */
   className?: string
   /** The header is a sort button (needs the table's `sort`). */

@@ -28,7 +28,8 @@ import { ACTIVE_ALERTS_PAGE_KEY, ALERTS_POLL_INTERVAL_MS } from '../components/a
 import { desktopNotificationsOn, disableDesktopNotifications, enableDesktopNotifications, notificationsSupported } from '../components/alerts/desktopNotifications'
 import { ReasonDialog } from '../components/breakers/ReasonDialog'
 import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
-import { formatDayTime, NO_VALUE } from '../format'
+import { NO_VALUE } from '../format'
+import { formatDateTime } from '../components/table/format'
 import { useCommandBlockedReason } from '../commandGate'
 import { toast } from '../toasts'
 import { usePolled } from '../usePolled'
@@ -193,17 +194,17 @@ function ActiveTable({ alerts, ruleById, onChanged }: { alerts: AlertViewData[];
               <td>
                 <Labels labels={a.labels} />
               </td>
-              <td className="mono small">{formatDayTime(a.state === 'firing' && a.firingSinceMs !== null ? a.firingSinceMs : a.activeSinceMs)}</td>
+              <td className="mono small">{formatDateTime(a.state === 'firing' && a.firingSinceMs !== null ? a.firingSinceMs : a.activeSinceMs)}</td>
               <td className="num">{valueText(a.value, valueUnit(ruleById.get(a.ruleId)?.condition.kind))}</td>
               <td className="small">
                 {a.silencedBy && (
                   <div>
-                    Silenced by {a.silencedBy.createdBy} until {formatDayTime(a.silencedBy.endsAtMs)}: {a.silencedBy.reason}
+                    Silenced by {a.silencedBy.createdBy} until {formatDateTime(a.silencedBy.endsAtMs)}: {a.silencedBy.reason}
                   </div>
                 )}
                 {a.ack && (
                   <div>
-                    Acknowledged by {a.ack.by} at {formatDayTime(a.ack.atMs)}
+                    Acknowledged by {a.ack.by} at {formatDateTime(a.ack.atMs)}
                   </div>
                 )}
                 {!a.silencedBy && !a.ack && NO_VALUE}
@@ -319,7 +320,7 @@ function SilenceTable({ silences, onChanged }: { silences: SilenceData[]; onChan
                 {s.matchers.map((m) => `${m.name}${m.op}${m.value}`).join(', ')}
               </th>
               <td>{s.state}</td>
-              <td className="mono small">{formatDayTime(s.endsAtMs)}</td>
+              <td className="mono small">{formatDateTime(s.endsAtMs)}</td>
               <td>{s.createdBy}</td>
               <td>{s.reason}</td>
               <td>
@@ -377,7 +378,7 @@ function RuleTable({ rules, onChanged, onEdit }: { rules: AlertRuleData[]; onCha
               <td>{formatDurationS(r.forS)}</td>
               <td>{r.enabled ? 'yes' : 'no'}</td>
               <td className="small">
-                {r.updatedBy}, {formatDayTime(r.updatedAtMs)} (v{r.version})
+                {r.updatedBy}, {formatDateTime(r.updatedAtMs)} (v{r.version})
               </td>
               <td>
                 <div className="button-row">
@@ -528,7 +529,7 @@ function HistoryTable({ history, ruleById }: { history: AlertHistoryData | undef
       rows={entries}
       renderRow={(h, _i, focus) => (
             <tr key={h.id} {...focus}>
-              <td className="mono small">{formatDayTime(h.atMs)}</td>
+              <td className="mono small">{formatDateTime(h.atMs)}</td>
               <th scope="row">{h.alertname}</th>
               <td>
                 <span className={`pill small alert-${h.transition}`}>{h.transition}</span>
@@ -555,7 +556,7 @@ function DeliveriesTable({ log }: { log: DeliveryLogData | undefined }) {
       rows={entries}
       renderRow={(d, _i, focus) => (
             <tr key={d.id} {...focus}>
-              <td className="mono small">{formatDayTime(d.atMs)}</td>
+              <td className="mono small">{formatDateTime(d.atMs)}</td>
               <th scope="row">{d.alertname}</th>
               <td>{d.status}</td>
               <td className="mono small">{d.receiver}</td>

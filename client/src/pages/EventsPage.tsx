@@ -26,7 +26,7 @@ function change(e: EventEntryData): string {
 }
 
 const EVENT_COLUMNS: Column<EventEntryData>[] = [
-  { id: 'time', header: 'Time', width: '10.5rem', className: 'mono', render: (e) => formatLogTime(e.atMs) },
+  { id: 'time', header: 'Time', width: '13rem', className: 'mono', render: (e) => formatLogTime(e.atMs) },
   { id: 'type', header: 'Type', width: '8.5rem', render: (e) => e.type },
   { id: 'breaker', header: 'Breaker', width: 'minmax(7rem, 1fr)', className: 'mono', render: (e) => e.breaker },
   { id: 'instance', header: 'Instance', width: 'minmax(7rem, 1fr)', className: 'mono', render: (e) => e.instance || 'all' },
@@ -36,7 +36,7 @@ const EVENT_COLUMNS: Column<EventEntryData>[] = [
 ]
 
 const AUDIT_COLUMNS: Column<AuditEntryData>[] = [
-  { id: 'time', header: 'Time', width: '10.5rem', className: 'mono', render: (a) => formatLogTime(a.atMs) },
+  { id: 'time', header: 'Time', width: '13rem', className: 'mono', render: (a) => formatLogTime(a.atMs) },
   { id: 'actor', header: 'Actor', width: 'minmax(6rem, 1fr)', render: (a) => a.actor },
   { id: 'service', header: 'Service', width: 'minmax(6rem, 1fr)', className: 'mono', render: (a) => a.service },
   { id: 'action', header: 'Action', width: '7.5rem', render: (a) => a.action },

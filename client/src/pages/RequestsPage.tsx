@@ -28,7 +28,7 @@ const FILTERS: readonly FilterField[] = [
 ]
 
 const COLUMNS: Column<RequestEntryData>[] = [
-  { id: 'time', header: 'Time', width: '10.5rem', className: 'mono', render: (r) => formatLogTime(r.atMs) },
+  { id: 'time', header: 'Time', width: '13rem', className: 'mono', render: (r) => formatLogTime(r.atMs) },
   { id: 'method', header: 'Method', width: '5.5rem', render: (r) => r.method },
   { id: 'route', header: 'Route', width: 'minmax(10rem, 2fr)', className: 'mono', render: (r) => r.route },
   { id: 'status', header: 'Status', width: '5rem', className: 'num vt-status', render: (r) => r.status },

@@ -3,7 +3,8 @@ import { formatPercent, NO_VALUE } from '../../format'
 import { TimeChart, type ChartLine } from './TimeChart'
 
 const LINES: ChartLine[] = [{ key: 'hitRatio', name: 'hit ratio', color: 'var(--series-p50)' }]
-const RATIO_DOMAIN = [0, 1] as const
+/** A ratio: 0–100 % in steps of 20 %. */
+const RATIO_AXIS = { minTop: 1, cap: 1, target: 5 }
 const fmtRatio = (v: number) => `${formatPercent(v)}%`
 
 /** Hit ratio of one cache over the range (0–100 %), captioned with the cache name and its overall ratio. */
@@ -16,7 +17,7 @@ export function CacheHitChart({ cache, windowMs }: { cache: CacheSummaryData; wi
       caption={`${cache.cache} — hit ratio (${overall} overall)`}
       formatValue={fmtRatio}
       windowMs={windowMs}
-      yDomain={RATIO_DOMAIN}
+      yAxis={RATIO_AXIS}
       testId={`cache-chart-${cache.cache}`}
     />
   )

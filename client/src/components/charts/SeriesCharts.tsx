@@ -13,10 +13,8 @@ const LATENCY: ChartLine[] = [
 const LATENCY_WITH_P999: ChartLine[] = [...LATENCY, { key: 'p999Ms', name: 'p99.9', color: 'var(--series-p999)' }]
 /** No points: every chart shows its "No data in this range" state. */
 const NONE: readonly SeriesPoint[] = []
-/** Round tops of the error-rate axis (fractions): 5 %, 10 %, 20 %, 25 %, 50 %, 100 %. */
-const ERROR_AXIS_TOPS = [0.05, 0.1, 0.2, 0.25, 0.5, 1]
-/** Error rate axis: 0 to the first round top above the highest rate (0–5 % when all is 0, never beyond 100 %). */
-const ERROR_DOMAIN = [0, (max: number) => ERROR_AXIS_TOPS.find((top) => top >= max * 1.05) ?? 1] as const
+/** Error rate axis (fractions): 1-2-5 ticks from 0 to the highest rate, 0–5 % when all is 0, never beyond 100 %. */
+const ERROR_AXIS = { minTop: 0.05, cap: 1 }
 const fmtRps = (v: number) => formatRps(v)
 const fmtPct = (v: number) => `${formatPercent(v)}%`
 const fmtMs = (v: number) => `${formatMs(v)} ms`
@@ -40,7 +38,7 @@ export function SeriesCharts({ points: all, windowMs, id, withP999 = false, anno
   const points = allGaps(all) ? NONE : all
   return (
     <div className="chart-grid">
-      <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} annotations={annotations} />
+      <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} annotations={annotations} syncId={`series-${id}`} />
       <TimeChart
         data={points}
         lines={ERRORS}
@@ -48,10 +46,11 @@ export function SeriesCharts({ points: all, windowMs, id, withP999 = false, anno
         formatValue={fmtPct}
         windowMs={windowMs}
         testId={`error-chart-${id}`}
-        yDomain={ERROR_DOMAIN}
+        syncId={`series-${id}`}
+        yAxis={ERROR_AXIS}
         annotations={annotations}
       />
-      <TimeChart data={points} lines={withP999 ? LATENCY_WITH_P999 : LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} annotations={annotations} />
+      <TimeChart data={points} lines={withP999 ? LATENCY_WITH_P999 : LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} annotations={annotations} syncId={`series-${id}`} />
     </div>
   )
 }

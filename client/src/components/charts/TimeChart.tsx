@@ -1,7 +1,9 @@
 import type { ReactNode } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, Tooltip, XAxis, YAxis, type DotItemDotProps } from 'recharts'
-import { formatDayTime, formatMinute } from '../../format'
+import { formatClock, formatDayTime, formatMinute } from '../../format'
+import { formatDateTime } from '../table/format'
 import { isIsolated } from './chartGaps'
+import { timeTicks, valueTicks } from './chartTicks'
 
 /** One line of a `TimeChart`: the data key, its legend name and a CSS colour (variable). */
 export interface ChartLine {
@@ -32,22 +34,29 @@ interface Props {
   testId?: string
   height?: number
   /**
-   * y domain (e.g. `[0, 1]` for ratios); a bound may be a function of the data's min or max (recharts' `domain`).
-   * Default from 0 to the data's max. Pass a module-level constant (a new array re-computes the scales).
+   * The y axis, from 0 with 1-2-5 ticks (chartTicks.ts) up to the data's max: `minTop` the top when the data is all 0
+   * or tiny (default 1), `cap` never above (1 for ratios), `target` about how many intervals (default 4).
    */
-  yDomain?: readonly [number | ((dataMin: number) => number), number | ((dataMax: number) => number)]
+  yAxis?: { minTop?: number; cap?: number; target?: number }
+  /**
+   * Charts with the same `syncId` share the crosshair and tooltip (recharts `syncId`, matched by time value); pass
+   * the same points to them and their time ticks are the same too.
+   */
+  syncId?: string
 }
 
 // Module-level constants: recharts recomputes scales when these references change.
-const X_DOMAIN = ['dataMin', 'dataMax'] as const
-const Y_DOMAIN_AUTO = [0, 'auto'] as const
 const MARGIN = { top: 8, right: 12, bottom: 0, left: 0 }
 const TOOLTIP_STYLE = { background: 'var(--surface)', border: '1px solid var(--border)', color: 'var(--text)' }
 const DAY_MS = 86_400_000
 
+/** Fixed y-axis width, px: the plot areas of a page's charts start at the same x, so their time ticks line up. */
+const Y_AXIS_WIDTH = 72
+const tickSeconds = (t: number) => formatClock(t)
 const tickClock = (t: number) => formatMinute(t)
 const tickDay = (t: number) => formatDayTime(t)
-const tooltipLabel = (t: unknown) => (typeof t === 'number' ? formatDayTime(t) : '')
+/** Tooltips name the point's time to the second, in the one date format of the dashboard. */
+const tooltipLabel = (t: unknown) => (typeof t === 'number' ? formatDateTime(t) : '')
 
 /** A line's dot: only for a value with a gap on both sides, which has no segment to show it. */
 function loneDot(p: DotItemDotProps): ReactNode {
@@ -59,11 +68,21 @@ function loneDot(p: DotItemDotProps): ReactNode {
  * A time-series line chart (numeric time axis, no animation) with a caption; an empty state when no points. A null
  * value is a gap in its line (`connectNulls={false}`), a lone value between gaps a dot.
  */
-export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yDomain, annotations }: Props) {
-  const tick = windowMs >= DAY_MS ? tickDay : tickClock
+export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yAxis, annotations, syncId }: Props) {
   const times = (data as { t?: unknown }[]).map((p) => p.t).filter((t): t is number => typeof t === 'number')
   const first = times.length ? Math.min(...times) : 0
   const last = times.length ? Math.max(...times) : 0
+  const x = timeTicks(first, last)
+  const tick = windowMs >= DAY_MS ? tickDay : x.intervalMs < 60_000 ? tickSeconds : tickClock
+  let max = 0
+  for (const p of data as Record<string, unknown>[]) {
+    for (const l of lines) {
+      const v = p[l.key]
+      if (typeof v === 'number' && Number.isFinite(v) && v > max) max = v
+    }
+  }
+  const yTicks = valueTicks(max, yAxis)
+  const yDomain: [number, number] = [0, yTicks.at(-1) ?? 1]
   // Clamped to the plotted span: recharts drops an area that starts or ends outside the x domain.
   const spans = (annotations ?? [])
     .map((a) => ({ ...a, x1: Math.max(first, a.fromMs), x2: Math.min(last, a.toMs ?? last) }))
@@ -77,7 +96,7 @@ export function TimeChart({ data, lines, caption, formatValue, windowMs, testId,
       {data.length === 0 ? (
         <p className="muted chart-empty">No data in this range.</p>
       ) : (
-        <LineChart data={data as object[]} responsive width="100%" height={height} margin={MARGIN}>
+        <LineChart data={data as object[]} responsive width="100%" height={height} margin={MARGIN} syncId={syncId} syncMethod="value">
           <CartesianGrid stroke="var(--grid)" strokeDasharray="3 3" />
           {spans.map((a) => (
             <ReferenceArea
@@ -95,12 +114,13 @@ export function TimeChart({ data, lines, caption, formatValue, windowMs, testId,
             dataKey="t"
             type="number"
             scale="time"
-            domain={X_DOMAIN}
+            domain={[first, last]}
+            ticks={x.ticks}
             tickFormatter={tick}
             stroke="var(--muted)"
-            minTickGap={28}
+            interval={0}
           />
-          <YAxis width="auto" domain={yDomain ?? Y_DOMAIN_AUTO} stroke="var(--muted)" tickFormatter={formatValue} />
+          <YAxis width={Y_AXIS_WIDTH} domain={yDomain} ticks={yTicks} interval={0} stroke="var(--muted)" tickFormatter={formatValue} />
           <Tooltip
             isAnimationActive={false}
             labelFormatter={tooltipLabel}

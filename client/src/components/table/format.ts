@@ -2,14 +2,16 @@
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0')
 
-/** `MM-DD HH:MM:SS.mmm` local time (log rows; the year is rarely useful in a 30-day log). */
+/**
+ * `YYYY-MM-DD HH:MM:SS.mmm` local time (log rows): `formatDateTime`, the dashboard's one date format (issue #15), with
+ * milliseconds, which order a burst of entries.
+ */
 export function formatLogTime(epochMs: number): string {
   if (!Number.isFinite(epochMs)) return '—'
-  const d = new Date(epochMs)
-  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`
+  return `${formatDateTime(epochMs)}.${pad(new Date(epochMs).getMilliseconds(), 3)}`
 }
 
-/** `YYYY-MM-DD HH:MM:SS` local time. */
+/** `YYYY-MM-DD HH:MM:SS` local time: the one format every full date and time on the dashboard uses (issue #15). */
 export function formatDateTime(epochMs: number): string {
   if (!Number.isFinite(epochMs)) return '—'
   const d = new Date(epochMs)

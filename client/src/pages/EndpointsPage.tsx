@@ -300,6 +300,15 @@ function RouteDrillDown({ service, route, windowMs, untilMs, ready, range, live,
     },
   )
   const t = series.data?.total
+  // Escape closes the drill-down, as it closes a dialog (issue #15) — unless something else (an open dialog) took it.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('dialog[open]')) return
+      onClose()
+    }
+    document.addEventListener('keydown', onKey)
+    return () => document.removeEventListener('keydown', onKey)
+  }, [onClose])
   return (
     <section className="card drill-down" aria-labelledby={headingId} data-testid="route-drilldown">
       <div className="drill-head">

@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import type { BreakerCommand } from '../../../../shared/schemas'
-import { COMMANDS, COMMAND_LABELS, progressText } from './commands'
+import { COMMANDS, COMMAND_LABELS, progressText, type BreakerNow } from './commands'
 import { CommandDialog } from './CommandDialog'
 import { useIssuedCommand } from './issuedCommands'
 import './breakerState.css'
@@ -11,10 +11,12 @@ interface Props {
   instances: string[]
   /** Why commands are disabled (visible text and the buttons' title), or null when allowed. */
   blockedReason: string | null
+  /** The breaker now (state, options), for what each dialog says the command will do. */
+  now?: BreakerNow
 }
 
 /** Reset / Force open / Force closed / Release, each behind a confirm dialog, and the live "n/m applied". */
-export function BreakerActions({ service, breaker, instances, blockedReason }: Props) {
+export function BreakerActions({ service, breaker, instances, blockedReason, now }: Props) {
   const [command, setCommand] = useState<BreakerCommand | null>(null)
   const issued = useIssuedCommand(service, breaker)
   const tracking = issued?.tracking
@@ -44,7 +46,7 @@ export function BreakerActions({ service, breaker, instances, blockedReason }: P
         </p>
       )}
       {command && (
-        <CommandDialog service={service} breaker={breaker} command={command} instances={instances} onClose={() => setCommand(null)} />
+        <CommandDialog service={service} breaker={breaker} command={command} instances={instances} now={now} onClose={() => setCommand(null)} />
       )}
     </div>
   )

@@ -134,6 +134,12 @@ export function BreakerPanel({ breaker: b, blockedReason, linkToDetail = true, s
         breaker={b.name}
         instances={b.instances.map((i) => i.instance)}
         blockedReason={blockedReason}
+        now={{
+          state: b.clusterState,
+          resetTimeoutMs: b.instances.length ? Math.max(...b.instances.map((i) => i.options.resetTimeoutMs)) : null,
+          errorThresholdPercentage: b.instances[0]?.options.errorThresholdPercentage ?? null,
+          volumeThreshold: b.instances[0]?.options.volumeThreshold ?? null,
+        }}
       />
     </article>
   )

@@ -1,7 +1,7 @@
 import { useId, useState } from 'react'
 import type { BreakerCommand } from '../../../../shared/schemas'
 import { issueBreakerCommand } from '../../api'
-import { COMMAND_EFFECTS, COMMAND_LABELS, confirmLabel } from './commands'
+import { COMMAND_LABELS, commandEffect, confirmLabel, type BreakerNow } from './commands'
 import { trackCommand } from './issuedCommands'
 import { ReasonDialog } from './ReasonDialog'
 
@@ -11,6 +11,8 @@ interface Props {
   command: BreakerCommand
   /** Instances reporting the breaker (the optional single target). */
   instances: string[]
+  /** The breaker as it is now, so the dialog says what the command will do to it; absent: the general effect. */
+  now?: BreakerNow
   /** Called when the dialog closes (cancel, Escape, or after the command was accepted). */
   onClose: () => void
 }
@@ -19,7 +21,7 @@ interface Props {
  * Modal confirm of a breaker command ("Force open payments on storefront?"): a required reason, an optional single
  * target instance; on success the command is tracked until applied (progress + toast).
  */
-export function CommandDialog({ service, breaker, command, instances, onClose }: Props) {
+export function CommandDialog({ service, breaker, command, instances, now, onClose }: Props) {
   const targetId = useId()
   const [target, setTarget] = useState('')
 
@@ -32,7 +34,7 @@ export function CommandDialog({ service, breaker, command, instances, onClose }:
   return (
     <ReasonDialog
       title={`${COMMAND_LABELS[command]} ${breaker} on ${service}?`}
-      effect={COMMAND_EFFECTS[command]}
+      effect={commandEffect(command, now)}
       confirmText={confirmLabel(command)}
       danger={command === 'forceOpen'}
       onConfirm={send}

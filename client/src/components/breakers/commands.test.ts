@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CommandStatusData } from '../../api'
-import { completionText, confirmLabel, NO_PROGRESS, outcomeOf, progressText, trackingOf } from './commands'
+import { COMMAND_EFFECTS, commandEffect, completionText, confirmLabel, NO_PROGRESS, outcomeOf, progressText, trackingOf } from './commands'
 
 /** The parts of a status answer the outcome reads. */
 const answer = (complete: boolean, targets: number, superseded = false) =>
@@ -44,5 +44,22 @@ describe('breaker command tracking', () => {
       'Force open on payments not confirmed after 30 s: 1/2 applied, 1 pending (b unreachable)',
     )
     expect(confirmLabel('forceClosed')).toBe('Confirm force closed')
+  })
+})
+
+describe('commandEffect', () => {
+  const now = { resetTimeoutMs: 5000, errorThresholdPercentage: 50, volumeThreshold: 5 }
+  it('says that releasing a forced-open breaker leaves it OPEN until the reset timeout lets a probe through', () => {
+    const text = commandEffect('release', { ...now, state: 'FORCED_OPEN' })
+    expect(text).toContain('stays OPEN until its reset timeout (5 s)')
+    expect(text).toContain('HALF_OPEN')
+  })
+  it('says what follows a forced-closed release, and that releasing a breaker not forced changes nothing', () => {
+    expect(commandEffect('release', { ...now, state: 'FORCED_CLOSED' })).toContain('opens again when failures pass 50 % of at least 5 calls')
+    expect(commandEffect('release', { ...now, state: 'OPEN' })).toContain('Release changes nothing')
+  })
+  it('falls back to the general effect without the breaker', () => {
+    expect(commandEffect('forceOpen')).toBe(COMMAND_EFFECTS.forceOpen)
+    expect(commandEffect('reset', { ...now, state: 'FORCED_OPEN' })).toContain('Reset lifts that')
   })
 })

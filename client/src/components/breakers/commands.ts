@@ -2,7 +2,7 @@
  * Breaker commands as the UI names them, and what the progress of a tracked command means and says (pure: the
  * store of issued commands and the tracker that polls `breakers.commandStatus` are in issuedCommands.ts).
  */
-import type { BreakerCommand } from '../../../../shared/schemas'
+import type { BreakerCommand, BreakerState } from '../../../../shared/schemas'
 import type { CommandStatusData } from '../../api'
 
 /** Commands in button order. */
@@ -22,6 +22,38 @@ export const COMMAND_EFFECTS: Record<BreakerCommand, string> = {
   forceOpen: 'The breaker opens and stays open (every call is rejected or falls back) until released.',
   forceClosed: 'The breaker closes and stays closed (failures never open it) until released.',
   release: 'A forced breaker goes back to normal: opossum decides its state again.',
+}
+
+/** What the dialog needs to know of the breaker to say what a command will do to it. */
+export interface BreakerNow {
+  /** Most severe live state (`BreakerSummary.clusterState`). */
+  state: BreakerState
+  /** opossum's reset timeout, ms (the instances' largest), null when unknown. */
+  resetTimeoutMs: number | null
+  errorThresholdPercentage: number | null
+  volumeThreshold: number | null
+}
+
+/**
+ * What `command` will do to this breaker now (issue #15: the dialog says it in this breaker's configuration):
+ * COMMAND_EFFECTS, plus for Release what follows from the forced mode it leaves — forced open, opossum keeps it OPEN
+ * until its reset timeout lets a probe through (HALF_OPEN, then CLOSED on success); forced closed, it is CLOSED and
+ * opens again when failures pass the threshold.
+ */
+export function commandEffect(command: BreakerCommand, now?: BreakerNow): string {
+  const base = COMMAND_EFFECTS[command]
+  if (!now) return base
+  const seconds = now.resetTimeoutMs === null ? null : `${Math.round(now.resetTimeoutMs / 100) / 10} s`
+  if (command === 'release') {
+    if (now.state === 'FORCED_OPEN')
+      return `${base} It is forced open now, so it stays OPEN until its reset timeout${seconds ? ` (${seconds})` : ''} lets one probe call through: HALF_OPEN, then CLOSED if the probe succeeds (OPEN again if it fails).`
+    if (now.state === 'FORCED_CLOSED')
+      return `${base} It is forced closed now, so it is CLOSED after release and opens again when failures pass ${now.errorThresholdPercentage ?? '?'} % of at least ${now.volumeThreshold ?? '?'} calls in the rolling window.`
+    return `${base} It is not forced now (${now.state}): Release changes nothing.`
+  }
+  if (command === 'reset' && (now.state === 'FORCED_OPEN' || now.state === 'FORCED_CLOSED'))
+    return `${base} It is ${now.state} now: Reset lifts that and closes it.`
+  return base
 }
 
 /** "Confirm force open". */

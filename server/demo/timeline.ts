@@ -9,6 +9,12 @@
  * - recommendations: 3% errors, with a burst of slow responses (1.5 s, beyond the breaker's timeout) at 180–210 s.
  * - the order-email worker (BullMQ queue `order-emails`): 2% of jobs fail, 70% while the mail relay is down at
  *   30–60 s (beside the payments outage) and 40% at 190–205 s.
+ *
+ * The warehouse service's upstreams (server/demo/warehouse.ts), on the same cycle, so the fleet view shows two
+ * services in trouble at different moments:
+ * - carrier (the shipping carrier's label and tracking API): 1% errors; an outage (70% errors) at 140–175 s that trips
+ *   the warehouse's `carrier` breaker, recovering (errors falling from 30% to 1%) until 195 s.
+ * - erp (stock levels): 0.5% errors; slow (median 300 ms, p99 past 500 ms) at 60–90 s, without errors.
  */
 import { boxMuller } from '../../shared/random'
 
@@ -17,7 +23,10 @@ export const CYCLE_MS = 240_000
 
 /** Upstreams of the demo storefront. */
 export const UPSTREAMS = ['payments', 'inventory', 'recommendations'] as const
-export type Upstream = (typeof UPSTREAMS)[number]
+/** Upstreams of the demo warehouse (listening after the storefront's: port base + 3, + 4). */
+export const WAREHOUSE_UPSTREAMS = ['carrier', 'erp'] as const
+/** Any upstream of the demo fleet. */
+export type Upstream = (typeof UPSTREAMS)[number] | (typeof WAREHOUSE_UPSTREAMS)[number]
 
 /** Behaviour of an upstream at one moment: probability of a 5xx, and the median/spread of its latency (ms). */
 export interface Behaviour {
@@ -46,6 +55,13 @@ export function behaviourAt(upstream: Upstream, elapsedMs: number): Behaviour {
     case 'recommendations':
       if (t >= 180 && t < 210) return { errorRate: 0.1, latencyMedianMs: 1500, latencySigma: 0.2, phase: 'slow' }
       return { errorRate: 0.03, latencyMedianMs: 35, latencySigma: 0.5, phase: 'healthy' }
+    case 'carrier':
+      if (t >= 140 && t < 175) return { errorRate: 0.7, latencyMedianMs: 120, latencySigma: 0.5, phase: 'outage' }
+      if (t >= 175 && t < 195) return { errorRate: lerp(0.3, 0.01, (t - 175) / 20), latencyMedianMs: 110, latencySigma: 0.5, phase: 'recovering' }
+      return { errorRate: 0.01, latencyMedianMs: 80, latencySigma: 0.4, phase: 'healthy' }
+    case 'erp':
+      if (t >= 60 && t < 90) return { errorRate: 0.005, latencyMedianMs: 300, latencySigma: 0.45, phase: 'slow' }
+      return { errorRate: 0.005, latencyMedianMs: 25, latencySigma: 0.4, phase: 'healthy' }
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * The demo's three flaky upstream HTTP services (payments, inventory, recommendations), each on its own loopback
- * port, behaving as the incident timeline says (server/demo/timeline.ts).
+ * The demo's flaky upstream HTTP services — the storefront's payments, inventory and recommendations, the warehouse's
+ * carrier and erp — each on its own loopback port, behaving as the incident timeline says (server/demo/timeline.ts).
  */
 import { createServer, type Server } from 'node:http'
 import { behaviourAt, drawLatencyMs, type Upstream } from './timeline'

@@ -17,7 +17,9 @@ export const ROUTES: RouteObject[] = [
     HydrateFallback: PageLoading,
     ErrorBoundary: RouteError,
     children: [
-      { index: true, lazy: async () => ({ Component: (await import('./pages/OverviewPage')).OverviewPage }) },
+      // `/`: the fleet view or one service's Overview (pages/LandingPage.tsx, landing.ts); `/fleet` is always the fleet.
+      { index: true, lazy: async () => ({ Component: (await import('./pages/LandingPage')).LandingPage }) },
+      { path: 'fleet', lazy: async () => ({ Component: (await import('./pages/FleetPage')).FleetPage }) },
       { path: 'endpoints', lazy: async () => ({ Component: (await import('./pages/EndpointsPage')).EndpointsPage }) },
       { path: 'breakers', lazy: async () => ({ Component: (await import('./pages/BreakersPage')).BreakersPage }) },
       {

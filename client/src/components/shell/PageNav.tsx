@@ -1,7 +1,11 @@
-import { NavLink, useSearchParams } from 'react-router'
+import { Link, useLocation, useSearchParams } from 'react-router'
+import { isCurrentPage } from '../../landing'
+import { useLanding } from '../../useLanding'
+import { useService } from '../../uiState'
 
 /** The pages, in nav order; `name` is both the link text and the page's `<h1>`. */
 export const PAGES = [
+  { path: '/fleet', name: 'Fleet' },
   { path: '/', name: 'Overview' },
   { path: '/endpoints', name: 'Endpoints' },
   { path: '/breakers', name: 'Breakers' },
@@ -31,20 +35,34 @@ export function sharedSearch(params: URLSearchParams, extra: Record<string, stri
   return search ? `?${search}` : ''
 }
 
-/** `<nav aria-label="Pages">`: one link per page, keeping service, range and live; scrolls sideways on a phone. */
+/**
+ * `<nav aria-label="Pages">`: one link per page, keeping service, range and live (the Overview's link always names the
+ * selected service, so it never lands back on the fleet view); wraps on a phone.
+ */
 export function PageNav() {
   const [params] = useSearchParams()
+  const { pathname } = useLocation()
+  const landing = useLanding()
+  const [service] = useService()
   const search = sharedSearch(params)
+  const overviewSearch = sharedSearch(params, service === null ? {} : { service })
   return (
     <nav aria-label="Pages" className="page-nav">
       <ul>
-        {PAGES.map((p) => (
-          <li key={p.path}>
-            <NavLink to={{ pathname: p.path, search }} end={p.path === '/'}>
-              {p.name}
-            </NavLink>
-          </li>
-        ))}
+        {PAGES.map((p) => {
+          const current = isCurrentPage(p.path, pathname, landing)
+          return (
+            <li key={p.path}>
+              <Link
+                to={{ pathname: p.path, search: p.path === '/' ? overviewSearch : search }}
+                className={current ? 'active' : undefined}
+                aria-current={current ? 'page' : undefined}
+              >
+                {p.name}
+              </Link>
+            </li>
+          )
+        })}
       </ul>
     </nav>
   )

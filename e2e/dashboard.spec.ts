@@ -30,7 +30,8 @@ import {
 test.describe('signed out at first', () => {
   test.use({ storageState: SIGNED_OUT })
   test('logging in with the link shows live throughput, p95 and both storefront instances', async ({ page }) => {
-    await loginWithLink(page)
+    // The demo fleet has two services, so `/` alone lands on the fleet view (e2e/fleet.spec.ts): ask for the storefront's Overview.
+    await loginWithLink(page, undefined, `/?service=${SERVICE}`)
     await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible()
     const throughput = page.getByTestId(`throughput-${SERVICE}`)
     await expect.poll(async () => number(await throughput.textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
@@ -54,7 +55,7 @@ test.describe('signed out at first', () => {
 })
 
 test('Reset on an open breaker closes it in the dashboard and in both instances', async ({ page, request }) => {
-  await signedIn(page)
+  await signedIn(page, `/?service=${SERVICE}`)
   // Open it through the real command path (desired state in Redis + nudge), then check the instances obeyed.
   await commandViaApi(page, 'inventory', 'forceOpen', 'e2e: open before reset')
   for (const port of STOREFRONTS) {
@@ -90,7 +91,7 @@ test('a mutation without a session gets 401 and with a viewer session 403', asyn
 })
 
 test('offline, with the service worker cut off too, a reload shows the last data and the offline banner', async ({ page, context }) => {
-  await signedIn(page)
+  await signedIn(page, `/?service=${SERVICE}`)
   await waitUntilControlled(page)
   const throughput = page.getByTestId(`throughput-${SERVICE}`)
   await expect.poll(async () => number(await throughput.textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)

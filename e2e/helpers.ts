@@ -12,6 +12,10 @@ import { E2E_DEMO_PORT_BASE, E2E_OPERATOR_TOKEN, E2E_PORT } from '../playwright.
 /** The demo service and its two instances (server/demo/fleet.ts). */
 export const SERVICE = 'storefront'
 export const INSTANCES = ['storefront-1', 'storefront-2'] as const
+/** The demo fleet's second service (one instance, `warehouse-1`, on demo-port-base + 20): with it, `/` lands on the fleet view. */
+export const WAREHOUSE = 'warehouse'
+/** Every service the demo fleet runs, by name. */
+export const DEMO_SERVICES = [SERVICE, WAREHOUSE] as const
 /** The storefront instances' own HTTP ports: `GET /_demo/breakers` answers with their breaker objects. */
 export const STOREFRONTS = [E2E_DEMO_PORT_BASE + 10, E2E_DEMO_PORT_BASE + 11]
 /** Headers of a tRPC mutation (JSON body + the CSRF header). */
@@ -163,6 +167,20 @@ const q = `service=${SERVICE}`
 const ACTION_BUTTONS = /^(Reset|Force open|Force closed|Release|Invalidate.*|Clear.*|Delete.*)$/
 
 export const PAGES: DashboardPage[] = [
+  {
+    slug: 'fleet',
+    nav: 'Fleet',
+    heading: 'Fleet',
+    path: '/fleet',
+    actions: null,
+    ready: async (page) => {
+      // A row per demo service with a current throughput, and the storefront's instances both up.
+      for (const s of DEMO_SERVICES) {
+        await expect.poll(async () => number(await page.getByTestId(`fleet-throughput-${s}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
+      }
+      await expect(page.getByTestId(`fleet-instances-${SERVICE}`)).toHaveText(/^2\/2/, { timeout: DATA_TIMEOUT })
+    },
+  },
   {
     slug: 'overview',
     nav: 'Overview',

@@ -44,7 +44,7 @@ function controllerBuild(page: Page): Promise<string | null> {
 
 test('a new build while the tab runs the old one shows the update prompt; Reload loads the new one', async ({ page }) => {
   await withNewBuildRestored(async () => {
-    await signedIn(page)
+    await signedIn(page, `/?service=${SERVICE}`)
     await waitUntilControlled(page)
     await expect.poll(async () => number(await page.getByTestId(`throughput-${SERVICE}`).textContent()), { timeout: DATA_TIMEOUT }).toBeGreaterThan(0)
     expect(await controllerBuild(page)).toBeNull()

@@ -6,7 +6,7 @@
 
 /**
  * Page routes that get the precached app shell on a navigation (workbox `navigateFallbackAllowlist`, matched against
- * `pathname + search`): the base itself (`…/`) and each page of client/src/router.tsx — `endpoints`, `breakers`,
+ * `pathname + search`): the base itself (`…/`) and each page of client/src/router.tsx — `fleet`, `endpoints`, `breakers`,
  * `breakers/<service>/<breaker>`, `requests`, `events`, `caches`, `queues`, `instances`, `alerts` — as the LAST segments of the path, so
  * they hold under any base. An allowlist rather than a denylist of the server's own paths (`trpc/…`, `api/…`,
  * `metrics`, `healthz`): a denylist regex cannot tell `<base>/api/audit.jsonl` from a base that itself contains
@@ -14,7 +14,7 @@
  * (the server answers with the shell, a file or a 404).
  */
 export const NAVIGATE_FALLBACK_ALLOWLIST: RegExp[] = [
-  /^[^?]*\/(?:endpoints|breakers|requests|events|caches|queues|instances|alerts)?(?:\?.*)?$/,
+  /^[^?]*\/(?:fleet|endpoints|breakers|requests|events|caches|queues|instances|alerts)?(?:\?.*)?$/,
   /^[^?]*\/breakers\/[^/?]+\/[^/?]+(?:\?.*)?$/,
 ]
 

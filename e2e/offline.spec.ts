@@ -1,7 +1,7 @@
 /**
  * Issue #5, offline: after one online visit, with the service worker's network blocked as well, a reload shows each
- * page's last data and the offline banner; actions are disabled; back online, the page goes live again without a
- * reload ("as of" moves, the banner goes).
+ * page's last data and the offline banner; actions are disabled, with the reason; back online, the page goes live
+ * again without a reload ("as of" moves, the banner goes).
  */
 import type { Page } from '@playwright/test'
 import { DATA_TIMEOUT, PAGES, SERVICE, SIGNED_OUT, expect, goOffline, goOnline, loginWithLink, number, openPage, signedIn, test, waitUntilControlled } from './helpers'
@@ -37,6 +37,10 @@ for (const p of PAGES) {
         const actions = page.getByRole('button', { name: p.actions })
         if (['overview', 'breakers', 'breaker-detail'].includes(p.slug)) expect(await actions.count(), 'action buttons on the page').toBeGreaterThan(0)
         for (const button of await actions.all()) await expect(button).toBeDisabled()
+        // …with the reason shown (client/src/commandGate.ts), wherever there is a command to disable.
+        if ((await actions.count()) > 0) {
+          await expect(page.getByText(/^Commands disabled: Offline — commands need a connection to the Fusebox server$/).first()).toBeVisible()
+        }
       }
     } finally {
       await goOnline(context)

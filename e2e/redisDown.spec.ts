@@ -4,16 +4,27 @@
  * last data and says why live data stopped (the server answers 503 "Redis is unreachable: …"), without the offline
  * banner — the server itself is reachable; reloaded meanwhile, it shows the saved data with the server's reason.
  * Restored: the notices go and live data resumes, without a reload.
+ *
+ * Commands (issue #15, "commands are disabled with the reason whenever the server cannot reach Redis"): a real SDK
+ * collector (service `shop`, one breaker `payments`) writes to the spec's Redis directly (not through the proxy, so it
+ * keeps reporting throughout). Its Reset on the Overview and its four commands on its own page are enabled while Redis
+ * is reachable, disabled with the reason shown once it is not (the Overview's after the reload too), enabled again
+ * once it is back.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test as base, expect } from '@playwright/test'
+import { test as base, expect, type Page } from '@playwright/test'
+import { createCollector, type Collector } from '../server/sdk/index'
 import { spawnChild, type ChildHandle } from '../server/bootstrap/children.mjs'
 import { findFreePort, startEmbeddedRedis } from '../server/bootstrap/redis.mjs'
 import { startTcpProxy, type TcpProxy } from '../server/testing/tcpProxy'
 
 const TOKEN = 'redis-down-spec-operator-token-0001'
+const PREFIX = 'redisdown'
+/** The spec's own service and breaker, reported by a real collector (see `startStack`). */
+const SERVICE = 'shop'
+const BREAKER = 'payments'
 
 interface Stack {
   base: string
@@ -21,7 +32,10 @@ interface Stack {
   stop: () => Promise<void>
 }
 
-/** redis-server ← TCP proxy ← a Fusebox server (`server/app/main.ts`) on free loopback ports. */
+/**
+ * redis-server ← TCP proxy ← a Fusebox server (`server/app/main.ts`) on free loopback ports, and beside the proxy a
+ * collector of SERVICE with the breaker BREAKER (fired once, flushed every 500 ms) on the redis-server itself.
+ */
 async function startStack(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'fusebox-redis-down-'))
   const redis = await startEmbeddedRedis({ dir, quiet: true })
@@ -34,13 +48,23 @@ async function startStack(): Promise<Stack> {
       HOST: '127.0.0.1',
       REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
       FUSEBOX_OPERATOR_TOKENS: TOKEN,
-      FUSEBOX_PREFIX: 'redisdown',
+      FUSEBOX_PREFIX: PREFIX,
       FUSEBOX_STATIC_DIR: 'dist',
     },
     quiet: true,
   })
   const base = `http://127.0.0.1:${port}`
+  const collector: Collector = createCollector({
+    redis: `redis://127.0.0.1:${redis.port}`,
+    prefix: PREFIX,
+    service: SERVICE,
+    instance: `${SERVICE}-1`,
+    flushIntervalMs: 500,
+  })
+  await collector.breaker(BREAKER, async () => 'ok').fire()
+  await collector.flush()
   const stop = async () => {
+    await collector.close()
     await server.stop('SIGTERM', 10_000)
     await proxy.close()
     await redis.stop()
@@ -66,9 +90,32 @@ const test = base.extend<{ stack: Stack }>({
   },
 })
 
-test('Redis down: the tab keeps its data and says "Redis is unreachable"; back up, live data resumes without a reload', async ({ page, stack }) => {
-  await page.goto(`${stack.base}/#token=${TOKEN}`)
+/** The command buttons of BREAKER on its page (Reset, Force open, Force closed, Release). */
+function commandButtons(page: Page) {
+  return page.getByRole('group', { name: `Commands for ${BREAKER}` }).getByRole('button')
+}
+
+/** Waits until every command button of BREAKER on its page is enabled (`true`) or disabled (`false`); there are four. */
+async function expectCommands(page: Page, enabled: boolean): Promise<void> {
+  await expect(commandButtons(page)).toHaveCount(4)
+  for (const b of await commandButtons(page).all()) {
+    if (enabled) await expect(b).toBeEnabled()
+    else await expect(b).toBeDisabled()
+  }
+}
+
+test('Redis down: the tab keeps its data and says "Redis is unreachable", commands disabled with the reason; back up, live data and commands resume without a reload', async ({ page, stack }) => {
+  // The breaker's page first (so the tab holds its data), then the Overview, whose live stream the cut silences.
+  await page.goto(`${stack.base}/breakers/${SERVICE}/${BREAKER}#token=${TOKEN}`)
   await expect(page.getByRole('navigation', { name: 'Pages' })).toBeVisible({ timeout: 30_000 })
+  await expect(page.getByRole('heading', { level: 1, name: BREAKER, exact: true })).toBeVisible()
+  await expectCommands(page, true)
+  const reason = page.getByText(/^Commands disabled: /)
+  await expect(reason).toBeHidden()
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Overview', exact: true }).click()
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview', exact: true })).toBeVisible()
+  const reset = page.getByTestId(`breaker-${SERVICE}-${BREAKER}`).getByRole('button', { name: 'Reset' })
+  await expect(reset).toBeEnabled({ timeout: 20_000 })
   const asOf = page.getByTestId('as-of')
   await expect(asOf).toHaveAttribute('datetime', /Z$/, { timeout: 20_000 })
   const banner = page.getByTestId('live-error-banner')
@@ -83,9 +130,22 @@ test('Redis down: the tab keeps its data and says "Redis is unreachable"; back u
   // The live indicator reads "Stalled", not "Live" (issue #15); commands wait (client/src/commandGate.ts).
   await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'stalled')
   await expect(page.getByTestId('live-indicator')).toHaveText('Stalled')
+  const serverReason = /^Commands disabled: The server cannot act now \(Redis is unreachable.*\) — commands wait until it can$/
+  await expect(reset).toBeDisabled()
+  await expect(page.getByTestId(`commands-disabled-reason-${SERVICE}`)).toHaveText(serverReason)
   const frozen = await asOf.getAttribute('datetime')
   await page.waitForTimeout(2_000)
   expect(await asOf.getAttribute('datetime')).toBe(frozen)
+
+  // Back to the breaker's page (same document): its saved data, all four commands disabled, the reason shown.
+  await page.goBack()
+  await expect(page.getByRole('heading', { level: 1, name: BREAKER, exact: true })).toBeVisible()
+  await expectCommands(page, false)
+  await expect(reason).toHaveText(serverReason)
+  await expect(commandButtons(page).first()).toHaveAttribute('title', /Redis is unreachable/)
+  await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'stalled')
+  await page.goForward()
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview', exact: true })).toBeVisible()
 
   // A reload meanwhile: the session check itself gets the 503; the saved data shows, with the server's reason.
   await page.reload()
@@ -94,11 +154,16 @@ test('Redis down: the tab keeps its data and says "Redis is unreachable"; back u
   await expect(offline).toContainText(/data as of \d\d:\d\d:\d\d/)
   await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'offline')
   expect(await asOf.getAttribute('datetime')).toBe(frozen)
+  // Still no commands: the tab now counts as offline (commandGate.ts: offline first).
+  await expect(reset).toBeDisabled()
+  await expect(page.getByTestId(`commands-disabled-reason-${SERVICE}`)).toHaveText(/^Commands disabled: Offline/)
 
   stack.proxy.restore()
-  // The session check retries every 15 s; then the live feed resumes.
+  // The session check retries every 15 s; then the live feed resumes, and so do commands.
   await expect(offline).toBeHidden({ timeout: 40_000 })
   await expect(banner).toBeHidden()
   await expect.poll(() => asOf.getAttribute('datetime'), { timeout: 20_000 }).not.toBe(frozen)
   await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-state', 'live')
+  await expect(reset).toBeEnabled()
+  await expect(page.getByTestId(`commands-disabled-reason-${SERVICE}`)).toBeHidden()
 })

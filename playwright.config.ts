@@ -4,9 +4,12 @@
  */
 import { defineConfig, devices } from '@playwright/test'
 
-/** Fixed ports so specs can ask the storefront instances directly (see server/demo/fleet.ts). */
-export const E2E_PORT = 4173
-export const E2E_DEMO_PORT_BASE = 4300
+/**
+ * Fixed ports so specs can ask the storefront instances directly (see server/demo/fleet.ts); FUSEBOX_E2E_PORT and
+ * FUSEBOX_E2E_DEMO_PORT_BASE move them, so two checkouts can run their specs side by side on one machine.
+ */
+export const E2E_PORT = Number(process.env.FUSEBOX_E2E_PORT || 4173)
+export const E2E_DEMO_PORT_BASE = Number(process.env.FUSEBOX_E2E_DEMO_PORT_BASE || 4300)
 export const E2E_OPERATOR_TOKEN = 'e2e-operator-token-0123456789abcdef'
 export const E2E_VIEWER_TOKEN = 'e2e-viewer-token-0123456789abcdef'
 /** The operator's name in the audit log (the token is configured as `name:token`). */

@@ -14,23 +14,69 @@ export const NO_VALUE = '—'
  */
 export const NO_DATA = 'No data'
 
-/** Formats epoch ms as local wall-clock time `HH:MM:SS` (24 h). */
-export function formatClock(epochMs: number): string {
-  if (!Number.isFinite(epochMs)) return NO_VALUE
-  const d = new Date(epochMs)
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
+/** Time zone the dashboard shows times in: the browser's (`local`, default) or `utc` (the header's toggle, `?tz=`). */
+let displayZone: 'local' | 'utc' = 'local'
+
+/** Sets the time zone every formatter below uses (the shell calls it from `?tz=` before its pages render). */
+export function setDisplayTimeZone(zone: 'local' | 'utc'): void {
+  displayZone = zone
 }
 
-/** Formats epoch ms as local `HH:MM` (24 h). */
+/** The time zone formatters use now. */
+export function displayTimeZone(): 'local' | 'utc' {
+  return displayZone
+}
+
+/** Wall-clock fields of an instant in the display time zone (month 1–12). */
+export interface WallClock {
+  year: number
+  month: number
+  day: number
+  hours: number
+  minutes: number
+  seconds: number
+  millis: number
+}
+
+/** The wall-clock fields of `epochMs` in the display time zone (local, or UTC when chosen). */
+export function wallClock(epochMs: number): WallClock {
+  const d = new Date(epochMs)
+  return displayZone === 'utc'
+    ? { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hours: d.getUTCHours(), minutes: d.getUTCMinutes(), seconds: d.getUTCSeconds(), millis: d.getUTCMilliseconds() }
+    : { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), hours: d.getHours(), minutes: d.getMinutes(), seconds: d.getSeconds(), millis: d.getMilliseconds() }
+}
+
+/** Minutes to add to UTC for the display time zone at `epochMs` (0 in UTC; e.g. 60 for local CET in winter). */
+export function displayOffsetMin(epochMs: number): number {
+  return displayZone === 'utc' ? 0 : -new Date(epochMs).getTimezoneOffset()
+}
+
+/** The display time zone as people read it at `epochMs`: `UTC`, or the local offset `UTC+01:00` / `UTC−05:30`. */
+export function timeZoneLabel(epochMs: number): string {
+  const off = displayOffsetMin(epochMs)
+  if (displayZone === 'utc') return 'UTC'
+  const sign = off < 0 ? '−' : '+'
+  const a = Math.abs(off)
+  return `UTC${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`
+}
+
+/** Formats epoch ms as wall-clock time `HH:MM:SS` (24 h) in the display time zone. */
+export function formatClock(epochMs: number): string {
+  if (!Number.isFinite(epochMs)) return NO_VALUE
+  const w = wallClock(epochMs)
+  return [w.hours, w.minutes, w.seconds].map((n) => String(n).padStart(2, '0')).join(':')
+}
+
+/** Formats epoch ms as `HH:MM` (24 h) in the display time zone. */
 export function formatMinute(epochMs: number): string {
   return formatClock(epochMs).slice(0, 5)
 }
 
-/** Formats epoch ms as local `MM-DD HH:MM` (24 h), for axes and notes of windows a day or longer. */
+/** Formats epoch ms as `MM-DD HH:MM` (24 h) in the display time zone, for axes and notes of windows a day or longer. */
 export function formatDayTime(epochMs: number): string {
   if (!Number.isFinite(epochMs)) return NO_VALUE
-  const d = new Date(epochMs)
-  return `${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${formatMinute(epochMs)}`
+  const w = wallClock(epochMs)
+  return `${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')} ${formatMinute(epochMs)}`
 }
 
 /**

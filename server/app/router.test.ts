@@ -234,6 +234,11 @@ describe('router (createCaller, real Redis)', () => {
   it('caches.list shows hits, misses, sets and the hit ratio; caches.invalidateTag removes tagged keys and is audited', async () => {
     const before = await viewer().caches.list({ service: 'shop', windowMs: 60_000 })
     expect(before.caches).toEqual([expect.objectContaining({ cache: 'catalog', hits: 1, misses: 2, sets: 2, hitRatio: 1 / 3 })])
+    // An absolute window (untilMs) ten minutes back holds none of it; one ending now holds all of it.
+    const past = await viewer().caches.list({ service: 'shop', windowMs: 60_000, untilMs: Date.now() - 10 * 60_000 })
+    expect(past.caches).toEqual([expect.objectContaining({ cache: 'catalog', hits: 0, misses: 0, sets: 0 })])
+    const untilNow = await viewer().caches.list({ service: 'shop', windowMs: 60_000, untilMs: Date.now() + 1 })
+    expect(untilNow.caches).toEqual([expect.objectContaining({ cache: 'catalog', hits: 1, misses: 2, sets: 2 })])
     const result = await operator().caches.invalidateTag({ service: 'shop', cache: 'catalog', tag: 'catalog', reason: 'prices changed' })
     expect(result).toEqual({ removed: 2 })
     expect(await redis.exists(keys.cacheValue('shop', 'catalog', 'product:1'))).toBe(0)

@@ -264,11 +264,12 @@ export const appRouter = router({
     list: viewerProcedure
       .input(z.object({ service: Name.optional() }).optional())
       .query(({ ctx, input }) => readBreakerList(ctx.redis, ctx.keys, input?.service, ctx.now())),
-    /** One breaker with its state timeline over the window. 404 when the breaker is unknown. */
+    /** One breaker with its state timeline over the window (ending `untilMs`, default now). 404 when the breaker is unknown. */
     get: viewerProcedure
-      .input(z.object({ service: Name, breaker: Name, windowMs: WindowMs.default(3_600_000) }))
+      .input(z.object({ service: Name, breaker: Name, windowMs: WindowMs.default(3_600_000), untilMs: EpochMs.optional() }))
       .query(async ({ ctx, input }) => {
-        const detail = await readBreakerDetail(ctx.redis, ctx.keys, input.service, input.breaker, ctx.now(), input.windowMs)
+        const nowMs = ctx.now()
+        const detail = await readBreakerDetail(ctx.redis, ctx.keys, input.service, input.breaker, nowMs, input.windowMs, undefined, input.untilMs ?? nowMs)
         if (!detail) throw new TRPCError({ code: 'NOT_FOUND', message: `no breaker ${input.breaker} in service ${input.service}` })
         return detail
       }),
@@ -317,8 +318,11 @@ export const appRouter = router({
   caches: router({
     /** Every cache of a service: hits, misses, sets, invalidations and hit ratio, in total and per bucket. */
     list: viewerProcedure
-      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000) }))
-      .query(({ ctx, input }) => readCaches(ctx.redis, ctx.keys, input.service, ctx.now(), input.windowMs)),
+      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000), untilMs: EpochMs.optional() }))
+      .query(({ ctx, input }) => {
+        const nowMs = ctx.now()
+        return readCaches(ctx.redis, ctx.keys, input.service, nowMs, input.windowMs, undefined, input.untilMs ?? nowMs)
+      }),
     /** Removes every entry of a cache carrying a tag (all instances), with an audit entry. Returns keys removed. */
     invalidateTag: operatorProcedure
       .input(z.object({ service: Name, cache: Name, tag: Text(512), reason: Reason }))
@@ -344,8 +348,11 @@ export const appRouter = router({
      * waiting job's age, completed and failed over the window and per minute, one point per bucket (reads/queues.ts).
      */
     list: viewerProcedure
-      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000) }))
-      .query(({ ctx, input }) => readQueues(ctx.redis, ctx.keys, input.service, ctx.now(), input.windowMs)),
+      .input(z.object({ service: Name, windowMs: WindowMs.default(15 * 60_000), untilMs: EpochMs.optional() }))
+      .query(({ ctx, input }) => {
+        const nowMs = ctx.now()
+        return readQueues(ctx.redis, ctx.keys, input.service, nowMs, input.windowMs, undefined, input.untilMs ?? nowMs)
+      }),
     /**
      * "Retry failed" or "clean completed / failed older than …" on a watched queue (operator; audited with the
      * reason): taken by the first instance watching it within ~1 s (queueCommands.ts). Follow with `commandStatus`.

@@ -7,7 +7,7 @@ import { failureLine } from '../components/breakers/pageText'
 import { SkeletonBlock } from '../components/shell/PageLoading'
 import { StateTimeline } from '../components/breakers/StateTimeline'
 import { formatDateTime } from '../components/table/format'
-import { pageKey, useLive, useWindowMs } from '../uiState'
+import { pageKey, usePollInterval, useWindowEnd, useWindowMs } from '../uiState'
 import { usePolled } from '../usePolled'
 import '../components/breakers/breakers.css'
 
@@ -22,17 +22,18 @@ export function BreakerDetailPage() {
   const { service = '', breaker = '' } = useParams()
   const location = useLocation()
   const windowMs = useWindowMs()
-  const [live] = useLive()
+  const { untilMs, ready } = useWindowEnd()
+  const interval = usePollInterval(BREAKERS_POLL_MS)
   const blockedReason = useCommandBlockedReason()
 
   const polled = usePolled(
-    (signal) => getBreaker({ service, breaker, windowMs }, { signal }),
-    [service, breaker, windowMs],
-    live ? BREAKERS_POLL_MS : null,
-    { pageKey: pageKey('breaker', { service, breaker, windowMs }) },
+    (signal) => getBreaker({ service, breaker, windowMs, ...(untilMs === undefined ? {} : { untilMs }) }, { signal }),
+    [service, breaker, windowMs, untilMs],
+    interval,
+    { pageKey: pageKey('breaker', { service, breaker, windowMs, untilMs }), enabled: ready },
   )
   const detail = polled.data
-  const endMs = polled.asOfMs ?? detail?.timeline[0]?.atMs ?? 0
+  const endMs = untilMs ?? polled.asOfMs ?? detail?.timeline[0]?.atMs ?? 0
   const current = detail?.summary.instances ?? []
 
   return (

@@ -5,14 +5,14 @@ import { BreakerPanel } from '../components/breakers/BreakerPanel'
 import { BREAKERS_POLL_MS } from '../components/breakers/commands'
 import { failureLine } from '../components/breakers/pageText'
 import { SkeletonBlock } from '../components/shell/PageLoading'
-import { pageKey, useLive, useService } from '../uiState'
+import { pageKey, usePollInterval, useService } from '../uiState'
 import { usePolled } from '../usePolled'
 import '../components/breakers/breakers.css'
 
 /** Every breaker of the selected service (or of all services), with per-instance detail and the commands. */
 export function BreakersPage() {
   const [service] = useService()
-  const [live] = useLive()
+  const interval = usePollInterval(BREAKERS_POLL_MS)
   const [params, setParams] = useSearchParams()
   const all = params.get('all') === '1'
   const scope = all ? null : service
@@ -21,7 +21,7 @@ export function BreakersPage() {
   const polled = usePolled(
     (signal) => listBreakers({ service: scope ?? undefined }, { signal }),
     [scope],
-    live ? BREAKERS_POLL_MS : null,
+    interval,
     { pageKey: pageKey('breakers', { service: scope ?? '*' }) },
   )
   const breakers = polled.data

@@ -7,7 +7,7 @@ import { classifyError } from '../errors'
 import { toast } from '../toasts'
 import { formatPercent, NO_VALUE } from '../format'
 import { useCommandBlockedReason } from '../commandGate'
-import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
+import { pageKey, usePollInterval, useService, useTimeRange, useWindowEnd } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 const CacheHitChart = lazy(() => import('../components/charts/CacheHitChart').then((m) => ({ default: m.CacheHitChart })))
@@ -29,14 +29,15 @@ function ratioText(r: number | null): string {
 /** Caches: per cache hits, misses, sets, invalidations and hit ratio (text + chart); "Invalidate tag" for operators. */
 export function CachesPage() {
   const [service] = useService()
-  const [range] = useRange()
-  const [live] = useLive()
-  const windowMs = RANGES[range].ms
+  const time = useTimeRange()
+  const { untilMs, ready } = useWindowEnd()
+  const windowMs = time.windowMs
+  const interval = usePollInterval(LIVE_POLL_INTERVAL_MS)
   const result = usePolled<CachesResult>(
-    (signal) => listCaches({ service: service ?? '', windowMs }, { signal }),
-    [service, windowMs],
-    live ? LIVE_POLL_INTERVAL_MS : null,
-    { pageKey: pageKey('caches', { service, range }), enabled: service !== null },
+    (signal) => listCaches({ service: service ?? '', windowMs, ...(untilMs === undefined ? {} : { untilMs }) }, { signal }),
+    [service, windowMs, untilMs],
+    interval,
+    { pageKey: pageKey('caches', { service, range: time.key, untilMs }), enabled: service !== null && ready },
   )
   const caches = result.data?.caches ?? []
 
@@ -44,7 +45,7 @@ export function CachesPage() {
     <div className="page-body">
       <div className="page-head">
         <h1>Caches</h1>
-        {service && <p className="muted small">{service} · {RANGES[range].label.toLowerCase()}</p>}
+        {service && <p className="muted small">{service} · {time.preset ? time.label.toLowerCase() : time.label}</p>}
       </div>
       <PolledTableStates
         service={service}

@@ -1,7 +1,6 @@
 import { lazy, Suspense, useEffect, useId, useState } from 'react'
 import { useSearchParams } from 'react-router'
-import { ENDPOINTS_MAX_LIMIT } from '../../../shared/schemas'
-import { HTTP_METHODS, type HttpMethod } from '../../../shared/vocabulary'
+import { ENDPOINTS_MAX_LIMIT, HTTP_METHODS, type HttpMethod } from '../../../shared/vocabulary'
 import {
   getSeries,
   listEndpoints,
@@ -17,7 +16,7 @@ import { WindowNote } from '../components/WindowNote'
 import { formatMs, formatPercent, formatRps, formatThroughput } from '../format'
 import { useEndpointColumnShown, usePrefsStore } from '../prefs'
 import { dataSinceToShow, tierBucketMs, windowStartMs } from '../timeWindow'
-import { pageKey, RANGES, useLive, useRange, useService, useWindowEnd } from '../uiState'
+import { pageKey, usePollInterval, useService, useTimeRange, useWindowEnd } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 const SeriesCharts = lazy(() => import('../components/charts/SeriesCharts').then((m) => ({ default: m.SeriesCharts })))
@@ -86,10 +85,11 @@ export function parseRouteParam(raw: string | null): { method: HttpMethod; route
  */
 export function EndpointsPage() {
   const [service] = useService()
-  const [range] = useRange()
-  const [live] = useLive()
+  const time = useTimeRange()
+  const range = time.key
+  const interval = usePollInterval(LIVE_POLL_INTERVAL_MS)
   const { untilMs, ready } = useWindowEnd()
-  const windowMs = RANGES[range].ms
+  const windowMs = time.windowMs
   const showP999 = useEndpointColumnShown('p999Ms')
   const setEndpointColumn = usePrefsStore((s) => s.setEndpointColumn)
   const p999Id = useId()
@@ -143,7 +143,7 @@ export function EndpointsPage() {
   const result = usePolled<EndpointsResult>(
     (signal) => listEndpoints(query, { signal }),
     [query],
-    live ? LIVE_POLL_INTERVAL_MS : null,
+    interval,
     { pageKey: pageKey('endpoints', { service, range, untilMs, sortBy, descending, filter }), enabled: service !== null && ready },
   )
 
@@ -182,7 +182,7 @@ export function EndpointsPage() {
         <h1>Endpoints</h1>
         {service && (
           <p className="muted small" data-testid="endpoints-window">
-            {service} · <WindowNote rangeLabel={RANGES[range].label} windowMs={windowMs} untilMs={untilMs} dataSinceMs={dataSinceMs} />
+            {service} · <WindowNote rangeLabel={time.label} windowMs={windowMs} untilMs={untilMs} dataSinceMs={dataSinceMs} />
           </p>
         )}
       </div>
@@ -194,7 +194,7 @@ export function EndpointsPage() {
           untilMs={untilMs}
           ready={ready}
           range={range}
-          live={live}
+          interval={interval}
           onClose={() => update({ route: null })}
         />
       )}
@@ -279,7 +279,8 @@ interface DrillProps {
   /** False while the pause moment is being set: fetch nothing yet. */
   ready: boolean
   range: string
-  live: boolean
+  /** Poll interval, ms (`usePollInterval`); null when not refreshing. */
+  interval: number | null
   onClose: () => void
 }
 
@@ -287,12 +288,12 @@ interface DrillProps {
  * Charts of one route over the window (`series.get` with `route`), and its totals as the API defines them — the same
  * definition and covered span as its row in the table (`drill-throughput`, `drill-error-rate`, `drill-requests`).
  */
-function RouteDrillDown({ service, route, windowMs, untilMs, ready, range, live, onClose }: DrillProps) {
+function RouteDrillDown({ service, route, windowMs, untilMs, ready, range, interval, onClose }: DrillProps) {
   const headingId = useId()
   const series = usePolled<ServiceSeriesResult>(
     (signal) => getSeries({ service, windowMs, route, ...(untilMs === undefined ? {} : { untilMs }) }, { signal }),
     [service, windowMs, untilMs, route.method, route.route],
-    live ? LIVE_POLL_INTERVAL_MS : null,
+    interval,
     {
       pageKey: pageKey('endpoint-series', { service, range, untilMs, method: route.method, route: route.route }),
       reportAsOf: false,

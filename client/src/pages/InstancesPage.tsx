@@ -4,7 +4,7 @@ import { SkeletonBlock } from '../components/shell/PageLoading'
 import { PolledTableStates } from '../components/table/PolledTableStates'
 import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
 import { formatClock, formatMegabytes, formatMs, formatPercent, NO_VALUE } from '../format'
-import { pageKey, useLive, useService } from '../uiState'
+import { pageKey, usePollInterval, useService } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 const INTEGER = new Intl.NumberFormat('en-US')
@@ -36,8 +36,7 @@ export function formatUptime(seconds: number): string {
 /** Instances: health per instance of the selected service, and the Redis the cluster shares. */
 export function InstancesPage() {
   const [service] = useService()
-  const [live] = useLive()
-  const interval = live ? LIVE_POLL_INTERVAL_MS : null
+  const interval = usePollInterval(LIVE_POLL_INTERVAL_MS)
   const instances = usePolled<InstanceDetailData[]>(
     (signal) => listInstances({ service: service ?? '' }, { signal }),
     [service],

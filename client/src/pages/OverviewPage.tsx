@@ -8,7 +8,7 @@ import { PageLoading } from '../components/shell/PageLoading'
 import { fetchSnapshotOnce, startLiveFeed } from '../liveFeed'
 import { useSessionStore, useSnapshotStore } from '../store'
 import { dataSinceToShow, seriesBucketMs, windowStartMs } from '../timeWindow'
-import { pageKey, RANGE_SHORT, RANGES, useLive, useRange, useReportAsOf, useService, useServices, useWindowEnd } from '../uiState'
+import { pageKey, RANGES, useLive, usePollInterval, useRefresh, useReportAsOf, useService, useServices, useTimeRange, useWindowEnd } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 /** Window of the live snapshot stream: the shortest range. Longer ranges read `series.get` for numbers and charts. */
@@ -27,18 +27,33 @@ export function OverviewPage() {
   const snapshot = useSnapshotStore((s) => s.snapshot)
   const services = useServices()
   const [service] = useService()
-  const [range] = useRange()
+  const time = useTimeRange()
   const [live] = useLive()
+  const [refresh] = useRefresh()
   const { untilMs, ready } = useWindowEnd()
   const snapshotUntilMs = useSnapshotStore((s) => s.snapshotUntilMs)
-  const { ms: windowMs, label } = RANGES[range]
-  const long = windowMs > SNAPSHOT_WINDOW_MS
-  const interval = live ? LIVE_POLL_INTERVAL_MS : null
+  const { windowMs, label } = time
+  // The snapshot covers the last 15 minutes; any other window (longer, or absolute) reads its series.
+  const long = windowMs !== SNAPSHOT_WINDOW_MS || time.absolute !== null
+  const interval = usePollInterval(LIVE_POLL_INTERVAL_MS)
 
   useEffect(() => {
     if (auth !== 'signedIn' || !ready) return undefined
-    return live ? startLiveFeed(SNAPSHOT_WINDOW_MS) : fetchSnapshotOnce(SNAPSHOT_WINDOW_MS, untilMs)
-  }, [auth, live, ready, untilMs])
+    if (!live) return fetchSnapshotOnce(SNAPSHOT_WINDOW_MS, untilMs)
+    // A chosen refresh interval polls the snapshot instead of streaming it.
+    if (refresh !== 'live' && interval !== null) {
+      let stop = fetchSnapshotOnce(SNAPSHOT_WINDOW_MS, undefined)
+      const timer = setInterval(() => {
+        stop()
+        stop = fetchSnapshotOnce(SNAPSHOT_WINDOW_MS, undefined)
+      }, interval)
+      return () => {
+        clearInterval(timer)
+        stop()
+      }
+    }
+    return startLiveFeed(SNAPSHOT_WINDOW_MS)
+  }, [auth, live, ready, untilMs, refresh, interval])
   useReportAsOf(snapshot?.asOfMs ?? null)
 
   const series = usePolled<ServiceSeriesResult>(
@@ -46,19 +61,19 @@ export function OverviewPage() {
     [service, windowMs, untilMs],
     interval,
     {
-      pageKey: pageKey('overview-series', { service, range, untilMs }),
+      pageKey: pageKey('overview-series', { service, range: time.key, untilMs }),
       reportAsOf: false,
       enabled: long && service !== null && ready,
     },
   )
   const caches = usePolled<CachesResult>(
-    (signal) => listCaches({ service: service ?? '', windowMs }, { signal }),
-    [service, windowMs],
+    (signal) => listCaches({ service: service ?? '', windowMs, ...(untilMs === undefined ? {} : { untilMs }) }, { signal }),
+    [service, windowMs, untilMs],
     interval,
-    { pageKey: pageKey('overview-caches', { service, range }), reportAsOf: false, enabled: service !== null },
+    { pageKey: pageKey('overview-caches', { service, range: time.key, untilMs }), reportAsOf: false, enabled: service !== null && ready },
   )
 
-  const rules = usePolled((signal) => listAlertRules({ signal }), [], live ? RULES_POLL_INTERVAL_MS : null, {
+  const rules = usePolled((signal) => listAlertRules({ signal }), [], usePollInterval(RULES_POLL_INTERVAL_MS), {
     pageKey: 'overview-alert-rules',
     reportAsOf: false,
   })
@@ -128,7 +143,7 @@ export function OverviewPage() {
           instances={overview?.instances ?? []}
           breakers={breakers}
           cacheHitRatio={cacheHitRatio}
-          windowShortLabel={RANGE_SHORT[range]}
+          windowShortLabel={time.short}
           current={currentPoint(live10s)}
           currentBucketMs={seriesBucketMs(live10s)}
           thresholds={thresholds}

@@ -8,7 +8,7 @@ import { SkeletonBlock } from '../components/shell/PageLoading'
 import { PolledTableStates } from '../components/table/PolledTableStates'
 import { FocusTable, type FocusColumn } from '../components/table/FocusTable'
 import { NO_VALUE } from '../format'
-import { pageKey, RANGES, useLive, useRange, useService } from '../uiState'
+import { pageKey, usePollInterval, useService, useTimeRange, useWindowEnd } from '../uiState'
 import { LIVE_POLL_INTERVAL_MS, usePolled } from '../usePolled'
 
 const TimeChart = lazy(() => import('../components/charts/TimeChart').then((m) => ({ default: m.TimeChart })))
@@ -46,19 +46,20 @@ function count(q: QueueSummaryData, state: keyof NonNullable<QueueSummaryData['c
 /** Queues: every BullMQ queue the service watches — depth by state now, the oldest waiting job, completed and failed per minute, and charts. */
 export function QueuesPage() {
   const [service] = useService()
-  const [range] = useRange()
-  const [live] = useLive()
-  const windowMs = RANGES[range].ms
-  const result = usePolled<QueuesResult>((signal) => listQueues({ service: service ?? '', windowMs }, { signal }), [service, windowMs], live ? LIVE_POLL_INTERVAL_MS : null, {
-    pageKey: pageKey('queues', { service, range }),
-    enabled: service !== null,
+  const time = useTimeRange()
+  const { untilMs, ready } = useWindowEnd()
+  const windowMs = time.windowMs
+  const interval = usePollInterval(LIVE_POLL_INTERVAL_MS)
+  const result = usePolled<QueuesResult>((signal) => listQueues({ service: service ?? '', windowMs, ...(untilMs === undefined ? {} : { untilMs }) }, { signal }), [service, windowMs, untilMs], interval, {
+    pageKey: pageKey('queues', { service, range: time.key, untilMs }),
+    enabled: service !== null && ready,
   })
   const queues = result.data?.queues ?? []
   return (
     <div className="page-body">
       <div className="page-head">
         <h1>Queues</h1>
-        {service && <p className="muted small">{service} · {RANGES[range].label.toLowerCase()}</p>}
+        {service && <p className="muted small">{service} · {time.preset ? time.label.toLowerCase() : time.label}</p>}
       </div>
       <PolledTableStates service={service} polled={result} what="queues" empty={queues.length === 0} emptyText={(s) => `${s} watches no queues (collector.watchQueue).`}>
         {(service) => (

@@ -136,8 +136,8 @@ export async function readBreakerList(redis: RedisClient, keys: KeySpace, servic
 }
 
 /**
- * One breaker with its recent state timeline (transitions and commands, newest first, at most `timelineLimit`);
- * reads only that breaker's hashes. Null when no instance ever registered it (or the breakers set is of the wrong
+ * One breaker with its state timeline over `[untilMs - windowMs, untilMs]` (`untilMs` default `nowMs`; transitions and
+ * commands, newest first, at most `timelineLimit`) and its state now; reads only that breaker's hashes. Null when no instance ever registered it (or the breakers set is of the wrong
  * type). Corrupt keys and values are skipped as in `readServiceBreakers`.
  * @throws Redis errors other than WRONGTYPE
  */
@@ -149,6 +149,7 @@ export async function readBreakerDetail(
   nowMs: number,
   windowMs: number,
   timelineLimit = 200,
+  untilMs = nowMs,
 ): Promise<{ summary: BreakerSummary; timeline: EventEntry[] } | null> {
   const setKey = keys.breakers(service)
   if ((await readKey(setKey, () => redis.sismember(setKey, name), 0)) !== 1) return null
@@ -158,7 +159,7 @@ export async function readBreakerDetail(
     readInstances(redis, keys, service, nowMs),
     readHash(redis, stateKey),
     readHash(redis, desiredKey),
-    readStreamPage(redis, keys.events(service), { limit: timelineLimit, fromMs: nowMs - windowMs }, (e) => eventEntry(e, { breaker: name })),
+    readStreamPage(redis, keys.events(service), { limit: timelineLimit, fromMs: untilMs - windowMs, toMs: untilMs }, (e) => eventEntry(e, { breaker: name })),
   ])
   return {
     summary: summarise(service, name, parseReports(stateKey, state, liveInstances(instances)), parseDesired(desiredKey, desired)),

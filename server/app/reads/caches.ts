@@ -43,7 +43,8 @@ function counts(h: number, m: number, s: number, i: number): CacheCounts {
 }
 
 /**
- * Every cache of a service over `[nowMs - windowMs, nowMs]` (finest tier giving ≤ maxPoints buckets). A names set or
+ * Every cache of a service over `[untilMs - windowMs, untilMs]` (`untilMs` default `nowMs`: an absolute window's end,
+ * epoch ms; finest tier giving ≤ maxPoints buckets, see `windowBuckets`). A names set or
  * a bucket hash of the wrong type reads as empty, a counter that is not a count as 0 (counted, logged once:
  * redisInput.ts).
  */
@@ -54,8 +55,9 @@ export async function readCaches(
   nowMs: number,
   windowMs: number,
   maxPoints = 1000,
+  untilMs = nowMs,
 ): Promise<{ tier: string; caches: CacheSummary[] }> {
-  const w = windowBuckets(nowMs, windowMs, maxPoints)
+  const w = windowBuckets(nowMs, windowMs, maxPoints, untilMs)
   const { tier, starts } = w
   const charted = chartedBucketCount(w, nowMs)
   const names = (await readKey(keys.caches(service), () => redis.smembers(keys.caches(service)), [])).sort()

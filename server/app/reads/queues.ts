@@ -59,14 +59,23 @@ function sampleOf(key: string, h: Record<string, string>): { counts: QueueCounts
 }
 
 /**
- * Every watched queue of `service` over `[nowMs - windowMs, nowMs]` (the tier `windowBuckets` picks), sorted by name.
+ * Every watched queue of `service` over `[untilMs - windowMs, untilMs]` (`untilMs` default `nowMs`: an absolute window's
+ * end, epoch ms; the tier `windowBuckets` picks), sorted by name; depths are the last sample in the window.
  * @throws Redis errors but WRONGTYPE (read as empty, counted)
  */
-export async function readQueues(redis: RedisClient, keys: KeySpace, service: string, nowMs: number, windowMs: number, maxPoints = 1000): Promise<{ tier: string; queues: QueueSummary[] }> {
-  const w = windowBuckets(nowMs, windowMs, maxPoints)
+export async function readQueues(
+  redis: RedisClient,
+  keys: KeySpace,
+  service: string,
+  nowMs: number,
+  windowMs: number,
+  maxPoints = 1000,
+  untilMs = nowMs,
+): Promise<{ tier: string; queues: QueueSummary[] }> {
+  const w = windowBuckets(nowMs, windowMs, maxPoints, untilMs)
   const charted = chartedBucketCount(w, nowMs)
   const names = (await readKey(keys.queues(service), () => redis.smembers(keys.queues(service)), [])).sort()
-  const minutes = Math.max(1 / 60, Math.min(windowMs, nowMs - (w.starts[0] ?? nowMs)) / 60_000)
+  const minutes = Math.max(1 / 60, Math.min(windowMs, w.endMs - (w.starts[0] ?? w.endMs)) / 60_000)
   const queues = await Promise.all(
     names.map(async (queue): Promise<QueueSummary> => {
       const bucketKeys = w.starts.map((t) => keys.queueBucket(service, queue, w.tier.name, t))

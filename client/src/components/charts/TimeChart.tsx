@@ -1,6 +1,7 @@
-import type { ReactNode } from 'react'
+import { useState, type ReactNode } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, Tooltip, XAxis, YAxis, type DotItemDotProps } from 'recharts'
 import { formatClock, formatDayTime, formatMinute } from '../../format'
+import { useSetAbsoluteRange } from '../../uiState'
 import { formatDateTime } from '../table/format'
 import { isIsolated } from './chartGaps'
 import { timeTicks, valueTicks } from './chartTicks'
@@ -43,6 +44,29 @@ interface Props {
    * the same points to them and their time ticks are the same too.
    */
   syncId?: string
+  /** Drag across the chart to zoom to that span (sets `?from=&to=`, issue #15); default true. */
+  zoomable?: boolean
+}
+
+/** A drag in progress on a chart: the time values (epoch ms, bucket starts) where it began and where it is now. */
+interface Drag {
+  from: number
+  to: number
+}
+
+/** The time value under the pointer of a recharts mouse event, or null off the plot. */
+function timeOf(e: { activeLabel?: string | number | undefined } | null | undefined): number | null {
+  const v = e?.activeLabel
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN
+  return Number.isFinite(n) ? n : null
+}
+
+/**
+ * The range a drag from bucket `a` to bucket `b` (either order) selects: from the earlier bucket's start to the later
+ * one's end (`stepMs` the bucket width), so both buckets the person pointed at are in it.
+ */
+export function dragRange(a: number, b: number, stepMs: number): { fromMs: number; toMs: number } {
+  return { fromMs: Math.min(a, b), toMs: Math.max(a, b) + stepMs }
 }
 
 // Module-level constants: recharts recomputes scales when these references change.
@@ -68,10 +92,17 @@ function loneDot(p: DotItemDotProps): ReactNode {
  * A time-series line chart (numeric time axis, no animation) with a caption; an empty state when no points. A null
  * value is a gap in its line (`connectNulls={false}`), a lone value between gaps a dot.
  */
-export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yAxis, annotations, syncId }: Props) {
+export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yAxis, annotations, syncId, zoomable = true }: Props) {
+  const setAbsolute = useSetAbsoluteRange()
+  const [drag, setDrag] = useState<Drag | null>(null)
   const times = (data as { t?: unknown }[]).map((p) => p.t).filter((t): t is number => typeof t === 'number')
   const first = times.length ? Math.min(...times) : 0
   const last = times.length ? Math.max(...times) : 0
+  const stepMs = times.length > 1 ? (last - first) / (times.length - 1) : 10_000
+  const endDrag = () => {
+    if (drag && drag.from !== drag.to) setAbsolute(dragRange(drag.from, drag.to, stepMs))
+    setDrag(null)
+  }
   const x = timeTicks(first, last)
   const tick = windowMs >= DAY_MS ? tickDay : x.intervalMs < 60_000 ? tickSeconds : tickClock
   let max = 0
@@ -88,15 +119,34 @@ export function TimeChart({ data, lines, caption, formatValue, windowMs, testId,
     .map((a) => ({ ...a, x1: Math.max(first, a.fromMs), x2: Math.min(last, a.toMs ?? last) }))
     .filter((a) => times.length > 0 && a.x2 > a.x1)
   return (
-    <figure className="chart" data-testid={testId} data-annotations={spans.length}>
+    <figure className={zoomable ? 'chart is-zoomable' : 'chart'} data-testid={testId} data-annotations={spans.length}>
       <figcaption>
         {caption}
+        {zoomable && data.length > 1 && <span className="visually-hidden"> (drag across the chart to zoom in)</span>}
         {spans.length > 0 && <span className="visually-hidden"> — alerts firing in this range: {spans.map((a) => a.label).join(', ')}</span>}
       </figcaption>
       {data.length === 0 ? (
         <p className="muted chart-empty">No data in this range.</p>
       ) : (
-        <LineChart data={data as object[]} responsive width="100%" height={height} margin={MARGIN} syncId={syncId} syncMethod="value">
+        <LineChart
+          data={data as object[]}
+          responsive
+          width="100%"
+          height={height}
+          margin={MARGIN}
+          syncId={syncId}
+          syncMethod="value"
+          onMouseDown={(e) => {
+            const t = zoomable ? timeOf(e) : null
+            if (t !== null) setDrag({ from: t, to: t })
+          }}
+          onMouseMove={(e) => {
+            const t = timeOf(e)
+            if (drag && t !== null && t !== drag.to) setDrag({ ...drag, to: t })
+          }}
+          onMouseUp={endDrag}
+          onMouseLeave={() => setDrag(null)}
+        >
           <CartesianGrid stroke="var(--grid)" strokeDasharray="3 3" />
           {spans.map((a) => (
             <ReferenceArea
@@ -110,6 +160,9 @@ export function TimeChart({ data, lines, caption, formatValue, windowMs, testId,
               label={{ value: a.label, position: 'insideTopLeft', fill: 'var(--muted)', fontSize: 11 }}
             />
           ))}
+          {drag && drag.from !== drag.to && (
+            <ReferenceArea x1={Math.min(drag.from, drag.to)} x2={Math.max(drag.from, drag.to)} ifOverflow="hidden" fill="var(--accent)" fillOpacity={0.15} />
+          )}
           <XAxis
             dataKey="t"
             type="number"

@@ -3,6 +3,7 @@
  * ticks at round intervals aligned to the local clock. Pure; every chart of a page that is handed the same points gets
  * the same time ticks, so their axes line up.
  */
+import { displayOffsetMin } from '../../format'
 
 /**
  * The smallest 1-2-5 step (1, 2 or 5 × 10^k) at least `raw`.
@@ -48,10 +49,10 @@ export const TIME_INTERVALS_MS = [10 * S, 20 * S, 30 * S, MIN, 2 * MIN, 5 * MIN,
 /**
  * Time ticks in [fromMs, toMs]: the shortest interval of TIME_INTERVALS_MS giving at most `target` ticks, at its
  * multiples in local time (an interval of a day or more at local midnights).
- * @param tzOffsetMin  minutes to add to UTC for local time (default the browser's at `fromMs`: −getTimezoneOffset)
+ * @param tzOffsetMin  minutes to add to UTC for the display time zone (default format.ts `displayOffsetMin(fromMs)`: 0 in UTC, else the browser's)
  * @returns `{ ticks, intervalMs }`, ticks ascending; none when the span is empty
  */
-export function timeTicks(fromMs: number, toMs: number, target = 5, tzOffsetMin = -new Date(fromMs).getTimezoneOffset()): { ticks: number[]; intervalMs: number } {
+export function timeTicks(fromMs: number, toMs: number, target = 5, tzOffsetMin = displayOffsetMin(fromMs)): { ticks: number[]; intervalMs: number } {
   const span = toMs - fromMs
   if (!(span > 0) || !Number.isFinite(span)) return { ticks: [], intervalMs: TIME_INTERVALS_MS[0] as number }
   const intervalMs = TIME_INTERVALS_MS.find((i) => span / i <= target) ?? (TIME_INTERVALS_MS.at(-1) as number)

@@ -2,7 +2,8 @@ import { useId, useState, useSyncExternalStore } from 'react'
 import { Outlet, useLocation, useNavigation } from 'react-router'
 import { listServices } from '../../api'
 import { useSessionStore } from '../../store'
-import { SERVICES_PAGE_KEY, useKeepPauseMoment, useLive } from '../../uiState'
+import { setDisplayTimeZone } from '../../format'
+import { SERVICES_PAGE_KEY, useKeepPauseMoment, usePollInterval, useTimeZone } from '../../uiState'
 import { usePolled } from '../../usePolled'
 import { AlertBar } from '../alerts/AlertBar'
 import { InstallButton } from '../InstallButton'
@@ -16,6 +17,7 @@ import { PageNav } from './PageNav'
 import { RangePicker } from './RangePicker'
 import { ServicePicker } from './ServicePicker'
 import { ThemeToggle } from './ThemeToggle'
+import { CopyLinkButton, RefreshPicker, TimeZonePicker } from './TimeControls'
 
 /** How often the services list (picker) is refreshed while live. */
 const SERVICES_POLL_INTERVAL_MS = 30_000
@@ -42,7 +44,10 @@ function useMediaQuery(query: string): boolean {
 export function AppShell() {
   const auth = useSessionStore((s) => s.auth)
   const role = useSessionStore((s) => s.role)
-  const [live] = useLive()
+  const [tz] = useTimeZone()
+  // Before any page renders: every formatter reads the zone (format.ts); the page remounts when it changes (below).
+  setDisplayTimeZone(tz)
+  const servicesInterval = usePollInterval(SERVICES_POLL_INTERVAL_MS)
   const navigation = useNavigation()
   const location = useLocation()
   const narrow = useMediaQuery(NARROW_QUERY)
@@ -51,13 +56,21 @@ export function AppShell() {
   const menuOpen = menuOpenOn === location.pathname
   const menuId = useId()
   useKeepPauseMoment()
-  usePolled((signal) => listServices({ signal }), [], live ? SERVICES_POLL_INTERVAL_MS : null, {
+  usePolled((signal) => listServices({ signal }), [], servicesInterval, {
     pageKey: SERVICES_PAGE_KEY,
     reportAsOf: false,
   })
 
+  const timeExtras = (
+    <>
+      <RefreshPicker />
+      <TimeZonePicker />
+      <CopyLinkButton />
+    </>
+  )
   const actions = (
     <>
+      {narrow && <div className="topbar-time">{timeExtras}</div>}
       {role && (
         <span className="role-badge" data-testid="role">
           {role}
@@ -81,6 +94,7 @@ export function AppShell() {
           <ServicePicker />
           <RangePicker />
           <LiveToggle />
+          {!narrow && timeExtras}
         </div>
         <AsOf />
         {narrow ? (
@@ -107,7 +121,7 @@ export function AppShell() {
           <span className="visually-hidden">Loading page…</span>
         </div>
       )}
-      <main id="main" className="page" tabIndex={-1}>
+      <main id="main" className="page" tabIndex={-1} key={tz}>
         <Outlet />
       </main>
     </div>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react'
 import { formatClock } from '../../format'
 import { useIsOffline, useSessionStore } from '../../store'
-import { useLive, useWindowEnd } from '../../uiState'
+import { useAbsoluteRange, useLive, usePollInterval, useRefresh, useWindowEnd } from '../../uiState'
 import { useShownAsOf } from './AsOf'
 
 /**
@@ -21,13 +21,16 @@ export type LiveState = 'live' | 'paused' | 'offline' | 'stalled'
 export const STALLED_AFTER_MS = 20_000
 
 /**
+ * @param i.refreshMs  the chosen refresh interval (`?refresh=`), ms; data is stalled only once older than 3 of them
+ *   (and never before STALLED_AFTER_MS)
  * @returns the LiveState for these inputs (pure): offline before stalled before paused
  */
-export function liveStateOf(i: { live: boolean; offline: boolean; serverError: string | null; asOfMs: number | null; nowMs: number }): LiveState {
+export function liveStateOf(i: { live: boolean; offline: boolean; serverError: string | null; asOfMs: number | null; nowMs: number; refreshMs?: number | null }): LiveState {
   if (i.offline) return 'offline'
   if (i.serverError !== null) return 'stalled'
   if (!i.live) return 'paused'
-  if (i.asOfMs !== null && i.nowMs - i.asOfMs > STALLED_AFTER_MS) return 'stalled'
+  const after = Math.max(STALLED_AFTER_MS, 3 * (i.refreshMs ?? 0))
+  if (i.asOfMs !== null && i.nowMs - i.asOfMs > after) return 'stalled'
   return 'live'
 }
 
@@ -54,8 +57,15 @@ export function LiveToggle() {
   const serverError = useSessionStore((s) => s.liveError)
   const asOfMs = useShownAsOf()
   const nowMs = useNow(1000)
-  const state = liveStateOf({ live, offline, serverError, asOfMs, nowMs })
-  const pausedTitle = untilMs === undefined ? 'Paused' : `Paused: windows end at ${formatClock(untilMs)}`
+  const [refresh] = useRefresh()
+  const refreshMs = usePollInterval(0)
+  const absolute = useAbsoluteRange()
+  const state = liveStateOf({ live, offline, serverError, asOfMs, nowMs, refreshMs: refresh === 'live' ? null : refreshMs })
+  const pausedTitle = absolute
+    ? 'Paused: an absolute time range is shown'
+    : untilMs === undefined
+      ? 'Paused'
+      : `Paused: windows end at ${formatClock(untilMs)}`
   const why: Record<LiveState, string> = {
     live: 'Updating — click to pause',
     paused: `${pausedTitle} — click to resume live updates`,

@@ -17,8 +17,8 @@ export const PAGES = [
   { path: '/alerts', name: 'Alerts' },
 ] as const
 
-/** Params every page shares; page-specific ones (`route`, filters) are dropped when switching pages. */
-const SHARED_PARAMS = ['service', 'range', 'live'] as const
+/** Params every page shares (uiState.ts); page-specific ones (`route`, filters) are dropped when switching pages. */
+const SHARED_PARAMS = ['service', 'range', 'from', 'to', 'live', 'refresh', 'tz'] as const
 
 /**
  * The search string (`?…`, or '' when empty) of a link to another page: the shared params of `params`, then `extra`

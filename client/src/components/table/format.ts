@@ -1,4 +1,6 @@
-/** Formatting for log tables: local date and time, compact and locale-independent. */
+/** Formatting for log tables: date and time in the display time zone (format.ts), compact and locale-independent. */
+import { wallClock } from '../../format'
+
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0')
 
@@ -8,14 +10,17 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0')
  */
 export function formatLogTime(epochMs: number): string {
   if (!Number.isFinite(epochMs)) return '—'
-  return `${formatDateTime(epochMs)}.${pad(new Date(epochMs).getMilliseconds(), 3)}`
+  return `${formatDateTime(epochMs)}.${pad(wallClock(epochMs).millis, 3)}`
 }
 
-/** `YYYY-MM-DD HH:MM:SS` local time: the one format every full date and time on the dashboard uses (issue #15). */
+/**
+ * `YYYY-MM-DD HH:MM:SS` in the display time zone (local, or UTC when chosen): the one format every full date and time
+ * on the dashboard uses (issue #15).
+ */
 export function formatDateTime(epochMs: number): string {
   if (!Number.isFinite(epochMs)) return '—'
-  const d = new Date(epochMs)
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  const w = wallClock(epochMs)
+  return `${w.year}-${pad(w.month)}-${pad(w.day)} ${pad(w.hours)}:${pad(w.minutes)}:${pad(w.seconds)}`
 }
 
 /** Grouped integer, e.g. `1,000,000`. */

@@ -2,7 +2,7 @@
  * `npm run bench`: every Fusebox benchmark in one run, each next to a reference measured in the same run, with
  * PASS/FAIL against its target. Loopback only; every redis-server and temp folder it makes is removed.
  * `npm run bench -- record flush` runs only the named topics (record, breaker, percentiles, flush, storage,
- * server, client, overviewLoad, fleet).
+ * server, client, overviewLoad, fleet, lighthouse).
  *
  * Topics are imported lazily and run one by one: a topic that fails (e.g. while the SDK's storage is being
  * rewritten) prints its error and the others still run; the exit code is then 1.
@@ -23,6 +23,7 @@ const TOPICS: Topic[] = [
   { name: 'client', run: async () => (await import('./client')).benchClient() },
   { name: 'overviewLoad', run: async () => (await import('./overviewLoad')).benchOverviewLoad() },
   { name: 'fleet', run: async () => (await import('./fleet')).benchFleet() },
+  { name: 'lighthouse', run: async () => (await import('./lighthouse')).benchLighthouse() },
 ]
 
 async function main(): Promise<number> {

@@ -165,8 +165,5 @@ export interface OverviewSnapshot {
 export const Role = z.enum(['viewer', 'operator'])
 export type Role = z.infer<typeof Role>
 
-/**
- * Most rows one `endpoints.list` call returns. Routes per service are bounded by the SDK's series cap (`maxSeries`,
- * default 1000, plus the overflow series), so the dashboard fetches a service's whole route table in one call.
- */
-export const ENDPOINTS_MAX_LIMIT = 2000
+/** Owned by the vocabulary (zod-free, so the dashboard can import it without zod); re-exported for the server. */
+export { ENDPOINTS_MAX_LIMIT } from './vocabulary'

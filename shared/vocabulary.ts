@@ -68,3 +68,9 @@ export const CSRF_HEADER = 'x-fusebox-csrf'
  * sampled request log, and the one audit stream.
  */
 export const STREAM_CAPS = { events: 10_000, requestLog: 100_000, audit: 100_000 } as const
+
+/**
+ * Most rows one `endpoints.list` call returns. Routes per service are bounded by the SDK's series cap (`maxSeries`,
+ * default 1000, plus the overflow series), so the dashboard fetches a service's whole route table in one call.
+ */
+export const ENDPOINTS_MAX_LIMIT = 2000

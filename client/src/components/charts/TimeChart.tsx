@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react'
+import { memo, useDeferredValue, useState, type ReactNode } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, Tooltip, XAxis, YAxis, type DotItemDotProps } from 'recharts'
 import { formatClock, formatDayTime, formatMinute } from '../../format'
 import { useSetAbsoluteRange } from '../../uiState'
@@ -48,6 +48,9 @@ interface Props {
   zoomable?: boolean
 }
 
+/** The deferred points before the first background drawing (`useDeferredValue`'s initial value). */
+const NOT_YET: readonly object[] = []
+
 /** A drag in progress on a chart: the time values (epoch ms, bucket starts) where it began and where it is now. */
 interface Drag {
   from: number
@@ -89,10 +92,32 @@ function loneDot(p: DotItemDotProps): ReactNode {
 }
 
 /**
- * A time-series line chart (numeric time axis, no animation) with a caption; an empty state when no points. A null
- * value is a gap in its line (`connectNulls={false}`), a lone value between gaps a dot.
+ * Whether two renders of a chart would draw the same: `data` and `annotations` compared by content (a live snapshot
+ * brings a new array every second, but its charted points change once per 10 s bucket), every other prop by identity.
  */
-export function TimeChart({ data, lines, caption, formatValue, windowMs, testId, height = 200, yAxis, annotations, syncId, zoomable = true }: Props) {
+export function sameChartProps(a: Props, b: Props): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof Props)[])
+  for (const k of keys) {
+    if (Object.is(a[k], b[k])) continue
+    if ((k === 'data' || k === 'annotations') && JSON.stringify(a[k]) === JSON.stringify(b[k])) continue
+    return false
+  }
+  return true
+}
+
+/**
+ * A time-series line chart (numeric time axis, no animation) with a caption; an empty state when no points. A null
+ * value is a gap in its line (`connectNulls={false}`), a lone value between gaps a dot. Redrawn only when what it
+ * draws changes (`sameChartProps`).
+ */
+export const TimeChart = memo(TimeChartImpl, sameChartProps)
+
+function TimeChartImpl({ data: latest, lines, caption, formatValue, windowMs, testId, height = 200, yAxis, annotations, syncId, zoomable = true }: Props) {
+  // The first drawing and every new set of points render in the background, which React can interrupt, so the page
+  // stays responsive (no long task per chart; Lighthouse's total blocking time, decision 041). Until the first
+  // drawing is done the chart's box holds its place.
+  const data = useDeferredValue(latest, NOT_YET)
+  const pending = data === NOT_YET && latest.length > 0
   const setAbsolute = useSetAbsoluteRange()
   const [drag, setDrag] = useState<Drag | null>(null)
   const times = (data as { t?: unknown }[]).map((p) => p.t).filter((t): t is number => typeof t === 'number')
@@ -125,7 +150,9 @@ export function TimeChart({ data, lines, caption, formatValue, windowMs, testId,
         {zoomable && data.length > 1 && <span className="visually-hidden"> (drag across the chart to zoom in)</span>}
         {spans.length > 0 && <span className="visually-hidden"> — alerts firing in this range: {spans.map((a) => a.label).join(', ')}</span>}
       </figcaption>
-      {data.length === 0 ? (
+      {pending ? (
+        <div className="chart-pending" style={{ height }} aria-busy="true" />
+      ) : data.length === 0 ? (
         <p className="muted chart-empty">No data in this range.</p>
       ) : (
         <LineChart

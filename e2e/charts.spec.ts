@@ -5,7 +5,8 @@
  * read once the units of client/src/format.ts are parsed; and the three charts show the same time tick labels at the
  * same x positions. On the storefront at every range the "Time range" select offers where its charts have data (the
  * fleet is minutes old: 15 min, 1 h and 6 h always, the 1 h tier once the hour's bucket is charted); and on a service
- * of the spec's own with days of history (a real collector on a driven clock) at 24 h, 7 d and 30 d.
+ * of the spec's own with days of history (a real collector on a driven clock) at 24 h, 7 d and 30 d, and at 6 h where
+ * it is quiet (≈ 0.017 req/s: ticks finer than the labels' precision would read 0.00, 0.01, 0.01, 0.01, 0.02).
  */
 import type { Page } from '@playwright/test'
 import { DESKTOP, PAGES, SERVICE, expect, openPage, signedIn, test } from './helpers'
@@ -18,16 +19,22 @@ const CHART_KINDS = ['throughput', 'error', 'latency'] as const
 const SEEDED = 'zz-chartcheck'
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
-/** Its history: [how long ago, requests, errors] — one 10 s flush each, so a step's 1 h bucket reads requests ÷ 10 s. */
+/** Its loud history beyond the last 6 h: [how long ago, requests, errors] — one 10 s flush each, so a step's bucket
+ * reads requests ÷ 10 s (6–41 req/s). */
 const HISTORY: [number, number, number][] = [
   [29 * DAY, 60, 3],
   [6 * DAY, 240, 30],
   [30 * HOUR, 35, 1],
   [20 * HOUR, 130, 9],
   [10 * HOUR, 75, 20],
-  [5 * HOUR, 410, 2],
-  [3 * HOUR, 18, 0],
-  [2 * HOUR, 95, 12],
+  [7 * HOUR, 410, 2],
+]
+/** Then quiet minutes in the last 6 h: [how long ago, requests], each minute flushed in all six of its 10 s parts, so
+ * its 1 min bucket reads requests ÷ 60 s (1/60 req/s: a 1-2-5 step below the throughput labels' 0.01). */
+const QUIET: [number, number][] = [
+  [5 * HOUR, 1],
+  [3 * HOUR, 1],
+  [2 * HOUR, 1],
 ]
 
 /** Units of the axis labels (client/src/format.ts, SeriesCharts.tsx) and their factor to one base unit each. */
@@ -142,26 +149,32 @@ test.describe('chart axes', () => {
     await page.setViewportSize(DESKTOP)
     await signedIn(page)
     await openPage(page, overview)
-    const ranges = await page.getByRole('combobox', { name: 'Time range' }).locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+    // The preset ranges ("15m" … "30d"), not "Custom range…" nor an absolute range's own entry.
+    const options = await page.getByRole('combobox', { name: 'Time range' }).locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+    const ranges = options.filter((v) => /^\d+[mhd]$/.test(v))
     expect(ranges, 'the ranges the UI offers').toEqual(expect.arrayContaining(['15m', '1h', '6h', '24h']))
     const checked = await checkAxes(page, SERVICE, ranges, ranges.filter((r) => !['15m', '1h', '6h'].includes(r)))
     test.info().annotations.push({ type: 'ranges checked', description: checked.join(', ') })
   })
 
-  test('a service with days of history at 24 h, 7 d and 30 d (the 1 h tier): the same axes', async ({ page }) => {
+  test('a service with days of history, quiet in the last 6 h, at 6 h (≈ 0.017 req/s) and at 24 h, 7 d and 30 d (the 1 h tier): the same axes', async ({ page }) => {
     // Requests "at" past times through a real collector on a clock the spec moves (e2e/seededService.ts), sizes
     // varied so the axes' tops differ from range to range; then it runs on to now and closes.
     const now = Date.now()
     const c = await startClockedCollector(SEEDED, now - 29 * DAY)
     try {
       for (const [agoMs, requests, errors] of HISTORY) await c.stepAt(now - agoMs, requests, errors)
+      for (const [agoMs, requests] of QUIET) {
+        const minute = Math.floor((now - agoMs) / 60_000) * 60_000
+        for (let part = 0; part < 6; part++) await c.stepAt(minute + part * 10_000 + 5_000, part === 0 ? requests : 0)
+      }
       c.followRealTime()
     } finally {
       await c.close()
     }
     await page.setViewportSize(DESKTOP)
-    await signedIn(page, `/?service=${SEEDED}&range=24h`)
+    await signedIn(page, `/?service=${SEEDED}&range=6h`)
     await expect(page.getByRole('heading', { level: 1, name: 'Overview', exact: true })).toBeVisible()
-    expect(await checkAxes(page, SEEDED, ['24h', '7d', '30d'])).toEqual(['24h', '7d', '30d'])
+    expect(await checkAxes(page, SEEDED, ['6h', '24h', '7d', '30d'])).toEqual(['6h', '24h', '7d', '30d'])
   })
 })

@@ -15,6 +15,12 @@ const LATENCY_WITH_P999: ChartLine[] = [...LATENCY, { key: 'p999Ms', name: 'p99.
 const NONE: readonly SeriesPoint[] = []
 /** Error rate axis (fractions): 1-2-5 ticks from 0 to the highest rate, 0–5 % when all is 0, never beyond 100 %. */
 const ERROR_AXIS = { minTop: 0.05, cap: 1 }
+/**
+ * Axis tops no lower than 4 intervals of the labels' finest digit (formatRps: 0.01 req/s; formatMs: 0.1 ms below
+ * 10 ms), so a quiet series' step is never finer than its labels (0.005 would read 0.00, 0.01, 0.01, 0.01, 0.02).
+ */
+const THROUGHPUT_AXIS = { minTop: 0.04 }
+const LATENCY_AXIS = { minTop: 0.4 }
 const fmtRps = (v: number) => formatRps(v)
 const fmtPct = (v: number) => `${formatPercent(v)}%`
 const fmtMs = (v: number) => `${formatMs(v)} ms`
@@ -38,7 +44,7 @@ export function SeriesCharts({ points: all, windowMs, id, withP999 = false, anno
   const points = allGaps(all) ? NONE : all
   return (
     <div className="chart-grid">
-      <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} annotations={annotations} syncId={`series-${id}`} />
+      <TimeChart data={points} lines={THROUGHPUT} caption="Throughput (req/s)" formatValue={fmtRps} windowMs={windowMs} testId={`throughput-chart-${id}`} annotations={annotations} syncId={`series-${id}`} yAxis={THROUGHPUT_AXIS} />
       <TimeChart
         data={points}
         lines={ERRORS}
@@ -50,7 +56,7 @@ export function SeriesCharts({ points: all, windowMs, id, withP999 = false, anno
         yAxis={ERROR_AXIS}
         annotations={annotations}
       />
-      <TimeChart data={points} lines={withP999 ? LATENCY_WITH_P999 : LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} annotations={annotations} syncId={`series-${id}`} />
+      <TimeChart data={points} lines={withP999 ? LATENCY_WITH_P999 : LATENCY} caption="Latency (ms)" formatValue={fmtMs} windowMs={windowMs} testId={`latency-chart-${id}`} annotations={annotations} syncId={`series-${id}`} yAxis={LATENCY_AXIS} />
     </div>
   )
 }

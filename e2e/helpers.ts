@@ -290,6 +290,23 @@ export async function openPage(page: Page, p: DashboardPage): Promise<void> {
   await page.goto(p.path)
   await expect(page.getByRole('heading', { level: 1, name: p.heading, exact: true })).toBeVisible({ timeout: 30_000 })
   await p.ready(page)
+  await drawAllCharts(page)
+}
+
+/**
+ * Scrolls the page through to its end and back to the top, so every chart has come near the viewport and is drawn
+ * (charts below the fold wait until then, decision 042), then waits until no chart placeholder is left.
+ */
+export async function drawAllCharts(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const step = Math.max(200, window.innerHeight - 100)
+    for (let y = 0; y < document.documentElement.scrollHeight; y += step) {
+      window.scrollTo(0, y)
+      await new Promise((r) => requestAnimationFrame(() => r(null)))
+    }
+    window.scrollTo(0, 0)
+  })
+  await expect(page.locator('.chart-pending')).toHaveCount(0, { timeout: 15_000 })
 }
 
 /** Relative luminance (0 dark … 1 light) of the body's computed background. */

@@ -1,10 +1,11 @@
-import { memo, useDeferredValue, useState, type ReactNode } from 'react'
+import { memo, useDeferredValue, useRef, useState, type ReactNode } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, Tooltip, XAxis, YAxis, type DotItemDotProps } from 'recharts'
 import { formatClock, formatDayTime, formatMinute } from '../../format'
 import { useSetAbsoluteRange } from '../../uiState'
 import { formatDateTime } from '../table/format'
-import { isIsolated } from './chartGaps'
+import { isIsolated, keysWithLoneValues } from './chartGaps'
 import { timeTicks, valueTicks } from './chartTicks'
+import { useSeenInView } from './useInView'
 
 /** One line of a `TimeChart`: the data key, its legend name and a CSS colour (variable). */
 export interface ChartLine {
@@ -116,7 +117,11 @@ function TimeChartImpl({ data: latest, lines, caption, formatValue, windowMs, te
   // The first drawing and every new set of points render in the background, which React can interrupt, so the page
   // stays responsive (no long task per chart; Lighthouse's total blocking time, decision 041). Until the first
   // drawing is done the chart's box holds its place.
-  const data = useDeferredValue(latest, NOT_YET)
+  // A chart far below the fold (a phone's Overview) is not drawn until it nears the viewport: recharts' first
+  // drawing of three charts is seconds of main thread on a mid-range phone (decision 042).
+  const figureRef = useRef<HTMLElement>(null)
+  const seen = useSeenInView(figureRef)
+  const data = useDeferredValue(seen ? latest : NOT_YET, NOT_YET)
   const pending = data === NOT_YET && latest.length > 0
   const setAbsolute = useSetAbsoluteRange()
   const [drag, setDrag] = useState<Drag | null>(null)
@@ -137,6 +142,8 @@ function TimeChartImpl({ data: latest, lines, caption, formatValue, windowMs, te
       if (typeof v === 'number' && Number.isFinite(v) && v > max) max = v
     }
   }
+  // recharts calls a `dot` function for every point of a line; a line without a lone value gets none at all.
+  const withLoneDots = keysWithLoneValues(data, lines.map((l) => l.key))
   const yTicks = valueTicks(max, yAxis)
   const yDomain: [number, number] = [0, yTicks.at(-1) ?? 1]
   // Clamped to the plotted span: recharts drops an area that starts or ends outside the x domain.
@@ -144,7 +151,7 @@ function TimeChartImpl({ data: latest, lines, caption, formatValue, windowMs, te
     .map((a) => ({ ...a, x1: Math.max(first, a.fromMs), x2: Math.min(last, a.toMs ?? last) }))
     .filter((a) => times.length > 0 && a.x2 > a.x1)
   return (
-    <figure className={zoomable ? 'chart is-zoomable' : 'chart'} data-testid={testId} data-annotations={spans.length}>
+    <figure ref={figureRef} className={zoomable ? 'chart is-zoomable' : 'chart'} data-testid={testId} data-annotations={spans.length}>
       <figcaption>
         {caption}
         {zoomable && data.length > 1 && <span className="visually-hidden"> (drag across the chart to zoom in)</span>}
@@ -214,7 +221,7 @@ function TimeChartImpl({ data: latest, lines, caption, formatValue, windowMs, te
               name={l.name}
               dataKey={l.key}
               stroke={l.color}
-              dot={loneDot}
+              dot={withLoneDots.has(l.key) ? loneDot : false}
               activeDot={false}
               isAnimationActive={false}
               connectNulls={false}

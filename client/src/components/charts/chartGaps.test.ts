@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allGaps, isIsolated } from './chartGaps'
+import { allGaps, isIsolated, keysWithLoneValues } from './chartGaps'
 
 describe('chart gaps', () => {
   it('a series whose every bucket is a gap has no data to chart; one real zero is data', () => {
@@ -17,5 +17,18 @@ describe('chart gaps', () => {
     expect(isIsolated(at, 6)).toBe(true)
     expect(isIsolated(at, 0)).toBe(false)
     expect(isIsolated((i) => [0][i], 0)).toBe(true)
+  })
+
+  it('only the lines with a lone value get dots: a continuous line, an all-gap line and a missing key get none', () => {
+    const points = [
+      { t: 0, a: 1, b: null, c: null },
+      { t: 1, a: 2, b: 7, c: null },
+      { t: 2, a: 3, b: null, c: null },
+      { t: 3, a: 4, b: 1, c: null },
+      { t: 4, a: 5, b: 2, c: null },
+    ]
+    expect([...keysWithLoneValues(points, ['a', 'b', 'c', 'missing'])]).toEqual(['b'])
+    expect(keysWithLoneValues([], ['a']).size).toBe(0)
+    expect([...keysWithLoneValues([{ a: 0 }], ['a'])]).toEqual(['a'])
   })
 })

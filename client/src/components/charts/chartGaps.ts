@@ -16,3 +16,21 @@ export function isIsolated(valueAt: (i: number) => unknown, index: number): bool
   const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
   return isNum(valueAt(index)) && !isNum(valueAt(index - 1)) && !isNum(valueAt(index + 1))
 }
+
+/**
+ * The keys among `keys` whose line has at least one isolated value in `points` (see `isIsolated`): only those lines
+ * need a `dot` renderer, which recharts otherwise calls for every point (decision 042).
+ */
+export function keysWithLoneValues(points: readonly object[], keys: readonly string[]): Set<string> {
+  const out = new Set<string>()
+  for (const key of keys) {
+    const at = (i: number) => (points[i] as Record<string, unknown> | undefined)?.[key]
+    for (let i = 0; i < points.length; i++) {
+      if (isIsolated(at, i)) {
+        out.add(key)
+        break
+      }
+    }
+  }
+  return out
+}

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from '@playwright/test'
-import { CHROMIUM_ARGS, E2E_PORT, E2E_VIEWER_TOKEN } from '../playwright.config'
+import { CHROMIUM_ARGS, E2E_OPERATOR_TOKEN, E2E_PORT, E2E_VIEWER_TOKEN } from '../playwright.config'
 import {
   DATA_TIMEOUT,
   INSTANCES,
@@ -51,6 +51,28 @@ test.describe('signed out at first', () => {
     const before = await figures()
     await expect.poll(figures, { timeout: 30_000 }).not.toBe(before)
     expect(number(await throughput.textContent())).toBeGreaterThan(0)
+  })
+  test('a login link pasted into the form or into the address bar of an open login tab signs in; a rejected link says why', async ({ page }) => {
+    await page.goto(`/?service=${SERVICE}`)
+    const field = page.getByLabel('Access token or login link')
+    await expect(field).toBeVisible({ timeout: 30_000 })
+    const origin = new URL(page.url()).origin
+    // A whole link pasted into the field is taken as a link: rejected, it says used or expired (not "check the token").
+    await field.fill(`${origin}/#token=not-a-login-link-token-0123456789`)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect(page.getByText('That login link was not accepted: it was used already or has expired.')).toBeVisible()
+    // A typed token that is wrong talks about the token.
+    await field.fill('not-an-access-token-0123456789')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect(page.getByText('That access token was not accepted. Check it and try again')).toBeVisible()
+    // The link pasted into the address bar of this open tab changes only the hash (no reload): it signs in and the
+    // token leaves the address bar.
+    await page.evaluate((token) => {
+      window.location.hash = `token=${token}`
+    }, E2E_OPERATOR_TOKEN)
+    await expect(page.getByRole('navigation', { name: 'Pages' })).toBeVisible({ timeout: 30_000 })
+    await expect(page).not.toHaveURL(/token=/)
+    await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible()
   })
 })
 

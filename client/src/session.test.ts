@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { recordIssued, useIssuedCommands } from './components/breakers/issuedCommands'
-import { API_CACHE_NAME, sessionEnded } from './session'
+import { API_CACHE_NAME, rejectedTokenNotice, sessionEnded, tokenFromInput } from './session'
 import { useSessionStore, useSnapshotStore } from './store'
 
 // zustand's clearStorage drops idb-keyval's promise (rejected under Node, no IndexedDB): observe the call only.
@@ -30,5 +30,21 @@ describe('sessionEnded', () => {
     expect(useSnapshotStore.getState()).toMatchObject({ snapshot: null, pages: {} })
     await vi.waitFor(() => expect(deleted).toEqual([API_CACHE_NAME]))
     expect(clearStorage).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('tokens from the login form', () => {
+  it('a pasted login link gives its token as a link; anything else is a typed token, trimmed', () => {
+    expect(tokenFromInput('  http://127.0.0.1:4500/#token=abc123  ')).toEqual({ token: 'abc123', source: 'link' })
+    expect(tokenFromInput('https://fusebox.example/base/?service=a#token=x%2By')).toEqual({ token: 'x+y', source: 'link' })
+    expect(tokenFromInput(' my-access-token ')).toEqual({ token: 'my-access-token', source: 'typed' })
+    expect(tokenFromInput('http://127.0.0.1:4500/#other=1')).toBeNull()
+    expect(tokenFromInput('   ')).toBeNull()
+  })
+
+  it('a rejected link says it was used or expired; a rejected typed token does not talk about links being one-time', () => {
+    expect(rejectedTokenNotice('link')).toMatch(/used already or has expired/)
+    expect(rejectedTokenNotice('typed')).toMatch(/access token was not accepted/)
+    expect(rejectedTokenNotice('typed')).not.toMatch(/once/)
   })
 })

@@ -47,9 +47,14 @@ async function runBoot(): Promise<void> {
   window.addEventListener('offline', () => useSessionStore.setState({ browserOnline: false }))
   await snapshotHydrated()
   if (token) {
-    await signIn(token)
+    await signIn(token, 'link')
     return
   }
+  // A login link pasted into the address bar of this open tab changes only the hash (no reload): take it too.
+  window.addEventListener('hashchange', () => {
+    const linked = takeLoginToken()
+    if (linked) void signIn(linked, 'link')
+  })
   // Known offline and something to show: render it now rather than waiting for a request to fail.
   if (!navigator.onLine && hasSavedData()) {
     enterUnreachable()
@@ -119,8 +124,37 @@ export function checkSession(): Promise<void> {
   return checkInFlight
 }
 
-/** Signs in with a token; on failure sets a notice for the login form (and offline mode on network errors). */
-export async function signIn(token: string): Promise<void> {
+/**
+ * Where a token came from: a login link (`#token=` in the URL, one-time and short-lived on the server, see
+ * server/app/loginLink.ts) or typed / pasted into the form (a configured access token, or a pasted link's token).
+ */
+export type TokenSource = 'link' | 'typed'
+
+/** The login form's notice when the server answered 401 to a token from `source`. */
+export function rejectedTokenNotice(source: TokenSource): string {
+  return source === 'link'
+    ? 'That login link was not accepted: it was used already or has expired. Ask for a new one (npx fusebox login-link).'
+    : 'That access token was not accepted. Check it and try again, or open a new login link.'
+}
+
+/**
+ * What the token field holds, as a token: a whole login link pasted there (`…#token=abc`) gives its token and
+ * `'link'`; anything else is taken as typed (trimmed). Null for an empty field or a link without a token.
+ */
+export function tokenFromInput(raw: string): { token: string; source: TokenSource } | null {
+  const text = raw.trim()
+  if (!text) return null
+  const hash = /^https?:\/\/\S*#(.*)$/i.exec(text)?.[1]
+  if (hash === undefined) return { token: text, source: 'typed' }
+  const token = new URLSearchParams(hash).get('token')
+  return token ? { token, source: 'link' } : null
+}
+
+/**
+ * Signs in with a token from `source` (default typed); on failure sets a notice for the login form (and offline
+ * mode on network errors).
+ */
+export async function signIn(token: string, source: TokenSource = 'typed'): Promise<void> {
   try {
     const { role } = await login(token)
     enterSignedIn(role)
@@ -129,7 +163,7 @@ export async function signIn(token: string): Promise<void> {
     if (failure.kind === 'server') {
       const notice =
         failure.code === 'UNAUTHORIZED'
-          ? 'That access token was not accepted. Login links work only once — ask for a new one.'
+          ? rejectedTokenNotice(source)
           : failure.code === 'TOO_MANY_REQUESTS'
             ? 'Too many sign-in attempts — wait a minute and try again.'
             : `Sign-in failed: ${failure.message}`

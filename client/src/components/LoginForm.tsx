@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react'
-import { signIn } from '../session'
+import { signIn, tokenFromInput } from '../session'
 import { useSessionStore } from '../store'
 
 /** Sign-in form: one password-type "Access token" field and a "Sign in" button; shows why a sign-in failed. */
@@ -12,11 +12,12 @@ export function LoginForm() {
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault()
-    const trimmed = token.trim()
-    if (!trimmed) return
+    // A whole login link pasted into the field signs in with its token.
+    const given = tokenFromInput(token)
+    if (!given) return
     setBusy(true)
     try {
-      await signIn(trimmed)
+      await signIn(given.token, given.source)
     } finally {
       setBusy(false)
     }
@@ -27,8 +28,8 @@ export function LoginForm() {
       <h1 className="brand">Fusebox</h1>
       <form className="card login-form" aria-labelledby={headingId} onSubmit={onSubmit}>
         <h2 id={headingId}>Sign in</h2>
-        <p className="muted">Open the login link the server printed, or paste an access token.</p>
-        <label htmlFor={inputId}>Access token</label>
+        <p className="muted">Open the login link the server printed, or paste it or an access token here.</p>
+        <label htmlFor={inputId}>Access token or login link</label>
         <input
           id={inputId}
           name="token"

@@ -234,6 +234,33 @@ test.describe('tables', () => {
     await expect.poll(() => grid.evaluate((el) => el.scrollTop)).toBe(0)
   })
 
+  test('Requests and Events: an invalid filter shows its problem instead of the previous filter\'s rows, and sends nothing (issue #15)', async ({ page }) => {
+    await signedIn(page, `/requests?service=${SERVICE}`)
+    const grid = page.getByTestId('requests-grid')
+    await expect(grid.getByTestId('request-row').first()).toBeVisible({ timeout: DATA_TIMEOUT })
+    const sent: string[] = []
+    page.on('request', (r) => {
+      if (r.url().includes('/trpc/requests.')) sent.push(decodeURIComponent(r.url()))
+    })
+    const form = page.getByRole('form', { name: 'Filter requests' })
+    await form.getByLabel('Status').fill('5x5')
+    await form.getByRole('button', { name: 'Apply filters' }).click()
+    await expect(form.getByRole('alert')).toHaveText('Status is a code (503) or a class (5xx).')
+    await expect(page.getByTestId('filter-invalid')).toContainText('No rows: the filter is not valid.')
+    await expect(grid).toHaveCount(0)
+    await expect(page).toHaveURL(/status=5x5/)
+    await page.waitForTimeout(1500)
+    expect(sent.filter((u) => u.includes('5x5'))).toEqual([])
+    // Fixed, the rows come back for the new filter.
+    await form.getByLabel('Status').fill('503')
+    await form.getByRole('button', { name: 'Apply filters' }).click()
+    await expect(page.getByTestId('filter-invalid')).toHaveCount(0)
+    await expect(page.getByTestId('requests-grid')).toBeVisible()
+    // Events: a type the select does not offer (a hand-edited link) is named, not sent as a 400.
+    await signedIn(page, `/events?service=${SERVICE}&type=bogus`)
+    await expect(page.getByTestId('filter-invalid')).toContainText('Type is one of')
+  })
+
   test('the small tables: arrow keys move focus between rows, with the header sticky in its scroll box', async ({ page }) => {
     await page.setViewportSize(DESKTOP)
     await signedIn(page, `/instances?service=${SERVICE}`)

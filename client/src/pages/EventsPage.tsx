@@ -3,7 +3,7 @@ import { useSearchParams } from 'react-router'
 import { EVENT_TYPES, NAME_PATTERN } from '../../../shared/vocabulary'
 import { auditExportUrl, getEventsWindow, listAudit, listEvents, type AuditEntryData, type EventEntryData } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
-import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
+import { InvalidFilter, LogFilters, useFilterProblem, useFilterValues, type FilterField } from '../components/table/LogFilters'
 import { CursorLogGrid, WindowedLogGrid } from '../components/table/LogGrid'
 import { useCursorRows } from '../components/table/useCursorRows'
 import type { Column } from '../components/table/VirtualTable'
@@ -128,6 +128,7 @@ export function EventsPage() {
   const [params, setParams] = useSearchParams()
   const tab: Tab = params.get('tab') === 'audit' ? 'audit' : 'events'
   const eventFilters = useFilterValues(EVENT_FILTERS)
+  const eventFilterProblem = useFilterProblem(EVENT_FILTERS)
   const auditFilters = useFilterValues(AUDIT_FILTERS)
   const tabRefs = useRef<Partial<Record<Tab, HTMLButtonElement | null>>>({})
 
@@ -183,6 +184,8 @@ export function EventsPage() {
             <LogFilters fields={EVENT_FILTERS} label="Filter events" />
             {service === null ? (
               <p className="muted">No service selected — pick one above once a service has reported.</p>
+            ) : eventFilterProblem ? (
+              <InvalidFilter problem={eventFilterProblem} />
             ) : Object.keys(eventFilters).length > 0 ? (
               <FilteredEvents key={service} service={service} filters={eventFilters} />
             ) : (

@@ -2,7 +2,7 @@ import { useCallback } from 'react'
 import { NAME_PATTERN } from '../../../shared/vocabulary'
 import { getRequestsWindow, listRequests, type RequestEntryData } from '../api'
 import { formatCount, formatLogTime } from '../components/table/format'
-import { LogFilters, useFilterValues, type FilterField } from '../components/table/LogFilters'
+import { InvalidFilter, LogFilters, useFilterProblem, useFilterValues, type FilterField } from '../components/table/LogFilters'
 import { CursorLogGrid, WindowedLogGrid } from '../components/table/LogGrid'
 import { useCursorRows } from '../components/table/useCursorRows'
 import type { Column } from '../components/table/VirtualTable'
@@ -98,6 +98,7 @@ function FilteredLog({ service, filters }: { service: string; filters: Record<st
 export function RequestsPage() {
   const [service] = useService()
   const filters = useFilterValues(FILTERS)
+  const problem = useFilterProblem(FILTERS)
   const filtered = Object.keys(filters).length > 0
   return (
     <section className="log-page" aria-labelledby="requests-title">
@@ -108,6 +109,8 @@ export function RequestsPage() {
       <LogFilters fields={FILTERS} label="Filter requests" />
       {service === null ? (
         <p className="muted">No service selected — pick one above once a service has reported.</p>
+      ) : problem ? (
+        <InvalidFilter problem={problem} />
       ) : filtered ? (
         <FilteredLog key={service} service={service} filters={filters} />
       ) : (

@@ -13,9 +13,49 @@ export interface FilterField {
   validate?: (value: string) => string | null
 }
 
-/** Reads the filter fields' values from the URL (absent/empty ones omitted). */
+/**
+ * The filter fields' values in `params`, split: `values` the valid ones (absent/empty omitted) and `problem` the
+ * first invalid one's error text (null when all are valid). An invalid value is never sent to the server.
+ */
+export function readFilters(fields: readonly FilterField[], params: URLSearchParams): { values: Record<string, string>; problem: string | null } {
+  const values: Record<string, string> = {}
+  let problem: string | null = null
+  for (const f of fields) {
+    const v = params.get(f.param)?.trim()
+    if (!v) continue
+    const error = f.options && !f.options.includes(v) ? `${f.label} is one of ${f.options.join(', ')}.` : f.validate ? f.validate(v) : null
+    if (error) problem ??= error
+    else values[f.param] = v
+  }
+  return { values, problem }
+}
+
+/** Reads the valid filter values from the URL (absent/empty and invalid ones omitted; see `useFilterProblem`). */
 export function useFilterValues(fields: readonly FilterField[]): Record<string, string> {
   const [params] = useSearchParams()
+  return readFilters(fields, params).values
+}
+
+/**
+ * The error text of the first invalid filter value in the URL, or null. A page shows it instead of its rows: the
+ * rows of the previous (valid) filter would be a lie about the one now in the form (issue #15).
+ */
+export function useFilterProblem(fields: readonly FilterField[]): string | null {
+  const [params] = useSearchParams()
+  return readFilters(fields, params).problem
+}
+
+/** What a log page shows in place of its rows while a filter value is invalid. */
+export function InvalidFilter({ problem }: { problem: string }) {
+  return (
+    <p className="muted" data-testid="filter-invalid">
+      No rows: the filter is not valid. {problem}
+    </p>
+  )
+}
+
+/** Every filter field's raw value from the URL (what the form shows, valid or not). */
+function rawFilterValues(fields: readonly FilterField[], params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {}
   for (const f of fields) {
     const v = params.get(f.param)
@@ -30,22 +70,13 @@ interface Props {
   label: string
 }
 
-function FilterForm({ fields, label, initial }: Props & { initial: Record<string, string> }) {
+function FilterForm({ fields, label, initial, error }: Props & { initial: Record<string, string>; error: string | null }) {
   const idBase = useId()
   const [, setParams] = useSearchParams()
   const [values, setValues] = useState<Record<string, string>>(initial)
-  const [error, setError] = useState<string | null>(null)
 
+  // Invalid values go to the URL too (what the form says is what the page shows: the problem, not stale rows).
   function apply(next: Record<string, string>) {
-    for (const f of fields) {
-      const v = next[f.param]?.trim() ?? ''
-      const problem = v && f.validate ? f.validate(v) : null
-      if (problem) {
-        setError(problem)
-        return
-      }
-    }
-    setError(null)
     setParams((prev) => {
       const p = new URLSearchParams(prev)
       for (const f of fields) {
@@ -106,6 +137,7 @@ function FilterForm({ fields, label, initial }: Props & { initial: Record<string
 
 /** Filter bar whose values live in search params (shareable, back button undoes); the form resets when they change. */
 export function LogFilters({ fields, label }: Props) {
-  const initial = useFilterValues(fields)
-  return <FilterForm key={JSON.stringify(initial)} fields={fields} label={label} initial={initial} />
+  const [params] = useSearchParams()
+  const initial = rawFilterValues(fields, params)
+  return <FilterForm key={JSON.stringify(initial)} fields={fields} label={label} initial={initial} error={readFilters(fields, params).problem} />
 }

@@ -30,3 +30,18 @@ test('an operator invalidates a cache tag: result on the page, a toast, and an a
   await expect(row).toContainText(/invalidat/i)
   await expect(row).toContainText('catalog')
 })
+
+test('a tag no entry carries removes nothing and says so, not in green', async ({ page }) => {
+  await signedIn(page, `/caches?service=${SERVICE}`)
+  await expect(page.getByTestId('cache-catalog')).toBeVisible({ timeout: DATA_TIMEOUT })
+  const form = page.getByRole('region', { name: 'Invalidate tag' })
+  await form.getByLabel('Cache').selectOption('catalog')
+  await form.getByLabel('Tag').fill(`no-such-tag-${Date.now().toString(36)}`)
+  await form.getByLabel('Reason').fill('e2e: a tag nothing carries')
+  await form.getByRole('button', { name: 'Invalidate tag' }).click()
+  const result = page.getByTestId('invalidate-result')
+  await expect(result).toContainText('removed 0 keys. No entry carried this tag; check its spelling.')
+  await expect(result).toHaveAttribute('data-outcome', 'nothing')
+  await expect(result).not.toHaveClass(/result-ok/)
+  await expect(page.getByTestId('toast').filter({ hasText: /Nothing invalidated: catalog/ })).toBeVisible()
+})

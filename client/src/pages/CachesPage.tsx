@@ -103,7 +103,8 @@ function InvalidateTagForm({ service, caches }: { service: string; caches: reado
   const [tag, setTag] = useState('')
   const [reason, setReason] = useState('')
   const [busy, setBusy] = useState(false)
-  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null)
+  /** `ok` true: keys were removed (green); `'none'`: accepted but no key carried the tag (neutral); false: failed. */
+  const [outcome, setOutcome] = useState<{ ok: boolean | 'none'; text: string } | null>(null)
   const chosen = caches.some((c) => c.cache === cache) ? cache : (caches[0]?.cache ?? '')
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
@@ -119,9 +120,13 @@ function InvalidateTagForm({ service, caches }: { service: string; caches: reado
     setOutcome(null)
     try {
       const { removed } = await invalidateCacheTag({ service, cache: chosen, tag: t, reason: r })
-      const text = `${chosen}: tag “${t}” — removed ${removed} key${removed === 1 ? '' : 's'}.`
-      setOutcome({ ok: true, text })
-      toast(`Invalidated ${text}`, 'success')
+      // A tag no entry carries (a typo, or already invalidated) removes nothing: said plainly, not as a success.
+      const text =
+        removed === 0
+          ? `${chosen}: tag “${t}” — removed 0 keys. No entry carried this tag; check its spelling.`
+          : `${chosen}: tag “${t}” — removed ${removed} key${removed === 1 ? '' : 's'}.`
+      setOutcome({ ok: removed === 0 ? 'none' : true, text })
+      toast(removed === 0 ? `Nothing invalidated: ${text}` : `Invalidated ${text}`, removed === 0 ? 'info' : 'success')
       setTag('')
       setReason('')
     } catch (err) {
@@ -175,7 +180,12 @@ function InvalidateTagForm({ service, caches }: { service: string; caches: reado
         </fieldset>
       </form>
       {outcome && (
-        <p className={outcome.ok ? 'result-ok' : 'notice'} role={outcome.ok ? 'status' : 'alert'} data-testid="invalidate-result">
+        <p
+          className={outcome.ok === true ? 'result-ok' : outcome.ok === 'none' ? 'muted' : 'notice'}
+          role={outcome.ok === false ? 'alert' : 'status'}
+          data-testid="invalidate-result"
+          data-outcome={outcome.ok === true ? 'removed' : outcome.ok === 'none' ? 'nothing' : 'failed'}
+        >
           {outcome.text}
         </p>
       )}

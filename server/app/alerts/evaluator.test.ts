@@ -189,11 +189,16 @@ describe('alert evaluation (real Redis, a real breaker, a webhook receiver on lo
     await until(async () => (await redis.xlen(keys.alerts('deliveries'))) >= 3, 12_000)
     hook.down = false
     await until(() => hook.bodies.length === 1, 20_000)
-    const log = (await redis.xrange(keys.alerts('deliveries'), '-', '+')).map(([, f]) => ({
-      outcome: f[f.indexOf('outcome') + 1],
-      attempt: Number(f[f.indexOf('attempt') + 1]),
-      httpStatus: f[f.indexOf('httpStatus') + 1],
-    }))
+    const readLog = async () =>
+      (await redis.xrange(keys.alerts('deliveries'), '-', '+')).map(([, f]) => ({
+        outcome: f[f.indexOf('outcome') + 1],
+        attempt: Number(f[f.indexOf('attempt') + 1]),
+        httpStatus: f[f.indexOf('httpStatus') + 1],
+      }))
+    // The receiver has the body before the evaluator has logged its answer: wait for the log entry of that attempt
+    // (the failure CI saw under load read the log in between: last entry still attempt 3, failed).
+    await until(async () => (await readLog()).at(-1)?.outcome === 'delivered', 5000)
+    const log = await readLog()
     expect(log.at(-1)).toMatchObject({ outcome: 'delivered', httpStatus: '200' })
     expect(log.slice(0, -1).every((l) => l.outcome === 'failed' && l.httpStatus === '503')).toBe(true)
     expect(log.map((l) => l.attempt)).toEqual(log.map((_, i) => i + 1))
